@@ -1,0 +1,23 @@
+"""ioukit: fast Intersection over Union for boxes, masks and segmentation.
+
+Importing ioukit compiles nothing and imports no numba: kernels are compiled
+(or loaded from the on-disk cache) on first use, or ahead of time by
+:func:`ioukit.warmup`.
+"""
+
+from ._warmup import warmup
+from .boxes import box_area, box_ciou, box_convert, box_diou, box_giou, box_ioa, box_iou
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "box_area",
+    "box_ciou",
+    "box_convert",
+    "box_diou",
+    "box_giou",
+    "box_ioa",
+    "box_iou",
+    "warmup",
+    "__version__",
+]

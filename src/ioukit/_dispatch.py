@@ -1,0 +1,160 @@
+"""What kind of array is this, how to get a NumPy view of it, and how to hand a result back.
+
+The front-ends (``boxes``, ``masks``, ...) ask :func:`array_kind` which backend an
+input belongs to, convert host inputs with :func:`to_numpy` and give results back
+in the caller's library with :func:`restore`. Optional backends (CUDA, Dask) are
+looked up by kind in :data:`BACKEND_MODULES` and imported only when such an input
+arrives, so the kernels never need to know where an array came from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+NUMPY = "numpy"
+SPARSE = "sparse"
+CUDA = "cuda"
+DASK = "dask"
+
+#: kind -> (module implementing it, the pip extra that provides its dependencies)
+BACKEND_MODULES: dict[str, tuple[str, str]] = {
+    CUDA: ("ioukit.backends.cuda", "cuda"),
+    DASK: ("ioukit.backends.dask", "dask"),
+}
+
+
+def _module_root(x: Any) -> str:
+    return type(x).__module__.partition(".")[0]
+
+
+def is_torch(x: Any) -> bool:
+    """True for a torch tensor (without importing torch)."""
+    return _module_root(x) == "torch" and hasattr(x, "detach")
+
+
+def is_sparse(x: Any) -> bool:
+    """True for a SciPy sparse matrix or array (without importing SciPy)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
+
+
+def is_dask(x: Any) -> bool:
+    """True for a dask array (without importing dask)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(x, dask_array.Array)
+
+
+def is_cuda(x: Any) -> bool:
+    """True for an array on a CUDA device (CuPy, torch CUDA, numba device arrays)."""
+    try:
+        return hasattr(x, "__cuda_array_interface__")
+    except Exception:  # torch raises for CPU tensors on some versions
+        return False
+
+
+def array_kind(x: Any) -> str:
+    """Classify an input: ``"numpy"`` (host arrays and array-likes), ``"sparse"``,
+    ``"cuda"`` or ``"dask"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> array_kind(np.zeros((2, 4)))
+    'numpy'
+    >>> array_kind([[0, 0, 1, 1]])
+    'numpy'
+    """
+    if isinstance(x, np.ndarray):
+        return NUMPY
+    if is_dask(x):
+        return DASK
+    if is_sparse(x):
+        return SPARSE
+    if is_cuda(x):
+        return CUDA
+    return NUMPY
+
+
+def common_kind(func: str, **arrays: Any) -> str:
+    """The one kind shared by all non-None ``arrays``; TypeError when they mix."""
+    kinds = {name: array_kind(x) for name, x in arrays.items() if x is not None}
+    distinct = set(kinds.values())
+    if len(distinct) > 1:
+        described = ", ".join(f"{name!r} is {kind}" for name, kind in kinds.items())
+        raise TypeError(
+            f"{func}: inputs must all live in one place, but {described}; "
+            "move them to the same device/library first"
+        )
+    return distinct.pop() if distinct else NUMPY
+
+
+def backend(kind: str, func: str) -> Any:
+    """Import the optional backend module for ``kind`` or raise an ImportError naming the extra."""
+    if kind not in BACKEND_MODULES:
+        raise TypeError(f"{func}: {kind} inputs are not supported")
+    module, extra = BACKEND_MODULES[kind]
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name == module:
+            raise TypeError(
+                f"{func}: {kind} arrays are not supported by this version of ioukit"
+            ) from None
+        raise ImportError(
+            f"{func}: {kind} inputs need the optional dependency {err.name!r}; "
+            f"install it with: pip install 'ioukit[{extra}]'"
+        ) from err
+
+
+def to_numpy(x: Any, name: str, func: str) -> np.ndarray:
+    """A NumPy view (or copy) of a host array-like: ndarray, list, torch CPU tensor,
+    anything with ``__array__`` or ``__dlpack__``."""
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        if is_torch(x):
+            t = x.detach()
+            if str(t.dtype) == "torch.bfloat16":  # NumPy has no bfloat16
+                t = t.float()
+            return t.resolve_conj().resolve_neg().numpy()
+        if not hasattr(x, "__array__") and hasattr(x, "__dlpack__"):
+            return np.from_dlpack(x)
+        return np.asarray(x)
+    except (TypeError, ValueError, RuntimeError, BufferError) as err:
+        raise TypeError(
+            f"{func}: argument {name!r} cannot be read as an array ({type(x).__name__}): {err}"
+        ) from None
+
+
+def _torch_dtype_of(x: Any) -> Any:
+    return getattr(x, "dtype", None)
+
+
+def restore(result: np.ndarray, *inputs: Any) -> Any:
+    """Give ``result`` back in the library of the inputs: a torch tensor when any input
+    was one (same dtype rule, bfloat16/float16 included), else the NumPy array."""
+    for x in inputs:
+        if is_torch(x):
+            torch = sys.modules["torch"]
+            tensor = torch.from_numpy(np.ascontiguousarray(result))
+            dtype = _torch_dtype_of(x)
+            if dtype in (torch.bfloat16, torch.float16) and tensor.is_floating_point():
+                tensor = tensor.to(dtype)
+            return tensor
+    return result
+
+
+def wrap_out(out: Any, func: str) -> tuple[np.ndarray | None, Callable[[], Any]]:
+    """A writable NumPy view of a caller's ``out=`` array and a function returning the
+    caller's own object."""
+    if out is None:
+        return None, lambda: None
+    view = to_numpy(out, "out", func)
+    if not view.flags.writeable:
+        raise ValueError(f"{func}: argument 'out' is read-only")
+    return view, lambda: out

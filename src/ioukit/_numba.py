@@ -1,0 +1,93 @@
+"""Numba defaults in one place: caching, compile options, and safe parallel calls.
+
+Imported only by kernel modules, so ``import ioukit`` never imports numba.
+
+* ``IOUKIT_CACHE=0`` turns the on-disk cache off (it is on by default, so the
+  second process starts without compiling).
+* :func:`parallel_call` serialises parallel kernels under numba's ``workqueue``
+  threading layer, which aborts the whole process when two Python threads run
+  parallel kernels at once. Under ``omp`` and ``tbb`` calls run concurrently.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import os
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numba
+
+CACHE = os.environ.get("IOUKIT_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+_SERIAL_OPTIONS = {"nogil": True, "cache": CACHE, "error_model": "numpy"}
+_PARALLEL_OPTIONS = dict(_SERIAL_OPTIONS, parallel=True)
+_CONCURRENT_SAFE_LAYERS = frozenset({"omp", "tbb"})
+
+_parallel_lock = threading.RLock()
+_layer: str | None = None
+
+
+def scalar(fn: Callable) -> Callable:
+    """Compile a scalar formula from ``kernels.scalar`` for use inside CPU kernels."""
+    return numba.njit(inline="always", **_SERIAL_OPTIONS)(fn)
+
+
+def compile_scalars(module: types.ModuleType, decorate: Callable) -> types.SimpleNamespace:
+    """Compile every function of a plain-Python scalar module with ``decorate``.
+
+    The functions of ``kernels.scalar`` call each other by name; each compiled
+    copy gets a globals dict in which those names are the compiled copies, so the
+    same source compiles for the CPU (``decorate=scalar``) and for CUDA
+    (``cuda.jit(device=True)``) without editing it.
+    """
+    namespace: dict[str, Any] = {"__builtins__": builtins}
+    for name, fn in vars(module).items():
+        if inspect.isfunction(fn) and fn.__module__ == module.__name__:
+            clone = types.FunctionType(
+                fn.__code__, namespace, name, fn.__defaults__, fn.__closure__
+            )
+            clone.__qualname__ = fn.__qualname__
+            clone.__doc__ = fn.__doc__
+            clone.__module__ = fn.__module__
+            namespace[name] = decorate(clone)
+    return types.SimpleNamespace(**{k: v for k, v in namespace.items() if k != "__builtins__"})
+
+
+def serial_kernel(fn: Callable) -> Callable:
+    """Compile a serial CPU kernel (safe to call from any thread at any time)."""
+    return numba.njit(**_SERIAL_OPTIONS)(fn)
+
+
+def parallel_kernel(fn: Callable) -> Callable:
+    """Compile a ``prange`` CPU kernel; call it through :func:`parallel_call`."""
+    return numba.njit(**_PARALLEL_OPTIONS)(fn)
+
+
+def threading_layer() -> str | None:
+    """The threading layer numba chose, or None before the first parallel call."""
+    if _layer is not None:
+        return _layer
+    try:
+        return numba.threading_layer()
+    except ValueError:
+        return None
+
+
+def parallel_call(kernel: Callable, *args: Any) -> Any:
+    """Run a parallel kernel so that concurrent callers never abort the process.
+
+    Until the layer is known, and for the ``workqueue`` layer always, calls hold
+    a process-wide lock; ``omp`` and ``tbb`` are re-entrant and run unlocked.
+    """
+    global _layer
+    if _layer in _CONCURRENT_SAFE_LAYERS:
+        return kernel(*args)
+    with _parallel_lock:
+        result = kernel(*args)
+        if _layer is None:
+            _layer = threading_layer()
+        return result

@@ -1,0 +1,427 @@
+"""Box IoU and its relatives: the public front-end.
+
+Each function validates and normalises its inputs, picks the kernel for the
+input's kind (NumPy and array-likes here; CUDA and Dask through their backends)
+and gives the result back in the caller's library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _dispatch as dispatch
+from . import _validate as check
+from ._dtypes import float_types
+
+
+def _kernels() -> Any:
+    from .kernels import cpu_boxes  # deferred: importing ioukit compiles nothing
+
+    return cpu_boxes
+
+
+def _parallel_call(kernel: Any, *args: Any) -> Any:
+    from ._numba import parallel_call
+
+    return parallel_call(kernel, *args)
+
+
+def _host_boxes(x: Any, name: str, func: str) -> np.ndarray:
+    arr = dispatch.to_numpy(x, name, func)
+    check.check_numeric(arr, name, func)
+    check.check_box_shape(arr, name, func)
+    return arr
+
+
+def _checked(
+    arr: np.ndarray, dtype: np.dtype, fmt: str, validate: bool, name: str, func: str
+) -> np.ndarray:
+    """``arr`` as C-contiguous ``dtype`` (a view when it already is), validated."""
+    converted = np.ascontiguousarray(arr, dtype=dtype)
+    if validate:
+        check.check_box_values(converted, fmt, name, func)
+    return converted
+
+
+def _batched(arr: np.ndarray, batch: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """``arr`` as a C-contiguous ``(B, N, 4)`` array of ``dtype``; B is 1 when ``arr``
+    has no batch axes of its own (it is then shared by every batch)."""
+    own = arr.shape[:-2]
+    if int(np.prod(own, dtype=np.int64)) == 1:
+        flat = arr.reshape((1,) + arr.shape[-2:])
+    else:
+        if own != batch:
+            arr = np.broadcast_to(arr, batch + arr.shape[-2:])
+        flat = arr.reshape((int(np.prod(batch, dtype=np.int64)),) + arr.shape[-2:])
+    return np.ascontiguousarray(flat, dtype=dtype)
+
+
+def _features(boxes: np.ndarray, fmt: str, offset: Any) -> np.ndarray:
+    kernels = _kernels()
+    feats = np.empty((boxes.shape[0], kernels.N_FEATURES, boxes.shape[1]), dtype=boxes.dtype)
+    kernels.box_features(boxes, kernels.FORMAT_CODES[fmt], offset, feats)
+    return feats
+
+
+def _result_buffer(
+    out: Any, shape: tuple[int, ...], result: np.dtype, compute: np.dtype, func: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(buffer the kernel writes, caller's array to copy into or None)``."""
+    view, _ = dispatch.wrap_out(out, func)
+    if view is None:
+        return np.empty(shape, dtype=compute), None
+    if view.shape != shape:
+        raise ValueError(f"{func}: argument 'out' has shape {view.shape}, expected {shape}")
+    if view.dtype != result:
+        raise TypeError(f"{func}: argument 'out' has dtype {view.dtype}, expected {result}")
+    if view.dtype == compute and view.flags.c_contiguous:
+        return view, None
+    return np.empty(shape, dtype=compute), view
+
+
+def _pairwise(
+    func: str,
+    metric: str,
+    a: Any,
+    b: Any,
+    *,
+    fmt: str,
+    aligned: bool,
+    pixel_offset: int,
+    out: Any,
+    validate: bool,
+    crowd: Any = None,
+    over: str = "a",
+    eps: float = 1e-7,
+) -> Any:
+    kind = dispatch.common_kind(func, a=a, b=b, crowd=crowd, out=out)
+    if kind != dispatch.NUMPY:
+        return dispatch.backend(kind, func).pairwise_boxes(
+            func, metric, a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
+            out=out, validate=validate, crowd=crowd, over=over, eps=eps,
+        )
+    check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
+    offset_value = check.check_pixel_offset(pixel_offset, func)
+    a_np = _host_boxes(a, "a", func)
+    b_np = _host_boxes(b, "b", func)
+    compute, result = float_types(a_np.dtype, b_np.dtype)
+    a_np = _checked(a_np, compute, fmt, validate, "a", func)
+    b_np = _checked(b_np, compute, fmt, validate, "b", func)
+    batch = check.broadcast_batch(a_np.shape[:-2], b_np.shape[:-2], func)
+    n, m = a_np.shape[-2], b_np.shape[-2]
+    if aligned:
+        check.check_same_length(n, m, func)
+    shape = batch + ((n,) if aligned else (n, m))
+    flags = None
+    if crowd is not None:
+        flags = check.check_flags(crowd, batch + (m,), "crowd", func)
+        metric = "crowd_iou"
+
+    buffer, copy_into = _result_buffer(out, shape, result, compute, func)
+    n_batch = int(np.prod(batch, dtype=np.int64))
+    if buffer.size:
+        offset = compute.type(offset_value)
+        eps_value = compute.type(eps)
+        fa = _features(_batched(a_np, batch, compute), fmt, offset)
+        fb = _features(_batched(b_np, batch, compute), fmt, offset)
+        target = buffer.reshape((n_batch,) + shape[len(batch):])
+        _run_kernel(metric, aligned, fa, fb, flags, n_batch, m, over, offset, eps_value, target)
+    if copy_into is not None:
+        copy_into[...] = buffer
+        return out
+    if out is not None:
+        return out
+    return dispatch.restore(buffer.astype(result, copy=False), a, b)
+
+
+def _flat_flags(flags: np.ndarray | None, n_batch: int, m: int) -> np.ndarray:
+    if flags is None:
+        return np.zeros((1, m), dtype=bool)
+    return np.ascontiguousarray(flags).reshape(n_batch, m)
+
+
+def _run_kernel(
+    metric: str, aligned: bool, fa: np.ndarray, fb: np.ndarray, flags: np.ndarray | None,
+    n_batch: int, m: int, over: str, offset: Any, eps: Any, target: np.ndarray,
+) -> None:
+    k = _kernels()
+    over_code = k.OVER_CODES[over]
+    if aligned:
+        crowd = _flat_flags(flags, n_batch, m)
+        _parallel_call(
+            k.aligned_metric, k.METRIC_CODES[metric], fa, fb, crowd, over_code, offset, eps, target
+        )
+    elif metric == "iou":
+        _parallel_call(k.pairwise_iou, fa, fb, offset, target)
+    elif metric == "crowd_iou":
+        _parallel_call(k.pairwise_crowd_iou, fa, fb, _flat_flags(flags, n_batch, m), offset, target)
+    elif metric == "ioa":
+        _parallel_call(k.pairwise_ioa, fa, fb, over_code, offset, target)
+    elif metric == "giou":
+        _parallel_call(k.pairwise_giou, fa, fb, offset, target)
+    elif metric == "diou":
+        _parallel_call(k.pairwise_diou, fa, fb, offset, eps, target)
+    else:
+        _parallel_call(k.pairwise_ciou, fa, fb, offset, eps, target)
+
+
+_COMMON_PARAMETERS = """
+    a : array_like, shape (..., N, 4)
+        Boxes: NumPy arrays, lists, torch CPU tensors or anything with
+        ``__array__`` / ``__dlpack__``. Leading batch dimensions broadcast against
+        those of ``b``.
+    b : array_like, shape (..., M, 4)
+        The second set of boxes.
+    fmt : {"xyxy", "xywh", "cxcywh"}, default "xyxy"
+        Box format of both inputs.
+    aligned : bool, default False
+        If True, compare ``a[..., i]`` with ``b[..., i]`` only (N == M) and return
+        shape ``(..., N)``; else every pair, shape ``(..., N, M)``.
+    pixel_offset : {0, 1}, default 0
+        1 for the legacy Pascal VOC / cython_bbox convention, width = x2 - x1 + 1.
+    out : ndarray, optional
+        Preallocated output of the result's shape and dtype; it is returned.
+    validate : bool, default True
+        Check that every box is finite with non-negative extent (an O(N + M)
+        pass); False skips it, and invalid boxes then give unspecified values."""
+
+_RETURNS = """
+    Returns
+    -------
+    ndarray or tensor
+        float32 for float32 input, float64 for float64 or integer input, float16
+        / bfloat16 for half inputs (computed in float32); a torch tensor when an
+        input was one.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape, a non-finite box or negative extent (naming the argument and
+        row), batch shapes that do not broadcast, a bad option.
+    TypeError
+        Non-numeric input, inputs from different libraries/devices."""
+
+
+def box_iou(
+    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, crowd: Any = None,
+    pixel_offset: int = 0, out: Any = None, validate: bool = True,
+) -> Any:
+    """Intersection over union of boxes.
+
+    Parameters
+    ----------{common}
+    crowd : array_like of bool, shape (M,) or (..., M), optional
+        Marks crowd regions among ``b``. Against a crowd box the union is the area
+        of the ``a`` box (pycocotools' rule: ``a`` are detections, ``b`` ground truth).
+    {returns}
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_iou([[0, 0, 10, 10]], [[5, 5, 15, 15], [0, 0, 10, 10]])
+    array([[0.14285714, 1.        ]])
+    >>> ioukit.box_iou([[0, 0, 10, 10]], [[0, 0, 20, 20]], crowd=[True])
+    array([[1.]])
+    """
+    return _pairwise(
+        "box_iou", "iou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
+        out=out, validate=validate, crowd=crowd,
+    )
+
+
+def box_giou(
+    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False,
+    pixel_offset: int = 0, out: Any = None, validate: bool = True,
+) -> Any:
+    """Generalised IoU: ``IoU - (C - U) / C`` with C the smallest enclosing box.
+
+    Values lie in [-1, 1]. A zero-area enclosing box contributes no penalty.
+
+    Parameters
+    ----------{common}
+    {returns}
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_giou([[0, 0, 1, 1]], [[1, 1, 2, 2]])
+    array([[-0.5]])
+    """
+    return _pairwise(
+        "box_giou", "giou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
+        out=out, validate=validate,
+    )
+
+
+def box_diou(
+    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, pixel_offset: int = 0,
+    eps: float = 1e-7, out: Any = None, validate: bool = True,
+) -> Any:
+    """Distance IoU: ``IoU - d^2 / (c^2 + eps)``.
+
+    ``d`` is the distance between the box centres and ``c`` the diagonal of the
+    smallest enclosing box, as in ``torchvision.ops.distance_box_iou``.
+
+    Parameters
+    ----------{common}
+    eps : float, default 1e-7
+        Added to ``c^2`` as torchvision does.
+    {returns}
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_diou([[0, 0, 100, 100]], [[0, 0, 50, 50]])
+    array([[0.1875]])
+    """
+    return _pairwise(
+        "box_diou", "diou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
+        out=out, validate=validate, eps=eps,
+    )
+
+
+def box_ciou(
+    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, pixel_offset: int = 0,
+    eps: float = 1e-7, out: Any = None, validate: bool = True,
+) -> Any:
+    """Complete IoU: ``DIoU - alpha * v`` with the aspect-ratio term ``v``.
+
+    ``v = 4 / pi^2 * (atan(w_a / h_a) - atan(w_b / h_b))^2`` and
+    ``alpha = v / (1 - IoU + v + eps)``, as in ``torchvision.ops.complete_box_iou``;
+    the angle is computed as ``atan2(w, h)`` so zero-height boxes stay finite.
+
+    Parameters
+    ----------{common}
+    eps : float, default 1e-7
+        As in torchvision.
+    {returns}
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_ciou([[0, 0, 2, 1]], [[0, 0, 1, 2]]).round(4)
+    array([[-0.0588]])
+    """
+    return _pairwise(
+        "box_ciou", "ciou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
+        out=out, validate=validate, eps=eps,
+    )
+
+
+def box_ioa(
+    a: Any, b: Any, *, over: str = "a", fmt: str = "xyxy", aligned: bool = False,
+    pixel_offset: int = 0, out: Any = None, validate: bool = True,
+) -> Any:
+    """Intersection over area (IoA / IoF): intersection divided by one box's area.
+
+    Parameters
+    ----------{common}
+    over : {"a", "b", "min"}, default "a"
+        Divide by the area of the ``a`` box, of the ``b`` box (detectron2's
+        ``pairwise_ioa``), or of the smaller of the two (supervision's IoS).
+    {returns}
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_ioa([[0, 0, 10, 10]], [[2, 2, 8, 8]])
+    array([[0.36]])
+    >>> ioukit.box_ioa([[0, 0, 10, 10]], [[2, 2, 8, 8]], over="min")
+    array([[1.]])
+    """
+    check.check_choice(over, ("a", "b", "min"), "over", "box_ioa")
+    return _pairwise(
+        "box_ioa", "ioa", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
+        out=out, validate=validate, over=over,
+    )
+
+
+for _f in (box_iou, box_giou, box_diou, box_ciou, box_ioa):
+    _f.__doc__ = _f.__doc__.replace("{common}", _COMMON_PARAMETERS).replace(
+        "{returns}", _RETURNS.strip("\n")
+    )
+del _f
+
+
+def _single_set(
+    func: str, a: Any, fmt: str, pixel_offset: int, validate: bool
+) -> tuple[np.ndarray, tuple[int, ...], np.dtype, np.dtype]:
+    """``(boxes as a (B, N, 4) array, the input's shape, compute dtype, result dtype)``."""
+    kind = dispatch.common_kind(func, a=a)
+    if kind != dispatch.NUMPY:
+        raise TypeError(f"{func}: {kind} inputs are not supported")
+    check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
+    check.check_pixel_offset(pixel_offset, func)
+    arr = _host_boxes(a, "a", func)
+    compute, result = float_types(arr.dtype)
+    arr = _checked(arr, compute, fmt, validate, "a", func)
+    n_batch = int(np.prod(arr.shape[:-2], dtype=np.int64))
+    return arr.reshape((n_batch,) + arr.shape[-2:]), arr.shape, compute, result
+
+
+def box_area(
+    a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool = True
+) -> Any:
+    """Area of each box.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., N, 4)
+        Boxes.
+    fmt : {"xyxy", "xywh", "cxcywh"}, default "xyxy"
+    pixel_offset : {0, 1}, default 0
+        1 for the legacy convention, area = (x2 - x1 + 1) * (y2 - y1 + 1).
+    validate : bool, default True
+
+    Returns
+    -------
+    ndarray, shape (..., N)
+        Areas, with the dtype rules of :func:`box_iou`.
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_area([[0, 0, 100, 100], [0, 0, 0, 0]])
+    array([10000.,     0.])
+    """
+    boxes, shape, compute, result = _single_set("box_area", a, fmt, pixel_offset, validate)
+    areas = np.empty(boxes.shape[:2], dtype=compute)
+    if areas.size:
+        k = _kernels()
+        _parallel_call(k.box_area, boxes, k.FORMAT_CODES[fmt], compute.type(pixel_offset), areas)
+    return dispatch.restore(areas.reshape(shape[:-1]).astype(result, copy=False), a)
+
+
+def box_convert(a: Any, src: str, dst: str, *, validate: bool = True) -> Any:
+    """Convert boxes between the ``xyxy``, ``xywh`` and ``cxcywh`` formats.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., N, 4)
+        Boxes in format ``src``.
+    src, dst : {"xyxy", "xywh", "cxcywh"}
+        Source and destination formats.
+    validate : bool, default True
+
+    Returns
+    -------
+    ndarray, shape (..., N, 4)
+        Floating point boxes (integers become float64, like every ioukit result).
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> ioukit.box_convert([[10, 20, 30, 40]], "xywh", "xyxy")
+    array([[10., 20., 40., 60.]])
+    >>> ioukit.box_convert([[10, 20, 40, 60]], "xyxy", "cxcywh")
+    array([[25., 40., 30., 40.]])
+    """
+    check.check_choice(dst, check.BOX_FORMATS, "dst", "box_convert")
+    boxes, shape, compute, result = _single_set("box_convert", a, src, 0, validate)
+    converted = np.empty_like(boxes)
+    if converted.size:
+        k = _kernels()
+        _parallel_call(k.box_convert, boxes, k.FORMAT_CODES[src], k.FORMAT_CODES[dst], converted)
+    return dispatch.restore(converted.reshape(shape).astype(result, copy=False), a)

@@ -1,0 +1,285 @@
+"""CPU kernels for axis-aligned boxes: parallel ``prange`` loops over the scalar formulas.
+
+Boxes arrive as *feature planes*: ``feats[batch, k, i]`` holds, for box ``i``,
+``k = 0..3`` its xyxy corners, ``4`` its area, ``5, 6`` its centre and ``7`` its
+aspect angle ``(2 / pi) * atan2(w, h)``. Each plane is contiguous, so the inner
+loop over the boxes of ``b`` reads unit-stride memory and vectorises. The batch
+axis of ``feats`` has length 1 (shared by every batch) or the output's.
+
+Every kernel takes float32 or float64 arrays only (the front-end converts), so
+each compiles to exactly two specialisations.
+"""
+
+import math
+
+from numba import prange
+
+from .. import _numba as nb
+from . import scalar as s
+
+N_FEATURES = 8
+FORMAT_CODES = {"xyxy": 0, "xywh": 1, "cxcywh": 2}
+METRIC_CODES = {"iou": 0, "giou": 1, "diou": 2, "ciou": 3, "ioa": 4, "crowd_iou": 5}
+OVER_CODES = {"a": 0, "b": 1, "min": 2}
+_TWO_OVER_PI = 2.0 / math.pi
+
+_f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU
+side_length = _f.side_length
+intersection_area = _f.intersection_area
+iou_from_areas = _f.iou_from_areas
+crowd_iou_from_areas = _f.crowd_iou_from_areas
+giou_pair = _f.giou_pair
+diou_pair = _f.diou_pair
+ciou_pair = _f.ciou_pair
+ioa_from_areas = _f.ioa_from_areas
+
+
+@nb.scalar
+def _to_xyxy(p, q, r, t, fmt, half):
+    """One box in format ``fmt`` to its corners (x0, y0, x1, y1)."""
+    if fmt == 0:
+        return p, q, r, t
+    if fmt == 1:
+        return p, q, p + r, q + t
+    return p - r * half, q - t * half, p + r * half, q + t * half
+
+
+INVALID_REASONS = ("not finite", "x2 < x1", "y2 < y1", "negative width", "negative height")
+
+
+@nb.serial_kernel
+def first_invalid_box(flat, fmt):
+    """``(row, reason)`` of the first invalid box of ``flat`` (K, 4), or ``(-1, -1)``.
+
+    ``reason`` indexes :data:`INVALID_REASONS`.
+    """
+    for i in range(flat.shape[0]):
+        p, q, r, t = flat[i, 0], flat[i, 1], flat[i, 2], flat[i, 3]
+        if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(r) and math.isfinite(t)):
+            return i, 0
+        if fmt == 0:
+            if r < p:
+                return i, 1
+            if t < q:
+                return i, 2
+        else:
+            if r < 0:
+                return i, 3
+            if t < 0:
+                return i, 4
+    return -1, -1
+
+
+@nb.serial_kernel
+def box_features(boxes, fmt, offset, feats):
+    """Fill ``feats[b, :, i]`` (see the module docstring) from ``boxes[b, i, :]``."""
+    n_batch, n = boxes.shape[0], boxes.shape[1]
+    half = feats.dtype.type(0.5)
+    for r in range(n_batch * n):
+        b = r // n
+        i = r - b * n
+        p, q, w_or_x1, h_or_y1 = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
+        x0, y0, x1, y1 = _to_xyxy(p, q, w_or_x1, h_or_y1, fmt, half)
+        if fmt == 0:
+            w = side_length(x0, x1, offset)
+            h = side_length(y0, y1, offset)
+        else:
+            w = w_or_x1 + offset
+            h = h_or_y1 + offset
+        feats[b, 0, i] = x0
+        feats[b, 1, i] = y0
+        feats[b, 2, i] = x1
+        feats[b, 3, i] = y1
+        feats[b, 4, i] = w * h
+        feats[b, 5, i] = (x0 + x1) * half
+        feats[b, 6, i] = (y0 + y1) * half
+        feats[b, 7, i] = _TWO_OVER_PI * math.atan2(float(w), float(h))
+
+
+@nb.parallel_kernel
+def box_area(boxes, fmt, offset, out):
+    """``out[b, i]`` = area of ``boxes[b, i]``."""
+    n_batch, n = boxes.shape[0], boxes.shape[1]
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        if fmt == 0:
+            w = side_length(boxes[b, i, 0], boxes[b, i, 2], offset)
+            h = side_length(boxes[b, i, 1], boxes[b, i, 3], offset)
+        else:
+            w = boxes[b, i, 2] + offset
+            h = boxes[b, i, 3] + offset
+        out[b, i] = w * h
+
+
+@nb.parallel_kernel
+def box_convert(boxes, src, dst, out):
+    """Rewrite ``boxes[b, i]`` from format code ``src`` to ``dst`` into ``out``."""
+    n_batch, n = boxes.shape[0], boxes.shape[1]
+    half = out.dtype.type(0.5)
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        x0, y0, x1, y1 = _to_xyxy(
+            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], src, half
+        )
+        if dst == 0:
+            out[b, i, 0], out[b, i, 1], out[b, i, 2], out[b, i, 3] = x0, y0, x1, y1
+        elif dst == 1:
+            out[b, i, 0], out[b, i, 1] = x0, y0
+            out[b, i, 2], out[b, i, 3] = x1 - x0, y1 - y0
+        else:
+            out[b, i, 0], out[b, i, 1] = (x0 + x1) * half, (y0 + y1) * half
+            out[b, i, 2], out[b, i, 3] = x1 - x0, y1 - y0
+
+
+@nb.parallel_kernel
+def pairwise_iou(fa, fb, offset, out):
+    """``out[b, i, j]`` = IoU of box ``i`` of ``a`` and box ``j`` of ``b``."""
+    n_batch, n, m = out.shape
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
+        row = out[b, i]
+        for j in range(m):
+            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
+            row[j] = iou_from_areas(inter, area_a, area_b[j])
+
+
+@nb.parallel_kernel
+def pairwise_crowd_iou(fa, fb, crowd, offset, out):
+    """Pairwise IoU where ``crowd[b, j]`` marks crowd regions of ``b`` (pycocotools rule)."""
+    n_batch, n, m = out.shape
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        is_crowd = crowd[b if crowd.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
+        row = out[b, i]
+        for j in range(m):
+            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
+            row[j] = crowd_iou_from_areas(inter, area_a, area_b[j], is_crowd[j])
+
+
+@nb.parallel_kernel
+def pairwise_ioa(fa, fb, over, offset, out):
+    """Pairwise intersection over the area of ``a``, ``b`` or the smaller (``over`` code)."""
+    n_batch, n, m = out.shape
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
+        row = out[b, i]
+        for j in range(m):
+            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
+            row[j] = ioa_from_areas(inter, area_a, area_b[j], over)
+
+
+@nb.parallel_kernel
+def pairwise_giou(fa, fb, offset, out):
+    """``out[b, i, j]`` = generalised IoU."""
+    n_batch, n, m = out.shape
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
+        row = out[b, i]
+        for j in range(m):
+            row[j] = giou_pair(
+                ax0, ay0, ax1, ay1, area_a, bx0[j], by0[j], bx1[j], by1[j], area_b[j], offset
+            )
+
+
+@nb.parallel_kernel
+def pairwise_diou(fa, fb, offset, eps, out):
+    """``out[b, i, j]`` = distance IoU."""
+    n_batch, n, m = out.shape
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        acx, acy = pa[5, i], pa[6, i]
+        bx0, by0, bx1, by1, area_b, bcx, bcy = pb[0], pb[1], pb[2], pb[3], pb[4], pb[5], pb[6]
+        row = out[b, i]
+        for j in range(m):
+            row[j] = diou_pair(
+                ax0, ay0, ax1, ay1, area_a, acx, acy,
+                bx0[j], by0[j], bx1[j], by1[j], area_b[j], bcx[j], bcy[j], offset, eps,
+            )
+
+
+@nb.parallel_kernel
+def pairwise_ciou(fa, fb, offset, eps, out):
+    """``out[b, i, j]`` = complete IoU."""
+    n_batch, n, m = out.shape
+    one = out.dtype.type(1)
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        acx, acy, angle_a = pa[5, i], pa[6, i], pa[7, i]
+        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
+        bcx, bcy, angle_b = pb[5], pb[6], pb[7]
+        row = out[b, i]
+        for j in range(m):
+            row[j] = ciou_pair(
+                ax0, ay0, ax1, ay1, area_a, acx, acy, angle_a,
+                bx0[j], by0[j], bx1[j], by1[j], area_b[j], bcx[j], bcy[j], angle_b[j],
+                offset, eps, one,
+            )
+
+
+@nb.scalar
+def _metric_at(metric, pa, i, pb, j, crowd, over, offset, eps, one):
+    """Any metric for one pair of boxes given by feature planes (for elementwise kernels)."""
+    ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+    bx0, by0, bx1, by1, area_b = pb[0, j], pb[1, j], pb[2, j], pb[3, j], pb[4, j]
+    if metric == 1:
+        return giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset)
+    if metric == 2:
+        return diou_pair(
+            ax0, ay0, ax1, ay1, area_a, pa[5, i], pa[6, i],
+            bx0, by0, bx1, by1, area_b, pb[5, j], pb[6, j], offset, eps,
+        )
+    if metric == 3:
+        return ciou_pair(
+            ax0, ay0, ax1, ay1, area_a, pa[5, i], pa[6, i], pa[7, i],
+            bx0, by0, bx1, by1, area_b, pb[5, j], pb[6, j], pb[7, j], offset, eps, one,
+        )
+    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
+    if metric == 4:
+        return ioa_from_areas(inter, area_a, area_b, over)
+    if metric == 5:
+        return crowd_iou_from_areas(inter, area_a, area_b, crowd)
+    return iou_from_areas(inter, area_a, area_b)
+
+
+@nb.parallel_kernel
+def aligned_metric(metric, fa, fb, crowd, over, offset, eps, out):
+    """``out[b, i]`` = metric of box ``i`` of ``a`` with box ``i`` of ``b`` (N == M)."""
+    n_batch, n = out.shape
+    one = out.dtype.type(1)
+    for r in prange(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        is_crowd = crowd[b if crowd.shape[0] > 1 else 0, i]
+        out[b, i] = _metric_at(metric, pa, i, pb, i, is_crowd, over, offset, eps, one)

@@ -1,0 +1,117 @@
+"""Scalar IoU formulas, written once for every compile target.
+
+Every function here is plain Python on scalars: no decorator, no numba import,
+no numeric literal that could widen the arithmetic. ``cpu_*`` modules wrap them
+with ``numba.njit`` and ``cuda_*`` modules with ``numba.cuda.jit(device=True)``,
+so the CPU and GPU kernels run the same arithmetic and differ only by rounding.
+
+Why no literals: in Numba, ``float32 + 1.0`` is float64, so a literal would
+silently turn a float32 kernel into a float64 one. Typed constants (``offset``,
+``eps``) are passed in by the caller; zeros are made as ``x - x``, which is an
+exact zero of the same type for every finite ``x``.
+"""
+
+
+def positive_part(x):
+    """``max(x, 0)`` in the type of ``x``."""
+    return x if x > 0 else x - x
+
+
+def safe_ratio(num, den):
+    """``num / den``, or zero when ``den <= 0`` (never NaN for finite input)."""
+    return num / den if den > 0 else num - num
+
+
+def side_length(lo, hi, offset):
+    """Length of ``[lo, hi]``; ``offset`` is 1 for the legacy +1 pixel convention."""
+    return hi - lo + offset
+
+
+def overlap_length(a_lo, a_hi, b_lo, b_hi, offset):
+    """Length of the intersection of two intervals, zero when they miss."""
+    return positive_part(min(a_hi, b_hi) - max(a_lo, b_lo) + offset)
+
+
+def span_length(a_lo, a_hi, b_lo, b_hi, offset):
+    """Length of the smallest interval holding both intervals."""
+    return max(a_hi, b_hi) - min(a_lo, b_lo) + offset
+
+
+def intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset):
+    """Area of the intersection of two xyxy boxes."""
+    return overlap_length(ax0, ax1, bx0, bx1, offset) * overlap_length(
+        ay0, ay1, by0, by1, offset
+    )
+
+
+def iou_from_areas(inter, area_a, area_b):
+    """Intersection over union from the intersection and the two areas."""
+    return safe_ratio(inter, area_a + area_b - inter)
+
+
+def crowd_iou_from_areas(inter, area_a, area_b, crowd):
+    """pycocotools' rule: against a crowd region the union is ``area_a``."""
+    union = area_a if crowd else area_a + area_b - inter
+    return safe_ratio(inter, union)
+
+
+def giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset):
+    """Generalised IoU: ``IoU - (C - U) / C`` with C the enclosing box area."""
+    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
+    union = area_a + area_b - inter
+    enclosing = span_length(ax0, ax1, bx0, bx1, offset) * span_length(
+        ay0, ay1, by0, by1, offset
+    )
+    return safe_ratio(inter, union) - safe_ratio(enclosing - union, enclosing)
+
+
+def diou_penalty(ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps):
+    """``d^2 / (c^2 + eps)``: squared centre distance over the enclosing diagonal."""
+    dx = acx - bcx
+    dy = acy - bcy
+    cw = span_length(ax0, ax1, bx0, bx1, offset)
+    ch = span_length(ay0, ay1, by0, by1, offset)
+    return safe_ratio(dx * dx + dy * dy, cw * cw + ch * ch + eps)
+
+
+def diou_pair(
+    ax0, ay0, ax1, ay1, area_a, acx, acy, bx0, by0, bx1, by1, area_b, bcx, bcy, offset, eps
+):
+    """Distance IoU: ``IoU - d^2 / c^2`` (torchvision's formula, eps in c^2)."""
+    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
+    iou = iou_from_areas(inter, area_a, area_b)
+    return iou - diou_penalty(
+        ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps
+    )
+
+
+def ciou_pair(
+    ax0, ay0, ax1, ay1, area_a, acx, acy, angle_a,
+    bx0, by0, bx1, by1, area_b, bcx, bcy, angle_b, offset, eps, one,
+):
+    """Complete IoU: ``DIoU - alpha * v``.
+
+    ``angle_*`` is ``(2 / pi) * atan2(w, h)`` per box, so that
+    ``v = (4 / pi^2) * (atan(w_a / h_a) - atan(w_b / h_b))^2 = (angle_a - angle_b)^2``
+    and ``alpha = v / (1 - IoU + v + eps)`` as in torchvision.
+    """
+    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
+    iou = iou_from_areas(inter, area_a, area_b)
+    penalty = diou_penalty(
+        ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps
+    )
+    dv = angle_a - angle_b
+    v = dv * dv
+    alpha = safe_ratio(v, one - iou + v + eps)
+    return iou - penalty - alpha * v
+
+
+def ioa_from_areas(inter, area_a, area_b, over):
+    """Intersection over the area of ``a`` (over=0), ``b`` (1) or the smaller (2)."""
+    if over == 0:
+        den = area_a
+    elif over == 1:
+        den = area_b
+    else:
+        den = min(area_a, area_b)
+    return safe_ratio(inter, den)

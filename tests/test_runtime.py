@@ -1,0 +1,92 @@
+"""Import cost, the on-disk cache switch, warmup, and parallel calls from many threads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ, **env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+        env=full_env, timeout=600,
+    )
+
+
+def test_import_compiles_nothing_and_skips_numba():
+    proc = run_python(
+        """
+        import sys
+        import ioukit
+        assert "numba" not in sys.modules, "import ioukit imported numba"
+        assert "numba.cuda" not in sys.modules
+        print("ok")
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
+
+
+def test_cache_switch(tmp_path):
+    code = """
+        import numpy as np, ioukit
+        from ioukit import _numba
+        ioukit.box_iou(np.zeros((1, 4)), np.zeros((1, 4)))
+        print(_numba.CACHE)
+        """
+    off = run_python(code, IOUKIT_CACHE="0", NUMBA_CACHE_DIR=str(tmp_path / "off"))
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.strip() == "False"
+    assert not list((tmp_path / "off").rglob("*.nbi"))
+    on = run_python(code, IOUKIT_CACHE="1", NUMBA_CACHE_DIR=str(tmp_path / "on"))
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.strip() == "True"
+    assert list((tmp_path / "on").rglob("*.nbi"))
+
+
+THREADED = """
+    import threading, numpy as np, ioukit
+    from ioukit import _numba
+    rng = np.random.default_rng(0)
+    xy = rng.random((400, 2)) * 100
+    boxes = np.hstack([xy, xy + rng.random((400, 2)) * 30])
+    want = ioukit.box_iou(boxes, boxes)
+    errors = []
+    def work():
+        try:
+            for _ in range(20):
+                for f in (ioukit.box_iou, ioukit.box_giou):
+                    got = f(boxes, boxes)
+                if not np.array_equal(ioukit.box_iou(boxes, boxes), want):
+                    errors.append("mismatch")
+        except Exception as e:
+            errors.append(repr(e))
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print(_numba.threading_layer(), len(errors))
+    """
+
+
+@pytest.mark.parametrize("layer", ["workqueue", "default"])
+def test_parallel_calls_from_many_threads_never_abort(layer, tmp_path):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    if layer != "default":
+        env["NUMBA_THREADING_LAYER"] = layer
+    proc = run_python(THREADED, **env)
+    assert proc.returncode == 0, f"process died ({proc.returncode}): {proc.stderr[-2000:]}"
+    chosen, errors = proc.stdout.split()
+    assert errors == "0"
+    if layer != "default":
+        assert chosen == layer
+
+
+def test_warmup_returns_seconds():
+    import ioukit
+
+    assert ioukit.warmup(("float32",)) >= 0
