@@ -1,16 +1,13 @@
-"""Test configuration: a fresh numba cache, shared data location, common fixtures."""
+"""Test fixtures: the shared data location and random boxes (the fresh numba cache is
+set in the root conftest.py)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-# numba's cache does not notice edits in other files: start every run fresh.
-os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="ioukit-numba-cache-"))
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("IOUKIT_SHARED_DATA", REPO.parent / "shared" / "data"))

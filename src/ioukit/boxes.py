@@ -7,6 +7,7 @@ and gives the result back in the caller's library.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,16 +17,22 @@ from . import _validate as check
 from ._dtypes import float_types
 
 
-def _kernels() -> Any:
-    from .kernels import cpu_boxes  # deferred: importing ioukit compiles nothing
+_loaded: dict[str, Any] = {}
 
-    return cpu_boxes
+
+def _kernels() -> Any:
+    """The CPU box kernels, imported on first use (importing ioukit compiles nothing)."""
+    if "cpu" not in _loaded:
+        from . import _numba
+        from .kernels import cpu_boxes
+
+        _loaded["cpu"], _loaded["parallel_call"] = cpu_boxes, _numba.parallel_call
+    return _loaded["cpu"]
 
 
 def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._numba import parallel_call
-
-    return parallel_call(kernel, *args)
+    _kernels()
+    return _loaded["parallel_call"](kernel, *args)
 
 
 def _host_boxes(x: Any, name: str, func: str) -> np.ndarray:
@@ -49,12 +56,12 @@ def _batched(arr: np.ndarray, batch: tuple[int, ...], dtype: np.dtype) -> np.nda
     """``arr`` as a C-contiguous ``(B, N, 4)`` array of ``dtype``; B is 1 when ``arr``
     has no batch axes of its own (it is then shared by every batch)."""
     own = arr.shape[:-2]
-    if int(np.prod(own, dtype=np.int64)) == 1:
+    if math.prod(own) == 1:
         flat = arr.reshape((1,) + arr.shape[-2:])
     else:
         if own != batch:
             arr = np.broadcast_to(arr, batch + arr.shape[-2:])
-        flat = arr.reshape((int(np.prod(batch, dtype=np.int64)),) + arr.shape[-2:])
+        flat = arr.reshape((math.prod(batch),) + arr.shape[-2:])
     return np.ascontiguousarray(flat, dtype=dtype)
 
 
@@ -120,7 +127,7 @@ def _pairwise(
         metric = "crowd_iou"
 
     buffer, copy_into = _result_buffer(out, shape, result, compute, func)
-    n_batch = int(np.prod(batch, dtype=np.int64))
+    n_batch = math.prod(batch)
     if buffer.size:
         offset = compute.type(offset_value)
         eps_value = compute.type(eps)
@@ -302,7 +309,7 @@ def box_ciou(
     --------
     >>> import ioukit
     >>> ioukit.box_ciou([[0, 0, 2, 1]], [[0, 0, 1, 2]]).round(4)
-    array([[-0.0588]])
+    array([[0.2371]])
     """
     return _pairwise(
         "box_ciou", "ciou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
@@ -357,7 +364,7 @@ def _single_set(
     arr = _host_boxes(a, "a", func)
     compute, result = float_types(arr.dtype)
     arr = _checked(arr, compute, fmt, validate, "a", func)
-    n_batch = int(np.prod(arr.shape[:-2], dtype=np.int64))
+    n_batch = math.prod(arr.shape[:-2])
     return arr.reshape((n_batch,) + arr.shape[-2:]), arr.shape, compute, result
 
 
