@@ -59,7 +59,10 @@ def peers(metric: str, a64: np.ndarray, b64: np.ndarray, a32: np.ndarray, b32: n
             "ciou": ops.complete_box_iou,
         }[metric]
         ta, tb = torch.from_numpy(a32), torch.from_numpy(b32)
-        yield f"torchvision {fn.__name__} (f32, {torch.get_num_threads()} threads)", lambda: fn(ta, tb)
+        yield (
+            f"torchvision {fn.__name__} (f32, {torch.get_num_threads()} threads)",
+            lambda: fn(ta, tb),
+        )
     except ImportError:
         pass
 
@@ -69,10 +72,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 2000, 5000])
     parser.add_argument("--metrics", nargs="+", default=["iou", "giou", "diou", "ciou"])
     args = parser.parse_args()
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
-    funcs = {"iou": ioukit.box_iou, "giou": ioukit.box_giou, "diou": ioukit.box_diou, "ciou": ioukit.box_ciou}
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
+    )
+    funcs = {
+        "iou": ioukit.box_iou,
+        "giou": ioukit.box_giou,
+        "diou": ioukit.box_diou,
+        "ciou": ioukit.box_ciou,
+    }
     rng = np.random.default_rng(0)
-    print("| metric | N = M | ioukit f32 (out=) | pairs/s | ioukit f64 | peer | peer time | peer / ioukit |")
+    print(
+        "| metric | N = M | ioukit f32 (out=) | pairs/s | ioukit f64 | peer | peer time | peer / ioukit |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         a64, b64 = random_boxes(rng, n, np.float64), random_boxes(rng, n, np.float64)

@@ -29,7 +29,9 @@ print(json.dumps({"import": t1 - t0, "first_box_iou": t2 - t1, "warmup_all": t3 
 
 def probe(cache_dir: str) -> dict:
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -40,7 +42,9 @@ def main() -> None:
     print("| process | import ioukit | first box_iou call | warmup() of every kernel |")
     print("|---|---|---|---|")
     for name, r in (("cold (empty cache: compile)", cold), ("warm (cache on disk: load)", warm)):
-        print(f"| {name} | {r['import'] * 1e3:.0f} ms | {r['first_box_iou']:.2f} s | {r['warmup_all']:.2f} s |")
+        print(
+            f"| {name} | {r['import'] * 1e3:.0f} ms | {r['first_box_iou']:.2f} s | {r['warmup_all']:.2f} s |"
+        )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_boxes
 
 import ioukit
+from conftest import random_boxes
 
 
 def test_pycocotools_box_iou_with_crowd(rng):

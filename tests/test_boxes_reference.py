@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as ref
-from conftest import random_boxes
 
 import ioukit
+from conftest import random_boxes
 
 FUNCS = {
     "iou": ioukit.box_iou,

@@ -5,12 +5,18 @@ Importing ioukit compiles nothing and imports no numba: kernels are compiled
 :func:`ioukit.warmup`.
 """
 
+from . import rle
 from ._warmup import warmup
 from .boxes import box_area, box_ciou, box_convert, box_diou, box_giou, box_ioa, box_iou
+from .masks import LabelOverlap, label_overlap, mask_iou
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LabelOverlap",
+    "label_overlap",
+    "mask_iou",
+    "rle",
     "box_area",
     "box_ciou",
     "box_convert",

@@ -67,6 +67,11 @@ def parallel_kernel(fn: Callable) -> Callable:
     return numba.njit(**_PARALLEL_OPTIONS)(fn)
 
 
+def num_threads() -> int:
+    """Threads the parallel kernels use (``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``)."""
+    return int(numba.get_num_threads())
+
+
 def threading_layer() -> str | None:
     """The threading layer numba chose, or None before the first parallel call."""
     if _layer is not None:

@@ -115,3 +115,46 @@ def check_flags(flags: Any, target: tuple[int, ...], name: str, func: str) -> np
             f"{func}: {name} has shape {arr.shape}, expected one flag per box of 'b' "
             f"(shape {target[-1:]} or {target})"
         ) from None
+
+
+def image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
+    """Two non-negative integers, else ValueError."""
+    try:
+        height, width = int(h), int(w)
+        exact = float(h) == height and float(w) == width
+    except (TypeError, ValueError):
+        exact, height, width = False, -1, -1
+    if not exact or height < 0 or width < 0:
+        raise ValueError(f"{func}: h and w must be non-negative integers, got h={h!r}, w={w!r}")
+    return height, width
+
+
+def dense_masks(x: Any, name: str, func: str) -> tuple[np.ndarray, bool]:
+    """``(N, H, W)`` C-contiguous uint8 0/1 masks from bool or integer input, and whether
+    a single ``(H, W)`` mask was given. uint8 values are checked by the kernels;
+    other integer dtypes here."""
+    from ._dispatch import to_numpy
+
+    arr = to_numpy(x, name, func)
+    if arr.ndim not in (2, 3):
+        raise ValueError(
+            f"{func}: argument {name!r} must be one mask (H, W) or a stack (N, H, W), "
+            f"got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "biu":
+        hint = " (threshold probabilities first, e.g. mask > 0.5)" if arr.dtype.kind == "f" else ""
+        raise TypeError(
+            f"{func}: argument {name!r} must be a bool or integer mask, got dtype {arr.dtype}{hint}"
+        )
+    single = arr.ndim == 2
+    if single:
+        arr = arr[None]
+    if arr.dtype == np.bool_:
+        arr = arr.view(np.uint8)
+    elif arr.dtype != np.uint8:
+        wrong = (arr != 0) & (arr != 1)
+        if wrong.any():
+            n = int(np.unravel_index(int(np.argmax(wrong)), arr.shape)[0])
+            raise ValueError(f"{func}: argument {name!r} mask {n} holds values other than 0 and 1")
+        arr = arr.astype(np.uint8)
+    return np.ascontiguousarray(arr), single

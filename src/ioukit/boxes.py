@@ -16,7 +16,6 @@ from . import _dispatch as dispatch
 from . import _validate as check
 from ._dtypes import float_types
 
-
 _loaded: dict[str, Any] = {}
 
 

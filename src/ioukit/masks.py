@@ -1,0 +1,395 @@
+"""Mask IoU on dense, sparse and COCO RLE masks, and IoU between labelled instances.
+
+Representations and the kernel each one gets:
+
+* dense ``(N, H, W)`` bool/uint8 stacks (or one ``(H, W)`` mask): each mask's
+  bounding-box rows are bit-packed once, pairs whose boxes miss are skipped, the
+  rest cost a popcount of ANDs over the shared rows;
+* SciPy sparse ``(N, H*W)`` (CSR, CSC, COO; matrices or arrays): each row becomes
+  sorted runs of consecutive pixels, intersected by a two-pointer merge;
+* COCO RLE (a dict or a list of dicts, compressed or not): foreground runs,
+  intersected the same way after a bounding-box cull.
+
+Mixed dense and RLE inputs are compared as RLE (the dense side is encoded once);
+sparse mixed with anything else is a TypeError.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _dispatch as dispatch
+from . import _validate as check
+from ._rleset import RLESet, parse_rles
+from .rle import masks_to_rles
+
+DENSE, SPARSE, RLE = "dense", "sparse", "rle"
+
+
+def _kernels() -> Any:
+    from .kernels import cpu_masks
+
+    return cpu_masks
+
+
+def _parallel_call(kernel: Any, *args: Any) -> Any:
+    from ._numba import parallel_call
+
+    return parallel_call(kernel, *args)
+
+
+def _is_rle(x: Any) -> bool:
+    if isinstance(x, (dict, RLESet)):
+        return True
+    return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], dict)
+
+
+def representation(x: Any) -> str:
+    """``"rle"``, ``"sparse"``, ``"dense"``, or a backend kind (``"cuda"``, ``"dask"``)."""
+    if _is_rle(x):
+        return RLE
+    kind = dispatch.array_kind(x)
+    if kind == dispatch.SPARSE:
+        return SPARSE
+    if kind == dispatch.NUMPY:
+        return DENSE
+    return kind
+
+
+# ----------------------------------------------------------------------------- intervals
+
+IntervalSets = tuple  # (starts, ends, first, n, lo, hi, y0, y1, areas)
+
+
+def _allocate(n: int, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
+    slots = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(bounds, out=slots[1:])
+    total = max(int(slots[-1]), 1)
+    per_set = [np.empty(n, dtype=np.int64) for _ in range(6)]
+    return (slots, np.empty(total, np.int64), np.empty(total, np.int64), *per_set)
+
+
+def rle_intervals(rles: RLESet) -> IntervalSets:
+    """Foreground runs of every RLE with their culling bounds (see ``cpu_masks``)."""
+    n = len(rles)
+    slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(rles.offsets) // 2)
+    if n:
+        _parallel_call(
+            _kernels().intervals_from_counts,
+            rles.counts,
+            rles.offsets,
+            rles.heights,
+            slots,
+            starts,
+            ends,
+            count,
+            lo,
+            hi,
+            y0,
+            y1,
+            areas,
+        )
+    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
+
+
+def sparse_intervals(csr: Any, row_len: int = 0) -> IntervalSets:
+    """Runs of consecutive pixels of every row of a canonical CSR matrix."""
+    n = csr.shape[0]
+    indptr = csr.indptr.astype(np.int64, copy=False)
+    slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(indptr))
+    if n:
+        _parallel_call(
+            _kernels().intervals_from_indices,
+            indptr,
+            csr.indices,
+            slots,
+            starts,
+            ends,
+            count,
+            lo,
+            hi,
+            y0,
+            y1,
+            areas,
+            np.int64(row_len),
+        )
+    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
+
+
+def interval_iou(a: IntervalSets, b: IntervalSets, crowd: np.ndarray | None) -> np.ndarray:
+    """The (N, M) IoU matrix of two interval sets."""
+    out = np.zeros((a[2].shape[0], b[2].shape[0]), dtype=np.float64)
+    flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
+    if out.size:
+        _parallel_call(_kernels().interval_iou, a, b, flags, crowd is not None, out)
+    return out
+
+
+# ----------------------------------------------------------------------------- dense
+
+
+def _packed(masks: np.ndarray, name: str, func: str) -> tuple[np.ndarray, ...]:
+    """``(words, word offsets, boxes, areas)`` of a validated (N, H, W) uint8 stack."""
+    k = _kernels()
+    n = masks.shape[0]
+    boxes = np.empty((n, 4), dtype=np.int64)
+    bad = np.zeros(n, dtype=np.bool_)
+    if n:
+        _parallel_call(k.mask_boxes, masks, boxes, bad)
+    if bad.any():
+        raise ValueError(
+            f"{func}: argument {name!r} mask {int(np.argmax(bad))} holds values other than 0 and 1"
+        )
+    rows = np.maximum(boxes[:, 1] - boxes[:, 0] + 1, 0)
+    words_per_row = np.where(rows > 0, boxes[:, 3] // 64 - boxes[:, 2] // 64 + 1, 0)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(rows * words_per_row, out=offsets[1:])
+    words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
+    areas = np.zeros(n, dtype=np.int64)
+    if n:
+        _parallel_call(k.pack_masks, masks, boxes, offsets, words, areas)
+    return words, offsets[:-1].copy(), boxes, areas
+
+
+def _dense_iou(a: np.ndarray, b: np.ndarray, crowd: np.ndarray | None, func: str) -> np.ndarray:
+    wa, oa, ba, area_a = _packed(a, "a", func)
+    wb, ob, bb, area_b = _packed(b, "b", func)
+    words = np.concatenate([wa, wb])
+    out = np.zeros((a.shape[0], b.shape[0]), dtype=np.float64)
+    flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
+    if out.size:
+        _parallel_call(
+            _kernels().packed_iou,
+            words,
+            oa,
+            ba,
+            area_a,
+            ob + wa.shape[0],
+            bb,
+            area_b,
+            flags,
+            crowd is not None,
+            out,
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- sparse
+
+
+def _canonical_csr(x: Any, name: str, func: str) -> Any:
+    from scipy import sparse
+
+    csr = sparse.csr_array(x, copy=True)
+    csr.sum_duplicates()
+    csr.eliminate_zeros()
+    if csr.data.size and not np.all(csr.data == 1):
+        row = int(np.searchsorted(csr.indptr, int(np.argmax(csr.data != 1)), side="right") - 1)
+        raise ValueError(f"{func}: argument {name!r} row {row} holds values other than 0 and 1")
+    csr.sort_indices()
+    return csr
+
+
+def _sparse_iou(a: Any, b: Any, crowd: np.ndarray | None, func: str) -> np.ndarray:
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"{func}: sparse masks must be (N, H*W) and (M, H*W) with one pixel count, "
+            f"got {a.shape} and {b.shape}"
+        )
+    return interval_iou(
+        sparse_intervals(_canonical_csr(a, "a", func)),
+        sparse_intervals(_canonical_csr(b, "b", func)),
+        crowd,
+    )
+
+
+# ----------------------------------------------------------------------------- front-end
+
+
+def _as_rles(x: Any, rep: str, name: str, func: str) -> tuple[RLESet, tuple[int, int]]:
+    if rep == RLE:
+        parsed, _ = parse_rles(x, name, func)
+        return parsed, parsed.common_size(name, func)
+    masks, _ = check.dense_masks(x, name, func)
+    try:
+        return masks_to_rles(masks), masks.shape[1:]
+    except ValueError as err:
+        raise ValueError(f"{func}: argument {name!r} {err}") from None
+
+
+def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
+    """IoU of every mask of ``a`` with every mask of ``b``.
+
+    Parameters
+    ----------
+    a, b : masks
+        Dense ``(N, H, W)`` (or one ``(H, W)``) bool/integer 0/1 arrays; SciPy sparse
+        ``(N, H*W)`` matrices or arrays with one flattened mask per row; or COCO RLE
+        (a dict or a list of dicts, compressed or uncompressed counts). A single mask
+        counts as a stack of one. Dense and RLE may be mixed.
+    crowd : array_like of bool, shape (M,), optional
+        Crowd flags for the masks of ``b``: against a crowd mask the union is the
+        area of the ``a`` mask (pycocotools' ``iscrowd``).
+
+    Returns
+    -------
+    ndarray of float64, shape (N, M)
+        0 where the union is empty.
+
+    Raises
+    ------
+    ValueError
+        Masks of different sizes, wrong dimensions, values other than 0/1, corrupt
+        RLE, crowd of the wrong length.
+    TypeError
+        Float masks, sparse mixed with dense or RLE, unknown input types.
+
+    Examples
+    --------
+    >>> import numpy as np, ioukit
+    >>> a = np.zeros((1, 4, 4), bool); a[0, :2, :2] = True
+    >>> b = np.zeros((2, 4, 4), bool); b[0, :2, :] = True; b[1, 2:, 2:] = True
+    >>> ioukit.mask_iou(a, b)
+    array([[0.5, 0. ]])
+    >>> from ioukit import rle
+    >>> ioukit.mask_iou(rle.encode(a), rle.encode(b), crowd=[True, False])
+    array([[1., 0.]])
+    """
+    func = "mask_iou"
+    rep_a, rep_b = representation(a), representation(b)
+    for rep in (rep_a, rep_b):
+        if rep not in (DENSE, SPARSE, RLE):
+            return dispatch.backend(rep, func).mask_iou(a, b, crowd=crowd)
+    if SPARSE in (rep_a, rep_b) and rep_a != rep_b:
+        raise TypeError(
+            f"{func}: cannot mix sparse masks with {rep_a if rep_b == SPARSE else rep_b} masks; "
+            "convert one side first"
+        )
+    if rep_a == rep_b == DENSE:
+        ma, _ = check.dense_masks(a, "a", func)
+        mb, _ = check.dense_masks(b, "b", func)
+        _same_size(ma.shape[1:], mb.shape[1:], func)
+        return _dense_iou(ma, mb, _crowd(crowd, mb.shape[0], func), func)
+    if rep_a == SPARSE:
+        n_b = b.shape[0]
+        return _sparse_iou(a, b, _crowd(crowd, n_b, func), func)
+    ra, size_a = _as_rles(a, rep_a, "a", func)
+    rb, size_b = _as_rles(b, rep_b, "b", func)
+    if len(ra) and len(rb):
+        _same_size(size_a, size_b, func)
+    return interval_iou(rle_intervals(ra), rle_intervals(rb), _crowd(crowd, len(rb), func))
+
+
+def _same_size(size_a: tuple, size_b: tuple, func: str) -> None:
+    if tuple(size_a) != tuple(size_b):
+        raise ValueError(
+            f"{func}: masks of 'a' are {size_a[0]}x{size_a[1]} but masks of 'b' are "
+            f"{size_b[0]}x{size_b[1]}"
+        )
+
+
+def _crowd(crowd: Any, m: int, func: str) -> np.ndarray | None:
+    if crowd is None:
+        return None
+    return np.ascontiguousarray(check.check_flags(crowd, (m,), "crowd", func))
+
+
+# ----------------------------------------------------------------------------- label images
+
+
+class LabelOverlap(NamedTuple):
+    """IoU between the instances of two label images."""
+
+    iou: np.ndarray
+    """(K_a, K_b) IoU of instance ``labels_a[i]`` with ``labels_b[j]``."""
+    labels_a: np.ndarray
+    """Instance ids present in ``a`` (background 0 excluded), ascending."""
+    labels_b: np.ndarray
+    """Instance ids present in ``b``, ascending."""
+
+
+def _compact(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids present except 0, codes)``: code 0 is background, ``k`` is ``ids[k - 1]``."""
+    flat = labels.ravel()
+    if (
+        flat.size
+        and flat.dtype.kind in "biu"
+        and int(flat.min()) >= 0
+        and int(flat.max()) < 1 << 24
+    ):
+        present = np.bincount(flat.astype(np.intp, copy=False))
+        ids = np.flatnonzero(present)
+        ids = ids[ids != 0]
+        lut = np.zeros(present.shape[0], dtype=np.int64)
+        lut[ids] = np.arange(1, ids.shape[0] + 1)
+        return ids.astype(labels.dtype), lut[flat]
+    values, inverse = np.unique(flat, return_inverse=True)
+    nonzero = values != 0
+    code_of_value = np.zeros(values.shape[0], dtype=np.int64)
+    code_of_value[nonzero] = np.arange(1, int(nonzero.sum()) + 1)
+    return values[nonzero], code_of_value[inverse.ravel()]
+
+
+def label_overlap(a: Any, b: Any) -> LabelOverlap:
+    """IoU between every labelled instance of two integer label images.
+
+    Parameters
+    ----------
+    a, b : array_like of int, same shape
+        Label images (2-D or any dimension); 0 is background.
+
+    Returns
+    -------
+    LabelOverlap
+        ``(iou, labels_a, labels_b)``: the IoU matrix and the ids of its rows and columns.
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> r = ioukit.label_overlap([[1, 1, 0], [2, 2, 0]], [[5, 5, 5], [0, 7, 7]])
+    >>> r.labels_a.tolist(), r.labels_b.tolist()
+    ([1, 2], [5, 7])
+    >>> r.iou.round(3)
+    array([[0.667, 0.   ],
+           [0.   , 0.333]])
+    """
+    func = "label_overlap"
+    la = dispatch.to_numpy(a, "a", func)
+    lb = dispatch.to_numpy(b, "b", func)
+    for name, arr in (("a", la), ("b", lb)):
+        if arr.dtype.kind not in "biu":
+            raise TypeError(
+                f"{func}: argument {name!r} must hold integer labels, got dtype {arr.dtype}"
+            )
+    if la.shape != lb.shape:
+        raise ValueError(f"{func}: label images have shapes {la.shape} and {lb.shape}")
+    ids_a, codes_a = _compact(la)
+    ids_b, codes_b = _compact(lb)
+    n_a, n_b = ids_a.shape[0] + 1, ids_b.shape[0] + 1
+    inter = _contingency(codes_a, codes_b, n_a, n_b)
+    area_a = inter.sum(axis=1)
+    area_b = inter.sum(axis=0)
+    core = inter[1:, 1:].astype(np.float64)
+    union = area_a[1:, None] + area_b[None, 1:] - core
+    iou = np.divide(core, union, out=np.zeros_like(core), where=union > 0)
+    return LabelOverlap(iou, ids_a, ids_b)
+
+
+def _contingency(codes_a: np.ndarray, codes_b: np.ndarray, n_a: int, n_b: int) -> np.ndarray:
+    """(n_a, n_b) pixel counts of each pair of codes."""
+    if n_a * n_b <= 1 << 24:
+        from ._numba import num_threads
+
+        chunks = max(1, min(num_threads(), codes_a.shape[0] // 65536 + 1))
+        table = np.zeros((chunks, n_a * n_b), dtype=np.int64)
+        if codes_a.size:
+            _parallel_call(
+                _kernels().label_contingency, codes_a, codes_b, np.int64(n_b), chunks, table
+            )
+        return table.sum(axis=0).reshape(n_a, n_b)
+    keys, counts = np.unique(codes_a * n_b + codes_b, return_counts=True)
+    from scipy import sparse
+
+    return sparse.coo_array((counts, (keys // n_b, keys % n_b)), shape=(n_a, n_b)).toarray()

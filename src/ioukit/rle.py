@@ -1,0 +1,344 @@
+"""COCO run-length encoding (RLE): encode, decode and convert masks, as pycocotools does.
+
+Counts strings are byte-identical to pycocotools', so files written by one are read
+by the other. Masks are ``(H, W)`` or stacks ``(N, H, W)`` (pycocotools uses
+``(H, W, N)`` in Fortran order); RLE dicts are ``{"size": [h, w], "counts": bytes}``.
+Every function works on a whole batch in one compiled, parallel call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _validate as check
+from ._rleset import RLESet, from_counts_list, parse_rles, to_dicts
+
+
+def _kernels() -> Any:
+    from .kernels import cpu_rle
+
+    return cpu_rle
+
+
+def _parallel_call(kernel: Any, *args: Any) -> Any:
+    from ._numba import parallel_call
+
+    return parallel_call(kernel, *args)
+
+
+def _one_or_many(items: list, single: bool) -> Any:
+    return items[0] if single else items
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def masks_to_rles(masks: np.ndarray) -> RLESet:
+    """An :class:`RLESet` of a validated ``(N, H, W)`` uint8 stack of 0/1 masks."""
+    kernels = _kernels()
+    n, h, w = masks.shape
+    bad = np.zeros(n, dtype=np.bool_)
+    runs = _parallel_call(kernels.count_runs, masks, bad) if n else np.zeros(0, np.int64)
+    if bad.any():
+        raise ValueError(f"mask {int(np.argmax(bad))} holds values other than 0 and 1")
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(runs, out=offsets[1:])
+    counts = np.empty(int(offsets[-1]), dtype=np.int64)
+    if n:
+        _parallel_call(kernels.counts_from_masks, masks, offsets, counts)
+    return RLESet(np.full(n, h, np.int64), np.full(n, w, np.int64), counts, offsets)
+
+
+def _flat_polygon(poly: Any, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(poly, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} is not a sequence of numbers") from None
+    if arr.shape[0] % 2:
+        raise ValueError(f"{where} has an odd number of coordinates ({arr.shape[0]})")
+    if arr.shape[0] < 6:
+        raise ValueError(f"{where} has fewer than 3 points ({arr.shape[0] // 2})")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{where} has a coordinate that is NaN or infinite")
+    return arr
+
+
+def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np.ndarray) -> RLESet:
+    """Rasterise flat validated polygons (one RLE each) in one parallel call."""
+    kernels = _kernels()
+    n = len(polygons)
+    poly_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([p.shape[0] for p in polygons], out=poly_offsets[1:])
+    xy = np.concatenate(polygons) if n else np.zeros(0)
+    bounds = np.empty(n, dtype=np.int64)
+    if n:
+        _parallel_call(kernels.polygon_bounds, xy, poly_offsets, bounds)
+    slots = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(bounds, out=slots[1:])
+    raw = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
+    lengths = np.empty(n, dtype=np.int64)
+    if n:
+        _parallel_call(
+            kernels.polygons_to_counts,
+            xy,
+            poly_offsets,
+            np.asarray(heights, np.int64),
+            np.asarray(widths, np.int64),
+            slots,
+            raw,
+            lengths,
+        )
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    counts = np.empty(int(offsets[-1]), dtype=np.int64)
+    _parallel_call(kernels.gather_segments, raw, slots[:-1], lengths, offsets, counts)
+    return RLESet(np.asarray(heights, np.int64), np.asarray(widths, np.int64), counts, offsets)
+
+
+def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
+    if len(rles) == 1:
+        return rles.counts.copy()
+    return _kernels().merge_counts(rles.counts, rles.offsets, intersect)
+
+
+def segmentations_to_rles(
+    segmentations: list[Any], heights: Any, widths: Any, name: str, func: str
+) -> RLESet:
+    """One RLE per COCO segmentation: polygon lists (their union), uncompressed or
+    compressed RLE dicts, as pycocotools' ``annToRLE`` reads them."""
+    heights = np.asarray(heights, dtype=np.int64)
+    widths = np.asarray(widths, dtype=np.int64)
+    polygons: list[np.ndarray] = []
+    owners: list[int] = []
+    dict_items: list[int] = []
+    for i, segm in enumerate(segmentations):
+        if isinstance(segm, dict):
+            dict_items.append(i)
+        elif isinstance(segm, (list, tuple)) and len(segm) > 0:
+            for k, poly in enumerate(segm):
+                polygons.append(_flat_polygon(poly, f"{func}: {name} item {i} polygon {k}"))
+                owners.append(i)
+        else:
+            raise ValueError(
+                f"{func}: {name} item {i} is neither a non-empty polygon list nor an RLE dict"
+            )
+    per_item: list[np.ndarray | None] = [None] * len(segmentations)
+    if polygons:
+        owner_arr = np.asarray(owners, dtype=np.int64)
+        rasters = polygons_to_rles(polygons, heights[owner_arr], widths[owner_arr])
+        starts = np.flatnonzero(np.r_[True, owner_arr[1:] != owner_arr[:-1]])
+        stops = np.r_[starts[1:], len(owners)]
+        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+            part = RLESet(
+                rasters.heights[a:b],
+                rasters.widths[a:b],
+                rasters.counts,
+                rasters.offsets[a : b + 1],
+            )
+            per_item[owners[a]] = _merged(part, intersect=False)
+    if dict_items:
+        parsed, _ = parse_rles([segmentations[i] for i in dict_items], name, func)
+        for k, i in enumerate(dict_items):
+            heights[i], widths[i] = parsed.heights[k], parsed.widths[k]
+            per_item[i] = parsed.counts[parsed.offsets[k] : parsed.offsets[k + 1]]
+    return from_counts_list(heights, widths, per_item)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def encode(mask: Any) -> dict | list[dict]:
+    """Run-length encode binary masks.
+
+    Parameters
+    ----------
+    mask : array_like, shape (H, W) or (N, H, W)
+        bool or integer masks holding only 0 and 1.
+
+    Returns
+    -------
+    dict or list of dict
+        ``{"size": [H, W], "counts": bytes}`` for one mask, a list for a stack.
+
+    Raises
+    ------
+    ValueError
+        A value other than 0/1, or the wrong number of dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ioukit import rle
+    >>> m = np.zeros((4, 5), np.uint8); m[1:3, 2:4] = 1
+    >>> rle.encode(m)
+    {'size': [4, 5], 'counts': b'92203'}
+    """
+    masks, single = check.dense_masks(mask, "mask", "rle.encode")
+    return _one_or_many(to_dicts(masks_to_rles(masks)), single)
+
+
+def decode(rles: Any) -> np.ndarray:
+    """Decode RLEs to binary masks.
+
+    Parameters
+    ----------
+    rles : dict or list of dict
+        RLEs with compressed or uncompressed counts, all of one size for a list.
+
+    Returns
+    -------
+    ndarray of uint8
+        ``(H, W)`` for one dict, ``(N, H, W)`` for a list.
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> rle.decode({"size": [2, 2], "counts": [1, 3]})
+    array([[0, 1],
+           [1, 1]], dtype=uint8)
+    """
+    parsed, single = parse_rles(rles, "rles", "rle.decode")
+    h, w = parsed.common_size("rles", "rle.decode")
+    out = np.zeros((len(parsed), h, w), dtype=np.uint8)
+    if out.size:
+        _parallel_call(_kernels().masks_from_counts, parsed.counts, parsed.offsets, out)
+    return out[0] if single else out
+
+
+def area(rles: Any) -> int | np.ndarray:
+    """Foreground pixel count of each RLE.
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> rle.area({"size": [2, 2], "counts": [1, 3]})
+    3
+    """
+    parsed, single = parse_rles(rles, "rles", "rle.area")
+    areas = parsed.areas()
+    return int(areas[0]) if single else areas
+
+
+def to_bbox(rles: Any) -> np.ndarray:
+    """Bounding box ``[x, y, w, h]`` of each RLE's foreground (pycocotools' ``toBbox``).
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> rle.to_bbox({"size": [2, 2], "counts": [1, 3]})
+    array([0., 0., 2., 2.])
+    """
+    parsed, single = parse_rles(rles, "rles", "rle.to_bbox")
+    out = np.empty((len(parsed), 4), dtype=np.float64)
+    if len(parsed):
+        _parallel_call(
+            _kernels().bboxes_from_counts, parsed.counts, parsed.offsets, parsed.heights, out
+        )
+    return out[0] if single else out
+
+
+def merge(rles: Any, intersect: bool = False) -> dict:
+    """Union (or, with ``intersect=True``, intersection) of RLEs of one size.
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> a = {"size": [2, 2], "counts": [0, 1, 3]}
+    >>> b = {"size": [2, 2], "counts": [3, 1]}
+    >>> rle.decode(rle.merge([a, b]))
+    array([[1, 0],
+           [0, 1]], dtype=uint8)
+    """
+    parsed, _ = parse_rles(rles, "rles", "rle.merge")
+    if len(parsed) == 0:
+        raise ValueError("rle.merge: argument 'rles' is empty")
+    h, w = parsed.common_size("rles", "rle.merge")
+    merged = _merged(parsed, bool(intersect))
+    return to_dicts(from_counts_list([h], [w], [merged]))[0]
+
+
+def from_polygons(polygons: Any, h: int, w: int) -> list[dict]:
+    """Rasterise polygons exactly as pycocotools' ``frPyObjects`` does (one RLE each).
+
+    Parameters
+    ----------
+    polygons : sequence of sequences
+        Each polygon flat ``[x0, y0, x1, y1, ...]`` or ``(K, 2)``, at least 3 points.
+    h, w : int
+        Image height and width.
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> r = rle.from_polygons([[1, 1, 4, 1, 4, 3, 1, 3]], h=5, w=6)
+    >>> rle.area(r)
+    array([12])
+    """
+    height, width = check.image_size(h, w, "rle.from_polygons")
+    flat = [_flat_polygon(p, f"rle.from_polygons: polygon {i}") for i, p in enumerate(polygons)]
+    n = len(flat)
+    return to_dicts(polygons_to_rles(flat, np.full(n, height), np.full(n, width)))
+
+
+def from_bbox(boxes: Any, h: int, w: int) -> dict | list[dict]:
+    """RLE of ``[x, y, w, h]`` boxes (pycocotools' ``frBbox``: a 4-point polygon each).
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> rle.from_bbox([3, 5, 4, 1], h=20, w=20)["counts"]
+    b'Q21c000000o7'
+    """
+    height, width = check.image_size(h, w, "rle.from_bbox")
+    arr = np.asarray(boxes, dtype=np.float64)
+    single = arr.ndim == 1
+    arr = arr.reshape(-1, 4) if arr.size or arr.ndim != 1 else arr.reshape(0, 4)
+    check.check_box_values(np.ascontiguousarray(arr), "xywh", "boxes", "rle.from_bbox")
+    x0, y0 = arr[:, 0], arr[:, 1]
+    x1, y1 = x0 + arr[:, 2], y0 + arr[:, 3]
+    polys = list(np.stack([x0, y0, x0, y1, x1, y1, x1, y0], axis=1))
+    n = len(polys)
+    return _one_or_many(
+        to_dicts(polygons_to_rles(polys, np.full(n, height), np.full(n, width))), single
+    )
+
+
+def from_uncompressed(rles: Any, validate: bool = True) -> dict | list[dict]:
+    """Compress RLEs whose counts are plain integer lists (COCO crowd annotations).
+
+    Parameters
+    ----------
+    rles : dict or list of dict
+        ``{"size": [h, w], "counts": [int, ...]}``.
+    validate : bool, default True
+        Check that the counts are non-negative and add up to ``h * w``
+        (pycocotools does not check; ``False`` compresses them as they are).
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> rle.from_uncompressed({"size": [2, 2], "counts": [1, 3]})
+    {'size': [2, 2], 'counts': b'13'}
+    """
+    parsed, single = parse_rles(rles, "rles", "rle.from_uncompressed", validate=validate)
+    return _one_or_many(to_dicts(parsed), single)
+
+
+def from_segmentation(segmentation: Any, h: int, w: int) -> dict:
+    """One RLE for a COCO annotation's ``segmentation`` (pycocotools' ``annToRLE``):
+    the union of its polygons, or its RLE (compressed if it was not).
+
+    Examples
+    --------
+    >>> from ioukit import rle
+    >>> square = [0, 0, 2, 0, 2, 2, 0, 2]
+    >>> rle.area(rle.from_segmentation([square, [3, 3, 4, 3, 4, 4]], h=5, w=5))
+    5
+    """
+    height, width = check.image_size(h, w, "rle.from_segmentation")
+    rles = segmentations_to_rles(
+        [segmentation], [height], [width], "segmentation", "rle.from_segmentation"
+    )
+    return to_dicts(rles)[0]
