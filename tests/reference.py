@@ -104,3 +104,42 @@ def ciou(a, b, fmt="xyxy", offset=0, aligned=False, eps=1e-7):
 
 
 METRICS = {"iou": iou, "giou": giou, "diou": diou, "ciou": ciou, "ioa": ioa}
+
+
+def mask_iou(a, b, crowd=None):
+    """IoU of (N, H, W) and (M, H, W) 0/1 masks by broadcasting (small inputs only)."""
+    fa = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
+    fb = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
+    inter = fa @ fb.T
+    area_a, area_b = fa.sum(1)[:, None], fb.sum(1)[None, :]
+    union = area_a + area_b - inter
+    if crowd is not None:
+        union = np.where(np.asarray(crowd, bool)[None, :], area_a + 0 * union, union)
+    return _ratio(inter, union)
+
+
+def rle_counts(mask):
+    """Column-major run lengths of one (H, W) 0/1 mask, starting with zeros."""
+    flat = np.asarray(mask, dtype=np.uint8).T.ravel()
+    counts, previous, run = [], 0, 0
+    for v in flat:
+        if v != previous:
+            counts.append(run)
+            run, previous = 0, v
+        run += 1
+    counts.append(run)
+    return counts
+
+
+def label_overlap(a, b):
+    """IoU between labelled instances of two label images, by explicit loops."""
+    a, b = np.asarray(a), np.asarray(b)
+    ids_a = [v for v in np.unique(a) if v != 0]
+    ids_b = [v for v in np.unique(b) if v != 0]
+    out = np.zeros((len(ids_a), len(ids_b)))
+    for i, u in enumerate(ids_a):
+        for j, v in enumerate(ids_b):
+            inter = np.sum((a == u) & (b == v))
+            union = np.sum((a == u) | (b == v))
+            out[i, j] = inter / union if union else 0.0
+    return out, np.array(ids_a), np.array(ids_b)

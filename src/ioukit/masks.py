@@ -43,7 +43,8 @@ def _parallel_call(kernel: Any, *args: Any) -> Any:
 def _is_rle(x: Any) -> bool:
     if isinstance(x, (dict, RLESet)):
         return True
-    return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], dict)
+    # an empty list is an empty list of RLEs (a dense empty stack is an array)
+    return isinstance(x, (list, tuple)) and (len(x) == 0 or isinstance(x[0], dict))
 
 
 def representation(x: Any) -> str:

@@ -99,7 +99,7 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
 
 def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
     if len(rles) == 1:
-        return rles.counts.copy()
+        return rles.counts[rles.offsets[0] : rles.offsets[1]].copy()
     return _kernels().merge_counts(rles.counts, rles.offsets, intersect)
 
 
