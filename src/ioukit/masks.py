@@ -5,10 +5,15 @@ Representations and the kernel each one gets:
 * dense ``(N, H, W)`` bool/uint8 stacks (or one ``(H, W)`` mask): each mask's
   bounding-box rows are bit-packed once, pairs whose boxes miss are skipped, the
   rest cost a popcount of ANDs over the shared rows;
+* COCO RLE (a dict or a list of dicts, compressed or not): decoded to foreground
+  runs, which are bit-packed the same way (image columns as rows, since RLE runs
+  go down the columns);
 * SciPy sparse ``(N, H*W)`` (CSR, CSC, COO; matrices or arrays): each row becomes
   sorted runs of consecutive pixels, intersected by a two-pointer merge;
-* COCO RLE (a dict or a list of dicts, compressed or not): foreground runs,
-  intersected the same way after a bounding-box cull.
+
+When the packed bits of all masks would exceed 256 MiB (huge images), dense and
+RLE inputs fall back to intersecting the runs themselves, which needs memory
+proportional to the runs only.
 
 Mixed dense and RLE inputs are compared as RLE (the dense side is encoded once);
 sparse mixed with anything else is a TypeError.
@@ -20,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _dense
 from . import _dispatch as dispatch
 from . import _validate as check
 from ._rleset import RLESet, parse_rles
@@ -128,53 +134,65 @@ def interval_iou(a: IntervalSets, b: IntervalSets, crowd: np.ndarray | None) -> 
     return out
 
 
-# ----------------------------------------------------------------------------- dense
+# ----------------------------------------------------------------------------- packed bits
 
 
-def _packed(masks: np.ndarray, name: str, func: str) -> tuple[np.ndarray, ...]:
-    """``(words, word offsets, boxes, areas)`` of a validated (N, H, W) uint8 stack."""
-    k = _kernels()
-    n = masks.shape[0]
-    boxes = np.empty((n, 4), dtype=np.int64)
-    bad = np.zeros(n, dtype=np.bool_)
-    if n:
-        _parallel_call(k.mask_boxes, masks, boxes, bad)
-    if bad.any():
-        raise ValueError(
-            f"{func}: argument {name!r} mask {int(np.argmax(bad))} holds values other than 0 and 1"
-        )
-    rows = np.maximum(boxes[:, 1] - boxes[:, 0] + 1, 0)
-    words_per_row = np.where(rows > 0, boxes[:, 3] // 64 - boxes[:, 2] // 64 + 1, 0)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(rows * words_per_row, out=offsets[1:])
-    words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
-    areas = np.zeros(n, dtype=np.int64)
-    if n:
-        _parallel_call(k.pack_masks, masks, boxes, offsets, words, areas)
-    return words, offsets[:-1].copy(), boxes, areas
+class Packed(NamedTuple):
+    """Bit-packed masks: rows of each mask's box as uint64 words (see ``cpu_masks``)."""
+
+    words: np.ndarray
+    offsets: np.ndarray  # start of each mask's words (N + 1)
+    boxes: np.ndarray  # (N, 4) inclusive row0, row1, col0, col1
+    areas: np.ndarray
 
 
-def _dense_iou(a: np.ndarray, b: np.ndarray, crowd: np.ndarray | None, func: str) -> np.ndarray:
-    wa, oa, ba, area_a = _packed(a, "a", func)
-    wb, ob, bb, area_b = _packed(b, "b", func)
-    words = np.concatenate([wa, wb])
-    out = np.zeros((a.shape[0], b.shape[0]), dtype=np.float64)
+def packed_iou(a: Packed, b: Packed, crowd: np.ndarray | None) -> np.ndarray:
+    """The (N, M) IoU matrix of two packed sets (a popcount per shared word)."""
+    words = np.concatenate([a.words, b.words])
+    out = np.zeros((a.boxes.shape[0], b.boxes.shape[0]), dtype=np.float64)
     flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
     if out.size:
         _parallel_call(
-            _kernels().packed_iou,
-            words,
-            oa,
-            ba,
-            area_a,
-            ob + wa.shape[0],
-            bb,
-            area_b,
-            flags,
-            crowd is not None,
-            out,
+            _kernels().packed_iou, words, a.offsets[:-1], a.boxes, a.areas,
+            b.offsets[:-1] + a.words.shape[0], b.boxes, b.areas, flags, crowd is not None, out,
         )
     return out
+
+
+def _pack_dense(masks: np.ndarray, boxes: np.ndarray) -> Packed:
+    offsets = _dense.packed_layout(boxes)
+    words, areas = _dense.pack(masks, boxes, offsets)
+    return Packed(words, offsets, boxes, areas)
+
+
+def _pack_intervals(sets: IntervalSets, heights: np.ndarray) -> Packed:
+    starts, ends, first, count, lo, hi, y0, y1, areas = sets
+    boxes = np.empty((first.shape[0], 4), dtype=np.int64)
+    if first.shape[0]:
+        _parallel_call(_kernels().interval_boxes, lo, hi, y0, y1, heights, boxes)
+    offsets = _dense.packed_layout(boxes)
+    words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
+    if first.shape[0]:
+        _parallel_call(
+            _kernels().pack_intervals, starts, ends, first, count, heights, boxes, offsets, words
+        )
+    return Packed(words, offsets, boxes, areas)
+
+
+def _fits(*box_sets: np.ndarray) -> bool:
+    """Whether bit-packing these boxes stays inside the memory budget."""
+    total = sum(int(_dense.packed_layout(boxes)[-1]) for boxes in box_sets)
+    return total <= _dense.PACKED_BUDGET_WORDS
+
+
+def _rle_iou(ra: RLESet, rb: RLESet, crowd: np.ndarray | None) -> np.ndarray:
+    ia, ib = rle_intervals(ra), rle_intervals(rb)
+    pa, pb = _pack_intervals(ia, ra.heights), None
+    if int(pa.offsets[-1]) <= _dense.PACKED_BUDGET_WORDS:
+        pb = _pack_intervals(ib, rb.heights)
+        if int(pa.offsets[-1]) + int(pb.offsets[-1]) <= _dense.PACKED_BUDGET_WORDS:
+            return packed_iou(pa, pb, crowd)
+    return interval_iou(ia, ib, crowd)
 
 
 # ----------------------------------------------------------------------------- sparse
@@ -214,10 +232,7 @@ def _as_rles(x: Any, rep: str, name: str, func: str) -> tuple[RLESet, tuple[int,
         parsed, _ = parse_rles(x, name, func)
         return parsed, parsed.common_size(name, func)
     masks, _ = check.dense_masks(x, name, func)
-    try:
-        return masks_to_rles(masks), masks.shape[1:]
-    except ValueError as err:
-        raise ValueError(f"{func}: argument {name!r} {err}") from None
+    return masks_to_rles(masks, name, func), masks.shape[1:]
 
 
 def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
@@ -272,7 +287,13 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
         ma, _ = check.dense_masks(a, "a", func)
         mb, _ = check.dense_masks(b, "b", func)
         _same_size(ma.shape[1:], mb.shape[1:], func)
-        return _dense_iou(ma, mb, _crowd(crowd, mb.shape[0], func), func)
+        flags = _crowd(crowd, mb.shape[0], func)
+        boxes_a = _dense.mask_boxes(ma, "a", func)
+        boxes_b = _dense.mask_boxes(mb, "b", func)
+        if _fits(boxes_a, boxes_b):
+            return packed_iou(_pack_dense(ma, boxes_a), _pack_dense(mb, boxes_b), flags)
+        ra, rb = masks_to_rles(ma, "a", func), masks_to_rles(mb, "b", func)
+        return interval_iou(rle_intervals(ra), rle_intervals(rb), flags)
     if rep_a == SPARSE:
         n_b = b.shape[0]
         return _sparse_iou(a, b, _crowd(crowd, n_b, func), func)
@@ -280,7 +301,7 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     rb, size_b = _as_rles(b, rep_b, "b", func)
     if len(ra) and len(rb):
         _same_size(size_a, size_b, func)
-    return interval_iou(rle_intervals(ra), rle_intervals(rb), _crowd(crowd, len(rb), func))
+    return _rle_iou(ra, rb, _crowd(crowd, len(rb), func))
 
 
 def _same_size(size_a: tuple, size_b: tuple, func: str) -> None:

@@ -35,19 +35,21 @@ def _one_or_many(items: list, single: bool) -> Any:
 # ----------------------------------------------------------------------------- builders
 
 
-def masks_to_rles(masks: np.ndarray) -> RLESet:
-    """An :class:`RLESet` of a validated ``(N, H, W)`` uint8 stack of 0/1 masks."""
+def masks_to_rles(masks: np.ndarray, name: str, func: str) -> RLESet:
+    """An :class:`RLESet` of a ``(N, H, W)`` uint8 stack of 0/1 masks (checked here)."""
+    from ._dense import mask_boxes
+
     kernels = _kernels()
     n, h, w = masks.shape
-    bad = np.zeros(n, dtype=np.bool_)
-    runs = _parallel_call(kernels.count_runs, masks, bad) if n else np.zeros(0, np.int64)
-    if bad.any():
-        raise ValueError(f"mask {int(np.argmax(bad))} holds values other than 0 and 1")
+    boxes = mask_boxes(masks, name, func)
+    runs = np.empty(n, dtype=np.int64)
+    if n:
+        _parallel_call(kernels.count_box_runs, masks, boxes, runs)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(runs, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
     if n:
-        _parallel_call(kernels.counts_from_masks, masks, offsets, counts)
+        _parallel_call(kernels.counts_from_masks, masks, boxes, offsets, counts)
     return RLESet(np.full(n, h, np.int64), np.full(n, w, np.int64), counts, offsets)
 
 
@@ -176,7 +178,7 @@ def encode(mask: Any) -> dict | list[dict]:
     {'size': [4, 5], 'counts': b'92203'}
     """
     masks, single = check.dense_masks(mask, "mask", "rle.encode")
-    return _one_or_many(to_dicts(masks_to_rles(masks)), single)
+    return _one_or_many(to_dicts(masks_to_rles(masks, "mask", "rle.encode")), single)
 
 
 def decode(rles: Any) -> np.ndarray:
@@ -273,8 +275,12 @@ def from_polygons(polygons: Any, h: int, w: int) -> list[dict]:
     --------
     >>> from ioukit import rle
     >>> r = rle.from_polygons([[1, 1, 4, 1, 4, 3, 1, 3]], h=5, w=6)
-    >>> rle.area(r)
-    array([12])
+    >>> rle.decode(r)[0]
+    array([[0, 0, 0, 0, 0, 0],
+           [0, 1, 1, 1, 0, 0],
+           [0, 1, 1, 1, 0, 0],
+           [0, 0, 0, 0, 0, 0],
+           [0, 0, 0, 0, 0, 0]], dtype=uint8)
     """
     height, width = check.image_size(h, w, "rle.from_polygons")
     flat = [_flat_polygon(p, f"rle.from_polygons: polygon {i}") for i, p in enumerate(polygons)]
@@ -334,8 +340,8 @@ def from_segmentation(segmentation: Any, h: int, w: int) -> dict:
     --------
     >>> from ioukit import rle
     >>> square = [0, 0, 2, 0, 2, 2, 0, 2]
-    >>> rle.area(rle.from_segmentation([square, [3, 3, 4, 3, 4, 4]], h=5, w=5))
-    5
+    >>> rle.area(rle.from_segmentation([square, [3, 3, 5, 3, 5, 5, 3, 5]], h=5, w=5))
+    8
     """
     height, width = check.image_size(h, w, "rle.from_segmentation")
     rles = segmentations_to_rles(

@@ -131,45 +131,68 @@ def encode_strings(counts, offsets, buf, lengths):
         lengths[i] = _encode_one(counts, offsets[i], offsets[i + 1], buf, 13 * offsets[i])
 
 
-@nb.parallel_kernel
-def count_runs(masks, bad):
-    """Number of runs of each ``masks[n]`` (h, w) in column-major order; ``bad[n]`` is
-    set when a value other than 0/1 is found."""
-    n_masks, h, w = masks.shape
-    runs = np.zeros(n_masks, dtype=np.int64)
-    for n in prange(n_masks):
-        previous = 0
-        r = 1
-        for x in range(w):
-            for y in range(h):
-                v = masks[n, y, x]
-                if v > 1:
-                    bad[n] = True
-                if v != previous:
-                    r += 1
-                    previous = v
-        runs[n] = r
-    return runs
+@nb.serial_kernel
+def _box_runs(masks, n, r0, r1, c0, c1, counts, k0, write):
+    """Column-major run lengths of mask ``n`` whose foreground lies in rows r0..r1 and
+    columns c0..c1; only that box is read. Returns the number of counts (written to
+    ``counts[k0:]`` when ``write``)."""
+    h, w = masks.shape[1], masks.shape[2]
+    end = np.int64(h) * w
+    if r1 < r0:
+        if write:
+            counts[k0] = end
+        return 1
+    k = 0
+    last = np.int64(0)
+    previous = 0
+    for x in range(c0, c1 + 1):
+        base = np.int64(x) * h
+        if previous == 1 and r0 > 0:  # the run of ones ended with the previous column
+            if write:
+                counts[k0 + k] = base - last
+            k += 1
+            last = base
+            previous = 0
+        for y in range(r0, r1 + 1):
+            v = masks[n, y, x]
+            if v != previous:
+                if write:
+                    counts[k0 + k] = base + y - last
+                k += 1
+                last = base + y
+                previous = v
+        if previous == 1 and r1 < h - 1:
+            if write:
+                counts[k0 + k] = base + r1 + 1 - last
+            k += 1
+            last = base + r1 + 1
+            previous = 0
+    if previous == 1:
+        stop = np.int64(c1 + 1) * h
+        if write:
+            counts[k0 + k] = stop - last
+        k += 1
+        last = stop
+    if last < end:
+        if write:
+            counts[k0 + k] = end - last
+        k += 1
+    return k
 
 
 @nb.parallel_kernel
-def counts_from_masks(masks, offsets, counts):
-    """Run lengths of each 0/1 mask, column-major, into ``counts[offsets[n]:]``."""
-    n_masks, h, w = masks.shape
-    for n in prange(n_masks):
-        k = offsets[n]
-        previous = 0
-        run = np.int64(0)
-        for x in range(w):
-            for y in range(h):
-                v = masks[n, y, x]
-                if v != previous:
-                    counts[k] = run
-                    k += 1
-                    run = 0
-                    previous = v
-                run += 1
-        counts[k] = run
+def count_box_runs(masks, boxes, out):
+    """Number of run lengths of each validated 0/1 mask (see :func:`_box_runs`)."""
+    dummy = np.empty(1, dtype=np.int64)
+    for n in prange(masks.shape[0]):
+        out[n] = _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False)
+
+
+@nb.parallel_kernel
+def counts_from_masks(masks, boxes, offsets, counts):
+    """Run lengths of each validated 0/1 mask into ``counts[offsets[n]:]``."""
+    for n in prange(masks.shape[0]):
+        _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True)
 
 
 @nb.parallel_kernel

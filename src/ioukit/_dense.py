@@ -1,0 +1,79 @@
+"""Dense mask stacks: bounding boxes and bit-packing, choosing the fastest kernel.
+
+Masks whose width is a multiple of 8 are read 8 pixels at a time as uint64
+(empty rows cost one OR per 8 pixels; packing turns 8 bytes into 8 bits with one
+multiply); other widths use the byte-by-byte kernels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Packed words allowed before mask IoU falls back to run intervals (256 MiB).
+PACKED_BUDGET_WORDS = 1 << 25
+
+
+def _kernels() -> Any:
+    from .kernels import cpu_masks
+
+    return cpu_masks
+
+
+def parallel_call(kernel: Any, *args: Any) -> Any:
+    from ._numba import parallel_call as call  # deferred: importing ioukit imports no numba
+
+    return call(kernel, *args)
+
+
+def _chunks(masks: np.ndarray) -> np.ndarray | None:
+    """``masks`` viewed as (N, H, W / 8) uint64, when its width allows."""
+    if masks.shape[2] % 8 or not masks.flags.c_contiguous or masks.size == 0:
+        return None
+    return masks.view(np.uint64)
+
+
+def mask_boxes(masks: np.ndarray, name: str, func: str) -> np.ndarray:
+    """(N, 4) inclusive (row0, row1, col0, col1) of each mask; ValueError for values
+    other than 0/1. Empty masks get (0, -1, 0, -1)."""
+    k = _kernels()
+    n = masks.shape[0]
+    boxes = np.empty((n, 4), dtype=np.int64)
+    bad = np.zeros(n, dtype=np.bool_)
+    if n:
+        chunks = _chunks(masks)
+        if chunks is not None:
+            parallel_call(k.mask_boxes_words, chunks, boxes, bad)
+        else:
+            parallel_call(k.mask_boxes, masks, boxes, bad)
+    if bad.any():
+        raise ValueError(
+            f"{func}: argument {name!r} mask {int(np.argmax(bad))} holds values other than 0 and 1"
+        )
+    return boxes
+
+
+def packed_layout(boxes: np.ndarray) -> np.ndarray:
+    """Start of each mask's words (length N + 1) for bit rows over its box."""
+    rows = np.maximum(boxes[:, 1] - boxes[:, 0] + 1, 0)
+    words_per_row = np.where(rows > 0, boxes[:, 3] // 64 - boxes[:, 2] // 64 + 1, 0)
+    offsets = np.zeros(boxes.shape[0] + 1, dtype=np.int64)
+    np.cumsum(rows * words_per_row, out=offsets[1:])
+    return offsets
+
+
+def pack(
+    masks: np.ndarray, boxes: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(words, areas)``: each mask's box rows as absolute-column-aligned uint64 bits."""
+    k = _kernels()
+    words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
+    areas = np.zeros(masks.shape[0], dtype=np.int64)
+    if masks.shape[0]:
+        chunks = _chunks(masks)
+        if chunks is not None:
+            parallel_call(k.pack_masks_words, chunks, boxes, offsets, words, areas)
+        else:
+            parallel_call(k.pack_masks, masks, boxes, offsets, words, areas)
+    return words, areas
