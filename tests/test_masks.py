@@ -180,3 +180,15 @@ def test_label_overlap_errors():
         ioukit.label_overlap(np.zeros((2, 2)), np.zeros((2, 2), int))
     empty = ioukit.label_overlap(np.zeros((3, 3), int), np.zeros((3, 3), int))
     assert empty.iou.shape == (0, 0)
+
+
+def test_run_interval_fallback_for_huge_masks(rng, monkeypatch):
+    """Past the packed-bits memory budget, dense and RLE inputs intersect runs instead."""
+    from ioukit import _dense
+
+    a, b = ellipse_masks(rng, 14), ellipse_masks(rng, 9)
+    crowd = rng.random(9) < 0.4
+    want = ref.mask_iou(a, b, crowd)
+    monkeypatch.setattr(_dense, "PACKED_BUDGET_WORDS", 0)
+    np.testing.assert_allclose(ioukit.mask_iou(a, b, crowd=crowd), want, rtol=1e-15)
+    np.testing.assert_allclose(ioukit.mask_iou(rle.encode(a), rle.encode(b), crowd=crowd), want, rtol=1e-15)
