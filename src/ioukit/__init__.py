@@ -5,7 +5,7 @@ Importing ioukit compiles nothing and imports no numba: kernels are compiled
 :func:`ioukit.warmup`.
 """
 
-from . import rle
+from . import rle, semantic
 from ._warmup import warmup
 from .boxes import box_area, box_ciou, box_convert, box_diou, box_giou, box_ioa, box_iou
 from .masks import LabelOverlap, label_overlap, mask_iou
@@ -17,6 +17,7 @@ __all__ = [
     "label_overlap",
     "mask_iou",
     "rle",
+    "semantic",
     "box_area",
     "box_ciou",
     "box_convert",

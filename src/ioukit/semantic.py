@@ -1,0 +1,344 @@
+"""Semantic segmentation: confusion matrix, per-class IoU, mIoU, streamed over a data set.
+
+Conventions (see docs/semantics.md):
+
+* rows of the confusion matrix are the target class, columns the prediction;
+* pixels whose *target* is ``ignore_index`` are skipped (the mmseg / HF
+  ``evaluate`` rule); any other label outside ``[0, num_classes)``, in target or
+  prediction, is a ValueError naming the value and where it was found;
+* a class with union 0 is *absent*: NaN per class and left out of the mean
+  (``absent="nan"``, mmseg / HF ``evaluate`` / torchmetrics' mean), or 0 and
+  counted in the mean (``absent="zero"``, the ADE20K devkit), or any number
+  (``absent=-1.0`` gives torchmetrics' per-class -1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _dispatch as dispatch
+from ._validate import format_index
+
+_KEPT_DTYPES = (np.uint8, np.uint16, np.int32, np.int64)
+
+
+def _kernels() -> Any:
+    from .kernels import cpu_semantic
+
+    return cpu_semantic
+
+
+def _label_array(x: Any, name: str, func: str) -> np.ndarray:
+    arr = dispatch.to_numpy(x, name, func)
+    if arr.dtype.kind == "b":
+        arr = arr.view(np.uint8)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(
+            f"{func}: argument {name!r} must hold integer labels, got dtype {arr.dtype}"
+        )
+    return arr
+
+
+def _common_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
+    """One of uint8, uint16, int32, int64 able to hold both (each compiles once)."""
+    promoted = np.promote_types(a, b)
+    for kept in _KEPT_DTYPES:
+        if np.can_cast(promoted, kept, casting="safe"):
+            return np.dtype(kept)
+    return np.dtype(np.int64)  # uint64: values past int64 are out of range anyway
+
+
+def _check_classes(num_classes: Any, func: str) -> int:
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, (int, np.integer))
+        or num_classes < 1
+    ):
+        raise ValueError(f"{func}: num_classes must be an integer >= 1, got {num_classes!r}")
+    return int(num_classes)
+
+
+def confusion_matrix(
+    target: Any, pred: Any, num_classes: int, ignore_index: int | None = None
+) -> np.ndarray:
+    """Pixel confusion matrix of two integer label maps.
+
+    Parameters
+    ----------
+    target, pred : array_like of int, same shape
+        Label maps of any shape: one image ``(H, W)``, a batch ``(B, H, W)``, a volume.
+        Any signed or unsigned integer dtype (bool counts as 0/1).
+    num_classes : int
+        Number of classes C; labels are ``0 .. C - 1``.
+    ignore_index : int, optional
+        Target label whose pixels are skipped (255 for Cityscapes, 0 for ADE20K).
+
+    Returns
+    -------
+    ndarray of int64, shape (C, C)
+        ``cm[t, p]`` = pixels of target class ``t`` predicted as ``p``.
+
+    Raises
+    ------
+    ValueError
+        Different shapes, float labels, ``num_classes < 1``, or a label outside
+        ``[0, C)`` that is not the ignore index (the message names the value, the
+        array and the index).
+
+    Examples
+    --------
+    >>> from ioukit.semantic import confusion_matrix
+    >>> confusion_matrix([[0, 1], [1, 255]], [[0, 1], [0, 3]], num_classes=2, ignore_index=255)
+    array([[1, 0],
+           [1, 1]])
+    """
+    func = "confusion_matrix"
+    c = _check_classes(num_classes, func)
+    t = _label_array(target, "target", func)
+    p = _label_array(pred, "pred", func)
+    if t.shape != p.shape:
+        raise ValueError(f"{func}: target has shape {t.shape} but pred has shape {p.shape}")
+    dtype = _common_dtype(t.dtype, p.dtype)
+    flat_t = np.ascontiguousarray(t, dtype=dtype).reshape(-1)
+    flat_p = np.ascontiguousarray(p, dtype=dtype).reshape(-1)
+    has_ignore = ignore_index is not None
+    ignore = int(ignore_index) if has_ignore else 0
+    if flat_t.size == 0:
+        return np.zeros((c, c), dtype=np.int64)
+    from ._numba import num_threads, parallel_call
+
+    k = _kernels()
+    chunks = max(1, min(num_threads(), flat_t.size // (1 << 16) + 1))
+    table = np.zeros((chunks, c * c), dtype=np.int64)
+    bad_at = np.empty(chunks, dtype=np.int64)
+    args = (np.int64(c), np.int64(ignore), has_ignore, table, bad_at)
+    if dtype == np.uint8 and flat_t.size >= 8:
+        whole = flat_t.size // 8 * 8
+        words_t, words_p = flat_t[:whole].view(np.uint64), flat_p[:whole].view(np.uint64)
+        parallel_call(k.confusion_uint8, flat_t, flat_p, words_t, words_p, *args)
+    else:
+        parallel_call(k.confusion_runs, flat_t, flat_p, *args)
+    if (bad_at >= 0).any():
+        _raise_bad_label(
+            flat_t, flat_p, int(bad_at[bad_at >= 0].min()), t.shape, c, ignore_index, func
+        )
+    return table.sum(axis=0).reshape(c, c)
+
+
+def _raise_bad_label(flat_t, flat_p, at, shape, c, ignore_index, func) -> None:
+    value_t, value_p = int(flat_t[at]), int(flat_p[at])
+    target_ok = (ignore_index is not None and value_t == ignore_index) or 0 <= value_t < c
+    name, value = ("pred", value_p) if target_ok else ("target", value_t)
+    hint = "" if ignore_index is not None or name == "pred" else " (pass ignore_index= to skip it)"
+    raise ValueError(
+        f"{func}: {name} label {value} at index {format_index(at, shape)} is outside [0, {c}){hint}"
+    )
+
+
+def iou_from_confusion(cm: Any, absent: str | float = "nan") -> np.ndarray:
+    """Per-class IoU ``cm[c, c] / (row_c + col_c - cm[c, c])`` from a confusion matrix.
+
+    Parameters
+    ----------
+    cm : array_like, shape (C, C)
+        Rows target, columns prediction.
+    absent : {"nan", "zero"} or float, default "nan"
+        Value for classes whose union is 0: NaN (left out of ``np.nanmean``), 0, or
+        any number (torchmetrics reports -1).
+
+    Returns
+    -------
+    ndarray of float64, shape (C,)
+
+    Examples
+    --------
+    >>> from ioukit.semantic import iou_from_confusion
+    >>> iou_from_confusion([[2, 1, 0], [0, 3, 0], [0, 0, 0]])
+    array([0.66666667, 0.75      ,        nan])
+    >>> iou_from_confusion([[2, 1, 0], [0, 3, 0], [0, 0, 0]], absent=-1.0)
+    array([ 0.66666667,  0.75      , -1.        ])
+    """
+    matrix = np.asarray(cm)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"iou_from_confusion: cm must be square (C, C), got shape {matrix.shape}")
+    fill = _absent_value(absent, "iou_from_confusion")
+    inter = np.diagonal(matrix).astype(np.float64)
+    union = matrix.sum(axis=0) + matrix.sum(axis=1) - inter
+    return np.divide(inter, union, out=np.full(inter.shape, fill), where=union > 0)
+
+
+def _absent_value(absent: str | float, func: str) -> float:
+    if isinstance(absent, str):
+        if absent == "nan":
+            return math.nan
+        if absent == "zero":
+            return 0.0
+        raise ValueError(f"{func}: absent={absent!r} is not 'nan', 'zero' or a number")
+    return float(absent)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else math.nan
+
+
+@dataclass(frozen=True)
+class SegmentationResult:
+    """Scores of a :class:`SegmentationIoU` run (NaN entries: absent classes)."""
+
+    iou: np.ndarray
+    """Per-class IoU."""
+    miou: float
+    """Mean IoU over present classes (over all classes with ``absent="zero"``)."""
+    accuracy: np.ndarray
+    """Per-class accuracy (recall): ``cm[c, c] / row_c``."""
+    mean_accuracy: float
+    pixel_accuracy: float
+    """Correct pixels over counted pixels."""
+    fwiou: float
+    """Frequency-weighted IoU: per-class IoU weighted by each class's share of target pixels."""
+    confusion: np.ndarray = field(repr=False)
+    class_names: tuple[str, ...] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain Python values (for JSON), per-class entries keyed by class name."""
+        names = self.class_names or tuple(str(i) for i in range(self.iou.shape[0]))
+        as_float = lambda v: None if math.isnan(v) else float(v)  # noqa: E731
+        return {
+            "miou": as_float(self.miou),
+            "mean_accuracy": as_float(self.mean_accuracy),
+            "pixel_accuracy": as_float(self.pixel_accuracy),
+            "fwiou": as_float(self.fwiou),
+            "iou": {n: as_float(v) for n, v in zip(names, self.iou, strict=True)},
+            "accuracy": {n: as_float(v) for n, v in zip(names, self.accuracy, strict=True)},
+        }
+
+
+def scores_from_confusion(
+    cm: np.ndarray, absent: str | float = "nan", class_names: Any = None
+) -> SegmentationResult:
+    """Every score of :class:`SegmentationResult` from one confusion matrix.
+
+    Examples
+    --------
+    >>> from ioukit.semantic import scores_from_confusion
+    >>> r = scores_from_confusion([[2, 1], [0, 3]])
+    >>> round(r.miou, 4), round(r.pixel_accuracy, 4)
+    (0.7083, 0.8333)
+    """
+    matrix = np.asarray(cm, dtype=np.int64)
+    iou = iou_from_confusion(matrix, absent)
+    rows = matrix.sum(axis=1)
+    diagonal = np.diagonal(matrix).astype(np.float64)
+    accuracy = np.divide(diagonal, rows, out=np.full(diagonal.shape, math.nan), where=rows > 0)
+    total = int(rows.sum())
+    union = rows + matrix.sum(axis=0) - diagonal
+    # absent classes leave the mean, except with absent="zero" (the ADE20K devkit)
+    present = np.ones(iou.shape, dtype=bool) if absent == "zero" else union > 0
+    miou = float(iou[present].mean()) if present.any() else math.nan
+    freq = rows / total if total else np.zeros(rows.shape)
+    fw = float(np.sum(freq * np.where(rows > 0, np.nan_to_num(iou), 0.0))) if total else math.nan
+    return SegmentationResult(
+        iou=iou,
+        miou=miou,
+        accuracy=accuracy,
+        mean_accuracy=_nanmean(accuracy),
+        pixel_accuracy=float(diagonal.sum() / total) if total else math.nan,
+        fwiou=fw,
+        confusion=matrix,
+        class_names=tuple(class_names) if class_names is not None else None,
+    )
+
+
+class SegmentationIoU:
+    """Streaming per-class IoU / mIoU over a data set.
+
+    Parameters
+    ----------
+    num_classes : int
+    ignore_index : int, optional
+        Target label to skip.
+    class_names : sequence of str, optional
+        Names reported in the result (length ``num_classes``).
+    absent : {"nan", "zero"} or float, default "nan"
+        See :func:`iou_from_confusion`.
+
+    Examples
+    --------
+    >>> from ioukit.semantic import SegmentationIoU
+    >>> metric = SegmentationIoU(num_classes=3, ignore_index=255)
+    >>> metric.update([[0, 1], [2, 255]], [[0, 1], [1, 0]])
+    >>> metric.update([[2, 2]], [[2, 2]])
+    >>> r = metric.compute()
+    >>> r.iou.round(3).tolist(), round(r.miou, 4)
+    ([1.0, 0.5, 0.667], 0.7222)
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        ignore_index: int | None = None,
+        class_names: Any = None,
+        absent: str | float = "nan",
+    ) -> None:
+        self.num_classes = _check_classes(num_classes, "SegmentationIoU")
+        self.ignore_index = ignore_index
+        self.absent = absent
+        _absent_value(absent, "SegmentationIoU")
+        if class_names is not None and len(class_names) != self.num_classes:
+            raise ValueError(
+                f"SegmentationIoU: {len(class_names)} class names for {self.num_classes} classes"
+            )
+        self.class_names = tuple(class_names) if class_names is not None else None
+        self.confusion = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
+        self.images = 0
+
+    def update(self, target: Any, pred: Any) -> None:
+        """Add one label map, or a batch ``(B, H, W)``, to the running counts."""
+        self.confusion += confusion_matrix(target, pred, self.num_classes, self.ignore_index)
+        shape = np.shape(target)
+        self.images += shape[0] if len(shape) == 3 else 1
+
+    def merge(self, other: SegmentationIoU) -> SegmentationIoU:
+        """Add another accumulator's counts (from another worker); returns self."""
+        if (other.num_classes, other.ignore_index) != (self.num_classes, self.ignore_index):
+            raise ValueError(
+                "SegmentationIoU.merge: accumulators differ in num_classes or ignore_index "
+                f"({self.num_classes}, {self.ignore_index!r}) vs "
+                f"({other.num_classes}, {other.ignore_index!r})"
+            )
+        self.confusion += other.confusion
+        self.images += other.images
+        return self
+
+    def reset(self) -> None:
+        """Forget every update."""
+        self.confusion[...] = 0
+        self.images = 0
+
+    def compute(self) -> SegmentationResult:
+        """The scores of everything seen so far."""
+        return scores_from_confusion(self.confusion, self.absent, self.class_names)
+
+
+def binary_iou(target: Any, pred: Any, ignore_index: int | None = None) -> float:
+    """IoU of the foreground (label 1) of two binary masks; NaN when both are empty.
+
+    Parameters
+    ----------
+    target, pred : array_like of bool or 0/1 integers, same shape
+    ignore_index : int, optional
+        Target value to skip (for example 255).
+
+    Examples
+    --------
+    >>> from ioukit.semantic import binary_iou
+    >>> binary_iou([[1, 1, 0, 0]], [[1, 0, 1, 0]])
+    0.3333333333333333
+    """
+    cm = confusion_matrix(target, pred, 2, ignore_index)
+    return float(iou_from_confusion(cm)[1])
