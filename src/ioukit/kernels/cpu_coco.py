@@ -1,0 +1,207 @@
+"""CPU kernels of COCO evaluation: per-image matching and per-category accumulation.
+
+The data arrive grouped: group ``g`` is one (image, category) pair (or one image
+when categories are not used), its ground truth ``gt[gs[g]:ge[g]]`` in file order
+and its detections ``dt[ds[g]:de[g]]`` sorted by descending score (stable) and cut
+to the largest maxDets. Each group is matched independently (``prange``), with
+pycocotools' greedy rule; then every (category, area range) is accumulated
+independently into precision / recall curves, again exactly as pycocotools does.
+"""
+
+import numpy as np
+from numba import prange
+
+from .. import _numba as nb
+from .cpu_masks import interval_intersection
+
+_SPACING = np.spacing(1.0)  # pycocotools' np.spacing(1) in the precision denominator
+
+
+@nb.serial_kernel
+def _box_iou(dt_boxes, d, gt_boxes, g, crowd):
+    """pycocotools' ``bbIou`` for one pair of xywh boxes (same arithmetic, same bits)."""
+    dx, dy, dw, dh = dt_boxes[d, 0], dt_boxes[d, 1], dt_boxes[d, 2], dt_boxes[d, 3]
+    gx, gy, gw, gh = gt_boxes[g, 0], gt_boxes[g, 1], gt_boxes[g, 2], gt_boxes[g, 3]
+    w = min(dx + dw, gx + gw) - max(dx, gx)
+    if w <= 0:
+        return 0.0
+    h = min(dy + dh, gy + gh) - max(dy, gy)
+    if h <= 0:
+        return 0.0
+    inter = w * h
+    union = dw * dh if crowd else dw * dh + gw * gh - inter
+    return inter / union if union > 0 else 0.0
+
+
+@nb.serial_kernel
+def _mask_iou(dt_sets, d, gt_sets, g, crowd):
+    """IoU of two RLE masks given as interval sets (see ``cpu_masks``)."""
+    sa, ea, fa, na, loa, hia, y0a, y1a, area_a = dt_sets
+    sb, eb, fb, nb_, lob, hib, y0b, y1b, area_b = gt_sets
+    lo, hi = max(loa[d], lob[g]), min(hia[d], hib[g])
+    inter = np.int64(0)
+    if lo < hi and y0a[d] <= y1b[g] and y0b[g] <= y1a[d]:
+        inter = interval_intersection(sa, ea, fa[d], na[d], sb, eb, fb[g], nb_[g], lo, hi)
+    union = area_a[d] if crowd else area_a[d] + area_b[g] - inter
+    return inter / union if union > 0 else 0.0
+
+
+@nb.parallel_kernel
+def match_groups(
+    use_masks,
+    gs,
+    ge,
+    ds,
+    de,
+    gt_boxes,
+    dt_boxes,
+    gt_sets,
+    dt_sets,
+    gt_area,
+    gt_crowd,
+    dt_area,
+    thresholds,
+    area_ranges,
+    dt_matched,
+    dt_ignored,
+    gt_positive,
+    gt_best_iou,
+    ious_out,
+    iou_offsets,
+):
+    """Greedy COCO matching of every group, for every area range and IoU threshold.
+
+    Writes ``dt_matched[a, t, d]``, ``dt_ignored[a, t, d]`` (matched to an ignored
+    ground truth, or unmatched and outside the area range), ``gt_positive[a, g]``
+    (non-ignored ground truth of group ``g``) and ``gt_best_iou[a, t, j]`` (IoU of the
+    detection matched to ground truth ``j``, 0 if none). ``ious_out`` receives each
+    group's (D, G) IoU matrix at ``iou_offsets[g]``.
+    """
+    n_areas, n_thresholds = area_ranges.shape[0], thresholds.shape[0]
+    limit = 1.0 - 1e-10
+    for grp in prange(gs.shape[0]):
+        g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
+        n_gt, n_dt = g1 - g0, d1 - d0
+        ious = ious_out[iou_offsets[grp] : iou_offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
+        for d in range(n_dt):
+            for g in range(n_gt):
+                if use_masks:
+                    ious[d, g] = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, gt_crowd[g0 + g])
+                else:
+                    ious[d, g] = _box_iou(dt_boxes, d0 + d, gt_boxes, g0 + g, gt_crowd[g0 + g])
+        order = np.empty(n_gt, dtype=np.int64)
+        ignore = np.empty(n_gt, dtype=np.bool_)
+        taken = np.empty(n_gt, dtype=np.bool_)
+        for a in range(n_areas):
+            lo, hi = area_ranges[a, 0], area_ranges[a, 1]
+            k = 0
+            for flag in (False, True):  # stable sort of ground truth by ignore flag
+                for g in range(n_gt):
+                    area = gt_area[g0 + g]
+                    ig = gt_crowd[g0 + g] or area < lo or area > hi
+                    if ig == flag:
+                        order[k] = g
+                        ignore[k] = ig
+                        k += 1
+            positives = 0
+            for k in range(n_gt):
+                positives += not ignore[k]
+            gt_positive[a, grp] = positives
+            for t in range(n_thresholds):
+                taken[:] = False
+                for d in range(n_dt):
+                    best = min(thresholds[t], limit)
+                    m = -1
+                    for k in range(n_gt):
+                        g = order[k]
+                        if taken[k] and not gt_crowd[g0 + g]:
+                            continue
+                        if m > -1 and not ignore[m] and ignore[k]:
+                            break
+                        if ious[d, g] < best:
+                            continue
+                        best = ious[d, g]
+                        m = k
+                    if m == -1:
+                        area = dt_area[d0 + d]
+                        dt_matched[a, t, d0 + d] = False
+                        dt_ignored[a, t, d0 + d] = area < lo or area > hi
+                        continue
+                    dt_matched[a, t, d0 + d] = True
+                    dt_ignored[a, t, d0 + d] = ignore[m]
+                    taken[m] = True
+                    gt_best_iou[a, t, g0 + order[m]] = ious[d, order[m]]
+
+
+@nb.parallel_kernel
+def accumulate(
+    cat_dt_start,
+    cat_dt_stop,
+    cat_groups_start,
+    cat_groups_stop,
+    gt_positive,
+    dt_rank,
+    dt_score,
+    dt_matched,
+    dt_ignored,
+    max_dets,
+    rec_thrs,
+    precision,
+    recall,
+    scores,
+):
+    """pycocotools' ``accumulate`` for every (category k, area a, maxDets m).
+
+    Detections of category ``k`` are ``[cat_dt_start[k], cat_dt_stop[k])`` in image
+    order, each image's sorted by score; ``dt_rank`` is a detection's place within
+    its image. Outputs keep -1 where a category has no non-ignored ground truth.
+    """
+    n_cats = cat_dt_start.shape[0]
+    n_areas = dt_matched.shape[0]
+    n_thr = dt_matched.shape[1]
+    n_rec = rec_thrs.shape[0]
+    for job in prange(n_cats * n_areas):
+        k = job // n_areas
+        a = job - k * n_areas
+        positives = 0
+        for grp in range(cat_groups_start[k], cat_groups_stop[k]):
+            positives += gt_positive[a, grp]
+        if positives == 0:
+            continue
+        lo, hi = cat_dt_start[k], cat_dt_stop[k]
+        for m in range(max_dets.shape[0]):
+            keep = np.empty(hi - lo, dtype=np.int64)
+            n = 0
+            for d in range(lo, hi):
+                if dt_rank[d] < max_dets[m]:
+                    keep[n] = d
+                    n += 1
+            keep = keep[:n]
+            order = np.argsort(-dt_score[keep], kind="mergesort")
+            picked = keep[order]
+            for t in range(n_thr):
+                tp = 0.0
+                fp = 0.0
+                rc = np.empty(n, dtype=np.float64)
+                pr = np.empty(n, dtype=np.float64)
+                for i in range(n):
+                    d = picked[i]
+                    if not dt_ignored[a, t, d]:
+                        if dt_matched[a, t, d]:
+                            tp += 1.0
+                        else:
+                            fp += 1.0
+                    rc[i] = tp / positives
+                    pr[i] = tp / (fp + tp + _SPACING)
+                recall[t, k, a, m] = rc[n - 1] if n else 0.0
+                for i in range(n - 1, 0, -1):
+                    if pr[i] > pr[i - 1]:
+                        pr[i - 1] = pr[i]
+                where = np.searchsorted(rc, rec_thrs, side="left")
+                for r in range(n_rec):
+                    if where[r] < n:
+                        precision[t, r, k, a, m] = pr[where[r]]
+                        scores[t, r, k, a, m] = dt_score[picked[where[r]]]
+                    else:
+                        precision[t, r, k, a, m] = 0.0
+                        scores[t, r, k, a, m] = 0.0
