@@ -129,7 +129,12 @@ class COCOResult:
         ]
         for value, (ap, thr, area, dets) in zip(self.stats, rows, strict=True):
             kind = "Average Precision  (AP)" if ap else "Average Recall     (AR)"
-            iou = f"{p.iou_thrs[0]:0.2f}:{p.iou_thrs[-1]:0.2f}" if thr is None else f"{thr:0.2f}"
+            if thr is not None:
+                iou = f"{thr:0.2f}"
+            elif len(p.iou_thrs):
+                iou = f"{p.iou_thrs[0]:0.2f}:{p.iou_thrs[-1]:0.2f}"
+            else:
+                iou = "none"
             lines.append(
                 f" {kind} @[ IoU={iou:<9} | area={area:>6s} | maxDets={dets:>3d} ] = {value:0.3f}"
             )
@@ -320,7 +325,7 @@ def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCO
             truth.crowd[g_sel],
             dt_area,
             p.iou_thrs,
-            np.asarray(p.area_rng, dtype=np.float64),
+            np.asarray(p.area_rng, dtype=np.float64).reshape(-1, 2),
             dt_matched,
             dt_ignored,
             gt_positive,
