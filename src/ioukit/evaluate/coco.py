@@ -231,7 +231,7 @@ def coco_evaluate(
     ...                        "bbox": [0, 0, 4, 4], "area": 16, "iscrowd": 0}]}
     >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 5], "score": 0.9}]
     >>> r = coco_evaluate(gt, dt)
-    >>> round(float(r.stats[0]), 3), float(r.stats[1])
+    >>> round(float(r.stats[0]), 3), round(float(r.stats[1]), 3)
     (0.7, 1.0)
     """
     defaults = COCOParams()
