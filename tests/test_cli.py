@@ -2,26 +2,112 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 
+import pytest
 
-def ioukit(*args: str) -> subprocess.CompletedProcess:
+VAL2014 = "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
+FAKE_BBOX = "cocoapi/results/instances_val2014_fakebbox100_results.json"
+
+
+def ioukit(*args: str, progress: bool = False) -> subprocess.CompletedProcess:
+    env = dict(os.environ, IOUKIT_PROGRESS="1" if progress else "0")
     return subprocess.run(
-        [sys.executable, "-m", "ioukit", *args], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "ioukit", *args], capture_output=True, text=True, timeout=900, env=env
     )
 
 
-def test_demo_explains_the_worked_example():
+def test_demo_explains_and_evaluates_the_sample():
     proc = ioukit("demo")
     assert proc.returncode == 0, proc.stderr
-    assert "25 / 175" in proc.stdout
-    assert "0.1429" in proc.stdout and "poor" in proc.stdout
-    assert "billion pairs/s" in proc.stdout
+    out = proc.stdout
+    assert "25 / 175" in out and "0.1429" in out and "poor" in out
+    assert "COCO bbox evaluation: 100 images, 839 ground-truth objects (9 crowd), 734 detections" in out
+    assert "maxDets=100 ] = 0.505" in out  # bbox AP
+    assert "maxDets=100 ] = 0.320" in out  # segm AP
+    assert "billion pairs/s" in out
 
 
-def test_help_and_unknown_command():
+def test_eval_tables_json_and_plot(shared_data, tmp_path):
+    out_json, out_png = tmp_path / "r.json", tmp_path / "r.png"
+    args = [str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--json", str(out_json)]
+    if _has_matplotlib():
+        args += ["--plot", str(out_png)]
+    proc = ioukit("eval", *args, progress=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505" in proc.stdout
+    assert "mean IoU" in proc.stdout and "excellent" in proc.stdout
+    assert "evaluating bbox" in proc.stderr  # the progress bar
+    data = json.loads(out_json.read_text())
+    assert data["stats"]["AP"] == pytest.approx(0.5045806987249628, abs=1e-12)
+    assert data["per_class"]["person"]["ap"] > 0
+    if "--plot" in args:
+        assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_eval_segm(shared_data):
+    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / "cocoapi/results/instances_val2014_fakesegm100_results.json"),
+                  "--iou-type", "segm", "--per-class", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "maxDets=100 ] = 0.320" in proc.stdout
+
+
+def test_semseg_on_ade20k_sample(shared_data, tmp_path):
+    folder = shared_data / "sceneparsing/sampleData/annotations"
+    pred = tmp_path / "pred"
+    shutil.copytree(folder, pred)
+    out_json = tmp_path / "s.json"
+    proc = ioukit("semseg", str(folder), str(pred), "--num-classes", "151", "--ignore-index", "0",
+                  "--json", str(out_json))
+    assert proc.returncode == 0, proc.stderr
+    assert "over 3 label maps" in proc.stdout and "mIoU 1.0000" in proc.stdout
+    assert json.loads(out_json.read_text())["pixel_accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["eval", "missing-gt.json", "missing-dt.json"], "cannot read missing-gt.json: no such file"),
+        (["semseg", "no-such-dir", "x", "--num-classes", "3"], "no-such-dir is not a folder"),
+    ],
+)
+def test_user_errors_are_one_line(args, message):
+    proc = ioukit(*args)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_files_and_labels(shared_data, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    proc = ioukit("eval", str(shared_data / VAL2014), str(broken))
+    assert proc.returncode == 1 and "is not valid JSON" in proc.stderr and "Traceback" not in proc.stderr
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]))
+    proc = ioukit("eval", str(shared_data / VAL2014), str(wrong))
+    assert proc.returncode == 1 and "detection 0 refers to image 1" in proc.stderr
+    folder = shared_data / "sceneparsing/sampleData/annotations"
+    proc = ioukit("semseg", str(folder), str(folder), "--num-classes", "10")
+    assert proc.returncode == 1 and "is outside [0, 10)" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_and_usage_errors():
     proc = ioukit("--help")
-    assert proc.returncode == 0 and "demo" in proc.stdout
+    assert proc.returncode == 0 and "demo" in proc.stdout and "semseg" in proc.stdout
+    proc = ioukit("eval", "--help")
+    assert "--iou-type" in proc.stdout and "--json" in proc.stdout and "--plot" in proc.stdout
     bad = ioukit("nonsense")
-    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

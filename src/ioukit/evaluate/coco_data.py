@@ -28,8 +28,15 @@ def load_json(source: Any, what: str) -> Any:
     """``source`` itself if already loaded, else the JSON file it names."""
     if not isinstance(source, (str, os.PathLike)):
         return source
-    with open(source, "rb") as handle:
-        raw = handle.read()
+    path = os.fspath(source)
+    if path.endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    else:
+        with open(path, "rb") as handle:
+            raw = handle.read()
     try:
         import orjson  # optional, several times faster on large result files
 

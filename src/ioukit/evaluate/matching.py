@@ -17,7 +17,7 @@ class Matches(NamedTuple):
     unmatched_rows: np.ndarray
     """Rows (predictions) left unmatched."""
     unmatched_cols: np.ndarray
-    """Columns (ground truth) left unmatched (a crowd column that absorbed rows counts as matched)."""
+    """Columns (ground truth) left unmatched (a crowd column that absorbed rows is matched)."""
 
 
 def _best(values: np.ndarray) -> int:

@@ -1,0 +1,45 @@
+"""Figures for the command line: IoU histogram with the bands, per-class bars (matplotlib)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .bands import DEFAULT_BANDS
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise ImportError(
+            "--plot needs matplotlib; install it with: pip install 'ioukit[plot]'"
+        ) from err
+    return plt
+
+
+def plot_report(path: str, ious: np.ndarray, per_class: dict[str, float], title: str) -> None:
+    """Histogram of matched IoUs (band limits marked) and mean IoU per class."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 1.4]}
+    )
+    left.hist(ious[ious > 0], bins=40, range=(0, 1), color="#4c72b0")
+    for name, limit in DEFAULT_BANDS:
+        left.axvline(limit, color="#c44e52", linestyle="--", linewidth=1)
+        left.text(limit, left.get_ylim()[1] * 0.95, f" {name}", color="#c44e52", va="top")
+    left.set_xlabel("IoU of matched pairs")
+    left.set_ylabel("pairs")
+    left.set_title(title)
+    items = sorted(((v, k) for k, v in per_class.items() if v == v), reverse=True)[:30]
+    right.barh([k for _, k in items][::-1], [v for v, _ in items][::-1], color="#55a868")
+    right.set_xlim(0, 1)
+    right.set_xlabel("mean IoU")
+    right.set_title("per class (top 30)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
