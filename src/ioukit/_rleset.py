@@ -92,6 +92,37 @@ def _size_of(item: Any, index: int, name: str, func: str) -> tuple[int, int]:
     return h, w
 
 
+def _sizes(items: list, name: str, func: str) -> tuple[np.ndarray, np.ndarray]:
+    """Heights and widths of every item, in one NumPy conversion when all are well formed."""
+    try:
+        sizes = np.array([item["size"] for item in items])
+        if sizes.shape == (len(items), 2) and sizes.dtype.kind in "iu" and (sizes >= 0).all():
+            return sizes[:, 0].astype(np.int64), sizes[:, 1].astype(np.int64)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        pass
+    heights = np.empty(len(items), dtype=np.int64)
+    widths = np.empty(len(items), dtype=np.int64)
+    for i, item in enumerate(items):
+        heights[i], widths[i] = _size_of(item, i, name, func)
+    return heights, widths
+
+
+def _all_strings(items: list) -> list[bytes] | None:
+    """Every item's compressed counts as bytes, or None if any item is different."""
+    try:
+        counts = [item["counts"] for item in items]
+    except (KeyError, TypeError):
+        return None
+    if all(type(c) is bytes for c in counts):
+        return counts
+    if all(type(c) is str for c in counts):
+        try:
+            return [c.encode("ascii") for c in counts]
+        except UnicodeEncodeError:
+            return None
+    return None
+
+
 def _decode_error(index: int, code: int, byte: int, name: str, func: str, text: bytes) -> str:
     kernels = _kernels()
     detail = kernels.DECODE_ERRORS[code]
@@ -119,13 +150,15 @@ def parse_rles(obj: Any, name: str, func: str, validate: bool = True) -> tuple[R
             f"got {type(obj).__name__}"
         )
     n = len(items)
-    heights = np.empty(n, dtype=np.int64)
-    widths = np.empty(n, dtype=np.int64)
+    heights, widths = _sizes(items, name, func)
+    fast = _all_strings(items)
+    if fast is not None:
+        counts, offsets = _decode_strings(fast, heights * widths, name, func, list(range(n)))
+        return RLESet(heights, widths, counts, offsets), single
     strings: list[bytes] = []
     string_items: list[int] = []
     plain: dict[int, np.ndarray] = {}
     for i, item in enumerate(items):
-        heights[i], widths[i] = _size_of(item, i, name, func)
         counts = item["counts"]
         if isinstance(counts, bytes):
             strings.append(counts)
@@ -186,25 +219,33 @@ def _decode_strings(
     from ._numba import parallel_call
 
     kernels = _kernels()
-    lengths = np.fromiter((len(t) for t in strings), dtype=np.int64, count=len(strings))
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
     ends = np.cumsum(lengths)
     starts = ends - lengths
     buf = np.frombuffer(b"".join(strings), dtype=np.uint8)
-    raw = np.empty(max(buf.shape[0], 1), dtype=np.int64)
+    room = np.empty(len(strings), dtype=np.int64)
+    parallel_call(kernels.count_terminators, buf, starts, ends, room)
+    slots = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(room, out=slots[1:])
+    counts = np.empty(int(slots[-1]), dtype=np.int64)
     n_counts = np.empty(len(strings), dtype=np.int64)
     status = np.empty(len(strings), dtype=np.int64)
     where = np.empty(len(strings), dtype=np.int64)
-    parallel_call(kernels.decode_strings, buf, starts, ends, areas, raw, n_counts, status, where)
+    parallel_call(
+        kernels.decode_strings, buf, starts, ends, areas, slots, counts, n_counts, status, where
+    )
     if status.any():
         k = int(np.argmax(status != 0))
         raise ValueError(
             _decode_error(items[k], int(status[k]), int(where[k]), name, func, strings[k])
         )
+    if np.array_equal(n_counts, room):  # valid strings fill their room exactly
+        return counts, slots
     offsets = np.zeros(len(strings) + 1, dtype=np.int64)
     np.cumsum(n_counts, out=offsets[1:])
-    counts = np.empty(int(offsets[-1]), dtype=np.int64)
-    parallel_call(kernels.gather_segments, raw, starts, n_counts, offsets, counts)
-    return counts, offsets
+    packed = np.empty(int(offsets[-1]), dtype=np.int64)
+    parallel_call(kernels.gather_segments, counts, slots[:-1], n_counts, offsets, packed)
+    return packed, offsets
 
 
 def encode_strings(rles: RLESet) -> list[bytes]:

@@ -112,6 +112,8 @@ def segmentations_to_rles(
     compressed RLE dicts, as pycocotools' ``annToRLE`` reads them."""
     heights = np.asarray(heights, dtype=np.int64)
     widths = np.asarray(widths, dtype=np.int64)
+    if segmentations and all(type(segm) is dict for segm in segmentations):
+        return parse_rles(segmentations, name, func)[0]  # results files: RLE only
     polygons: list[np.ndarray] = []
     owners: list[int] = []
     dict_items: list[int] = []

@@ -284,7 +284,8 @@ def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCO
         d_key = d_img[d_sel]
         d_order = np.lexsort((d_sel, d_cat[d_sel], -dets.scores[d_sel], d_key))
     d_sel, d_key = d_sel[d_order], d_key[d_order]
-    keys = np.union1d(g_key, d_key)
+    n_keys = (len(cats) if p.use_cats else 1) * n_img
+    keys = np.flatnonzero(np.bincount(np.concatenate([g_key, d_key]), minlength=n_keys))
     gs, ge = np.searchsorted(g_key, keys, "left"), np.searchsorted(g_key, keys, "right")
     ds, de_all = np.searchsorted(d_key, keys, "left"), np.searchsorted(d_key, keys, "right")
     rank = np.arange(d_key.shape[0]) - np.repeat(ds, de_all - ds)
@@ -366,13 +367,17 @@ def _accumulate(p, cats, n_img, keys, d_key, rank, d_scores, dt_matched, dt_igno
     else:
         cat_dt = np.array([0, len(d_key)])
         cat_groups = np.array([0, len(keys)])
+    starts, stops = cat_dt[:-1].copy(), cat_dt[1:].copy()
+    order = np.empty(len(d_key), dtype=np.int64)
+    _numba.parallel_call(cpu_coco.score_order, starts, stops, d_scores, order)
     _numba.parallel_call(
         cpu_coco.accumulate,
-        cat_dt[:-1].copy(),
-        cat_dt[1:].copy(),
+        starts,
+        stops,
         cat_groups[:-1].copy(),
         cat_groups[1:].copy(),
         gt_positive,
+        order,
         rank,
         d_scores,
         dt_matched,

@@ -14,6 +14,7 @@ digits (cast to int, as faster-coco-eval does); a missing ``iscrowd`` means 0
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -103,8 +104,9 @@ def _column(items: list, key: str, what: str, dtype: Any, default: Any = None) -
 
 def _boxes(items: list, what: str) -> np.ndarray:
     try:
-        boxes = np.asarray([item["bbox"] for item in items], dtype=np.float64).reshape(-1, 4)
-        if boxes.shape[0] != len(items):
+        flat = itertools.chain.from_iterable(item["bbox"] for item in items)
+        boxes = np.fromiter(flat, dtype=np.float64, count=4 * len(items)).reshape(-1, 4)
+        if any(len(item["bbox"]) != 4 for item in items):
             raise ValueError
     except (KeyError, TypeError, ValueError):
         for i, item in enumerate(items):

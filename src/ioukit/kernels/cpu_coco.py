@@ -134,26 +134,25 @@ def match_groups(
 
 
 @nb.parallel_kernel
+def score_order(cat_dt_start, cat_dt_stop, dt_score, order):
+    """``order[lo:hi]`` = the detections of each category by descending score, ties in
+    image order (a stable sort, as pycocotools' mergesort). Filtering this order by
+    rank gives the order of every maxDets subset, so each category sorts once."""
+    for k in prange(cat_dt_start.shape[0]):
+        lo, hi = cat_dt_start[k], cat_dt_stop[k]
+        order[lo:hi] = lo + np.argsort(-dt_score[lo:hi], kind="mergesort")
+
+
+@nb.parallel_kernel
 def accumulate(
-    cat_dt_start,
-    cat_dt_stop,
-    cat_groups_start,
-    cat_groups_stop,
-    gt_positive,
-    dt_rank,
-    dt_score,
-    dt_matched,
-    dt_ignored,
-    max_dets,
-    rec_thrs,
-    precision,
-    recall,
-    scores,
+    cat_dt_start, cat_dt_stop, cat_groups_start, cat_groups_stop, gt_positive,
+    order, dt_rank, dt_score, dt_matched, dt_ignored, max_dets, rec_thrs,
+    precision, recall, scores,
 ):
     """pycocotools' ``accumulate`` for every (category k, area a, maxDets m).
 
-    Detections of category ``k`` are ``[cat_dt_start[k], cat_dt_stop[k])`` in image
-    order, each image's sorted by score; ``dt_rank`` is a detection's place within
+    Detections of category ``k`` are ``[cat_dt_start[k], cat_dt_stop[k])``, visited
+    in ``order`` (see :func:`score_order`); ``dt_rank`` is a detection's place within
     its image. Outputs keep -1 where a category has no non-ignored ground truth.
     """
     n_cats = cat_dt_start.shape[0]
@@ -169,21 +168,19 @@ def accumulate(
         if positives == 0:
             continue
         lo, hi = cat_dt_start[k], cat_dt_stop[k]
+        picked = np.empty(hi - lo, dtype=np.int64)
+        rc = np.empty(hi - lo, dtype=np.float64)
+        pr = np.empty(hi - lo, dtype=np.float64)
         for m in range(max_dets.shape[0]):
-            keep = np.empty(hi - lo, dtype=np.int64)
             n = 0
-            for d in range(lo, hi):
+            for i in range(lo, hi):
+                d = order[i]
                 if dt_rank[d] < max_dets[m]:
-                    keep[n] = d
+                    picked[n] = d
                     n += 1
-            keep = keep[:n]
-            order = np.argsort(-dt_score[keep], kind="mergesort")
-            picked = keep[order]
             for t in range(n_thr):
                 tp = 0.0
                 fp = 0.0
-                rc = np.empty(n, dtype=np.float64)
-                pr = np.empty(n, dtype=np.float64)
                 for i in range(n):
                     d = picked[i]
                     if not dt_ignored[a, t, d]:
@@ -197,7 +194,7 @@ def accumulate(
                 for i in range(n - 1, 0, -1):
                     if pr[i] > pr[i - 1]:
                         pr[i - 1] = pr[i]
-                where = np.searchsorted(rc, rec_thrs, side="left")
+                where = np.searchsorted(rc[:n], rec_thrs, side="left")
                 for r in range(n_rec):
                     if where[r] < n:
                         precision[t, r, k, a, m] = pr[where[r]]

@@ -64,21 +64,32 @@ def _decode_one(buf, start, end, out, out_start):
 
 
 @nb.parallel_kernel
-def decode_strings(buf, starts, ends, areas, counts, lengths, status, where):
+def count_terminators(buf, starts, ends, out):
+    """Number of counts in each string: bytes without the "more" bit (0x20 after
+    subtracting 48). Exact for valid strings, an upper bound for any other."""
+    for i in prange(starts.shape[0]):
+        n = 0
+        for p in range(starts[i], ends[i]):
+            n += ((np.int64(buf[p]) - 48) & 0x20) == 0
+        out[i] = n + 1
+
+
+@nb.parallel_kernel
+def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, where):
     """Decode every compressed string ``buf[starts[i]:ends[i]]``.
 
-    RLE ``i`` is written to ``counts[starts[i]:]`` (a string of L bytes holds at
-    most L counts) and its number of counts to ``lengths[i]``. ``status[i]`` is
-    0 or an index into :data:`DECODE_ERRORS`; ``where[i]`` the byte offset of a
-    bad character. ``areas[i]`` is the expected ``h * w``.
+    RLE ``i`` is written to ``counts[offsets[i]:]`` (room from
+    :func:`count_terminators`) and its number of counts to ``lengths[i]``.
+    ``status[i]`` is 0 or an index into :data:`DECODE_ERRORS`; ``where[i]`` the
+    byte offset of a bad character. ``areas[i]`` is the expected ``h * w``.
     """
     for i in prange(starts.shape[0]):
-        m, code, at = _decode_one(buf, starts[i], ends[i], counts, starts[i])
+        m, code, at = _decode_one(buf, starts[i], ends[i], counts, offsets[i])
         lengths[i] = m
         where[i] = at
         if code == 0:
             total = np.int64(0)
-            for j in range(starts[i], starts[i] + m):
+            for j in range(offsets[i], offsets[i] + m):
                 if counts[j] < 0:
                     code = 4
                     break
