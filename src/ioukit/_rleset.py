@@ -227,7 +227,7 @@ def _decode_strings(
     parallel_call(kernels.count_terminators, buf, starts, ends, room)
     slots = np.zeros(len(strings) + 1, dtype=np.int64)
     np.cumsum(room, out=slots[1:])
-    counts = np.empty(int(slots[-1]), dtype=np.int64)
+    counts = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
     n_counts = np.empty(len(strings), dtype=np.int64)
     status = np.empty(len(strings), dtype=np.int64)
     where = np.empty(len(strings), dtype=np.int64)
@@ -240,7 +240,7 @@ def _decode_strings(
             _decode_error(items[k], int(status[k]), int(where[k]), name, func, strings[k])
         )
     if np.array_equal(n_counts, room):  # valid strings fill their room exactly
-        return counts, slots
+        return counts[: int(slots[-1])], slots
     offsets = np.zeros(len(strings) + 1, dtype=np.int64)
     np.cumsum(n_counts, out=offsets[1:])
     packed = np.empty(int(offsets[-1]), dtype=np.int64)

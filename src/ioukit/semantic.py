@@ -98,6 +98,9 @@ def confusion_matrix(
     """
     func = "confusion_matrix"
     c = _check_classes(num_classes, func)
+    kind = dispatch.common_kind(func, target=target, pred=pred)
+    if kind not in (dispatch.NUMPY, dispatch.SPARSE):
+        return dispatch.backend(kind, func).confusion_matrix(target, pred, c, ignore_index)
     t = _label_array(target, "target", func)
     p = _label_array(pred, "pred", func)
     if t.shape != p.shape:

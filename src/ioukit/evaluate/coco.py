@@ -267,10 +267,10 @@ def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCO
     g_sel = np.flatnonzero(g_found & c_found)
     if p.use_cats:
         g_key = g_cat[g_sel] * n_img + g_img[g_sel]
-        g_order = np.lexsort((g_sel, g_key))
+        g_order = np.argsort(g_key, kind="stable")
     else:
         g_key = g_img[g_sel]
-        g_order = np.lexsort((g_sel, g_cat[g_sel], g_key))
+        g_order = np.lexsort((g_cat[g_sel], g_key))
     g_sel, g_key = g_sel[g_order], g_key[g_order]
 
     # detections, grouped and sorted by score (stable), cut to the largest maxDets
@@ -279,10 +279,10 @@ def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCO
     d_sel = np.flatnonzero(d_found & dc_found)
     if p.use_cats:
         d_key = d_cat[d_sel] * n_img + d_img[d_sel]
-        d_order = np.lexsort((d_sel, -dets.scores[d_sel], d_key))
+        d_order = np.lexsort((-dets.scores[d_sel], d_key))  # stable: ties keep file order
     else:
         d_key = d_img[d_sel]
-        d_order = np.lexsort((d_sel, d_cat[d_sel], -dets.scores[d_sel], d_key))
+        d_order = np.lexsort((d_cat[d_sel], -dets.scores[d_sel], d_key))
     d_sel, d_key = d_sel[d_order], d_key[d_order]
     n_keys = (len(cats) if p.use_cats else 1) * n_img
     keys = np.flatnonzero(np.bincount(np.concatenate([g_key, d_key]), minlength=n_keys))

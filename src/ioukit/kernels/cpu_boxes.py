@@ -16,15 +16,12 @@ from numba import prange
 
 from .. import _numba as nb
 from . import scalar as s
+from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-exported)
 
 N_FEATURES = 8
-FORMAT_CODES = {"xyxy": 0, "xywh": 1, "cxcywh": 2}
-METRIC_CODES = {"iou": 0, "giou": 1, "diou": 2, "ciou": 3, "ioa": 4, "crowd_iou": 5}
-OVER_CODES = {"a": 0, "b": 1, "min": 2}
 _TWO_OVER_PI = 2.0 / math.pi
 
 _f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU
-side_length = _f.side_length
 intersection_area = _f.intersection_area
 iou_from_areas = _f.iou_from_areas
 crowd_iou_from_areas = _f.crowd_iou_from_areas
@@ -32,16 +29,9 @@ giou_pair = _f.giou_pair
 diou_pair = _f.diou_pair
 ciou_pair = _f.ciou_pair
 ioa_from_areas = _f.ioa_from_areas
-
-
-@nb.scalar
-def _to_xyxy(p, q, r, t, fmt, half):
-    """One box in format ``fmt`` to its corners (x0, y0, x1, y1)."""
-    if fmt == 0:
-        return p, q, r, t
-    if fmt == 1:
-        return p, q, p + r, q + t
-    return p - r * half, q - t * half, p + r * half, q + t * half
+box_corners = _f.box_corners
+box_sides = _f.box_sides
+metric_from_features = _f.metric_from_features
 
 
 INVALID_REASONS = ("not finite", "x2 < x1", "y2 < y1", "negative width", "negative height")
@@ -79,13 +69,8 @@ def box_features(boxes, fmt, offset, feats):
         b = r // n
         i = r - b * n
         p, q, w_or_x1, h_or_y1 = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
-        x0, y0, x1, y1 = _to_xyxy(p, q, w_or_x1, h_or_y1, fmt, half)
-        if fmt == 0:
-            w = side_length(x0, x1, offset)
-            h = side_length(y0, y1, offset)
-        else:
-            w = w_or_x1 + offset
-            h = h_or_y1 + offset
+        x0, y0, x1, y1 = box_corners(p, q, w_or_x1, h_or_y1, fmt, half)
+        w, h = box_sides(p, q, w_or_x1, h_or_y1, fmt, offset)
         feats[b, 0, i] = x0
         feats[b, 1, i] = y0
         feats[b, 2, i] = x1
@@ -103,12 +88,7 @@ def box_area(boxes, fmt, offset, out):
     for r in prange(n_batch * n):
         b = r // n
         i = r - b * n
-        if fmt == 0:
-            w = side_length(boxes[b, i, 0], boxes[b, i, 2], offset)
-            h = side_length(boxes[b, i, 1], boxes[b, i, 3], offset)
-        else:
-            w = boxes[b, i, 2] + offset
-            h = boxes[b, i, 3] + offset
+        w, h = box_sides(boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset)
         out[b, i] = w * h
 
 
@@ -120,7 +100,7 @@ def box_convert(boxes, src, dst, out):
     for r in prange(n_batch * n):
         b = r // n
         i = r - b * n
-        x0, y0, x1, y1 = _to_xyxy(
+        x0, y0, x1, y1 = box_corners(
             boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], src, half
         )
         if dst == 0:
@@ -246,31 +226,6 @@ def pairwise_ciou(fa, fb, offset, eps, out):
             )
 
 
-@nb.scalar
-def _metric_at(metric, pa, i, pb, j, crowd, over, offset, eps, one):
-    """Any metric for one pair of boxes given by feature planes (for elementwise kernels)."""
-    ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-    bx0, by0, bx1, by1, area_b = pb[0, j], pb[1, j], pb[2, j], pb[3, j], pb[4, j]
-    if metric == 1:
-        return giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset)
-    if metric == 2:
-        return diou_pair(
-            ax0, ay0, ax1, ay1, area_a, pa[5, i], pa[6, i],
-            bx0, by0, bx1, by1, area_b, pb[5, j], pb[6, j], offset, eps,
-        )
-    if metric == 3:
-        return ciou_pair(
-            ax0, ay0, ax1, ay1, area_a, pa[5, i], pa[6, i], pa[7, i],
-            bx0, by0, bx1, by1, area_b, pb[5, j], pb[6, j], pb[7, j], offset, eps, one,
-        )
-    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
-    if metric == 4:
-        return ioa_from_areas(inter, area_a, area_b, over)
-    if metric == 5:
-        return crowd_iou_from_areas(inter, area_a, area_b, crowd)
-    return iou_from_areas(inter, area_a, area_b)
-
-
 @nb.parallel_kernel
 def aligned_metric(metric, fa, fb, crowd, over, offset, eps, out):
     """``out[b, i]`` = metric of box ``i`` of ``a`` with box ``i`` of ``b`` (N == M)."""
@@ -282,4 +237,4 @@ def aligned_metric(metric, fa, fb, crowd, over, offset, eps, out):
         pa = fa[b if fa.shape[0] > 1 else 0]
         pb = fb[b if fb.shape[0] > 1 else 0]
         is_crowd = crowd[b if crowd.shape[0] > 1 else 0, i]
-        out[b, i] = _metric_at(metric, pa, i, pb, i, is_crowd, over, offset, eps, one)
+        out[b, i] = metric_from_features(metric, pa, i, pb, i, is_crowd, over, offset, eps, one)

@@ -66,12 +66,13 @@ def _decode_one(buf, start, end, out, out_start):
 @nb.parallel_kernel
 def count_terminators(buf, starts, ends, out):
     """Number of counts in each string: bytes without the "more" bit (0x20 after
-    subtracting 48). Exact for valid strings, an upper bound for any other."""
+    subtracting 48). Exact for valid strings, and an upper bound for any other
+    (a count is only stored when such a byte ends it)."""
     for i in prange(starts.shape[0]):
         n = 0
         for p in range(starts[i], ends[i]):
             n += ((np.int64(buf[p]) - 48) & 0x20) == 0
-        out[i] = n + 1
+        out[i] = n
 
 
 @nb.parallel_kernel

@@ -39,9 +39,7 @@ def span_length(a_lo, a_hi, b_lo, b_hi, offset):
 
 def intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset):
     """Area of the intersection of two xyxy boxes."""
-    return overlap_length(ax0, ax1, bx0, bx1, offset) * overlap_length(
-        ay0, ay1, by0, by1, offset
-    )
+    return overlap_length(ax0, ax1, bx0, bx1, offset) * overlap_length(ay0, ay1, by0, by1, offset)
 
 
 def iou_from_areas(inter, area_a, area_b):
@@ -59,9 +57,7 @@ def giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset):
     """Generalised IoU: ``IoU - (C - U) / C`` with C the enclosing box area."""
     inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
     union = area_a + area_b - inter
-    enclosing = span_length(ax0, ax1, bx0, bx1, offset) * span_length(
-        ay0, ay1, by0, by1, offset
-    )
+    enclosing = span_length(ax0, ax1, bx0, bx1, offset) * span_length(ay0, ay1, by0, by1, offset)
     return safe_ratio(inter, union) - safe_ratio(enclosing - union, enclosing)
 
 
@@ -86,8 +82,25 @@ def diou_pair(
 
 
 def ciou_pair(
-    ax0, ay0, ax1, ay1, area_a, acx, acy, angle_a,
-    bx0, by0, bx1, by1, area_b, bcx, bcy, angle_b, offset, eps, one,
+    ax0,
+    ay0,
+    ax1,
+    ay1,
+    area_a,
+    acx,
+    acy,
+    angle_a,
+    bx0,
+    by0,
+    bx1,
+    by1,
+    area_b,
+    bcx,
+    bcy,
+    angle_b,
+    offset,
+    eps,
+    one,
 ):
     """Complete IoU: ``DIoU - alpha * v``.
 
@@ -97,9 +110,7 @@ def ciou_pair(
     """
     inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
     iou = iou_from_areas(inter, area_a, area_b)
-    penalty = diou_penalty(
-        ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps
-    )
+    penalty = diou_penalty(ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps)
     dv = angle_a - angle_b
     v = dv * dv
     alpha = safe_ratio(v, one - iou + v + eps)
@@ -115,3 +126,78 @@ def ioa_from_areas(inter, area_a, area_b, over):
     else:
         den = min(area_a, area_b)
     return safe_ratio(inter, den)
+
+
+def box_corners(p, q, r, t, fmt, half):
+    """One box in format ``fmt`` (0 xyxy, 1 xywh, 2 cxcywh) to its corners."""
+    if fmt == 0:
+        return p, q, r, t
+    if fmt == 1:
+        return p, q, p + r, q + t
+    return p - r * half, q - t * half, p + r * half, q + t * half
+
+
+def box_sides(p, q, r, t, fmt, offset):
+    """Width and height of one box in format ``fmt`` (from its own w, h when it has them)."""
+    if fmt == 0:
+        return side_length(p, r, offset), side_length(q, t, offset)
+    return r + offset, t + offset
+
+
+def metric_from_features(metric, pa, i, pb, j, crowd, over, offset, eps, one):
+    """Any box metric for box ``i`` of feature planes ``pa`` and box ``j`` of ``pb``.
+
+    Metric codes: 0 IoU, 1 GIoU, 2 DIoU, 3 CIoU, 4 IoA (``over``), 5 crowd IoU.
+    Planes: 0-3 corners, 4 area, 5-6 centre, 7 aspect angle (see ``cpu_boxes``).
+    """
+    ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+    bx0, by0, bx1, by1, area_b = pb[0, j], pb[1, j], pb[2, j], pb[3, j], pb[4, j]
+    if metric == 1:
+        return giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset)
+    if metric == 2:
+        return diou_pair(
+            ax0,
+            ay0,
+            ax1,
+            ay1,
+            area_a,
+            pa[5, i],
+            pa[6, i],
+            bx0,
+            by0,
+            bx1,
+            by1,
+            area_b,
+            pb[5, j],
+            pb[6, j],
+            offset,
+            eps,
+        )
+    if metric == 3:
+        return ciou_pair(
+            ax0,
+            ay0,
+            ax1,
+            ay1,
+            area_a,
+            pa[5, i],
+            pa[6, i],
+            pa[7, i],
+            bx0,
+            by0,
+            bx1,
+            by1,
+            area_b,
+            pb[5, j],
+            pb[6, j],
+            pb[7, j],
+            offset,
+            eps,
+            one,
+        )
+    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
+    if metric == 4:
+        return ioa_from_areas(inter, area_a, area_b, over)
+    if metric == 5:
+        return crowd_iou_from_areas(inter, area_a, area_b, crowd)
+    return iou_from_areas(inter, area_a, area_b)

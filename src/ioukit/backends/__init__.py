@@ -1,0 +1,1 @@
+"""Optional backends (CUDA, Dask), imported only when such inputs arrive."""

@@ -1,0 +1,323 @@
+"""The CUDA backend: inputs with ``__cuda_array_interface__`` (CuPy, torch CUDA tensors,
+numba device arrays) are computed on their GPU, without a copy to the host.
+
+Results come back in the input's library, on its device, on the library's current
+stream (CuPy in, CuPy out; torch in, torch out; numba device array in, device array
+out). Needs ``pip install 'ioukit[cuda]'`` (numba-cuda) and a CUDA GPU; without
+them a clear ImportError / RuntimeError says what is missing.
+
+Differences from the CPU path, documented: half-precision inputs give float32
+results; batch dimensions must be equal or absent on one side (no general
+broadcasting); the semantic confusion matrix, being small, comes back on the host.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from .. import _validate as check
+
+#: Threads per block (x, y) of the 2-D kernels and of the 1-D kernels (x * y);
+#: tests shrink them (IOUKIT_CUDA_THREADS="4,4") so the simulator covers many blocks.
+THREADS = tuple(int(v) for v in os.environ.get("IOUKIT_CUDA_THREADS", "32,8").split(","))
+
+
+def _cuda() -> Any:
+    try:
+        from numba import cuda
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "CUDA inputs need numba-cuda; install it with: pip install 'ioukit[cuda]'"
+        ) from err
+    if not cuda.is_available():
+        raise RuntimeError(
+            "CUDA inputs were given but no usable CUDA GPU or driver was found "
+            "(numba.cuda.is_available() is False)"
+        )
+    return cuda
+
+
+def _kernels(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"ioukit.kernels.cuda_{name}")
+
+
+class _Library:
+    """Where an input came from, to allocate outputs there and use its stream."""
+
+    def __init__(self, x: Any) -> None:
+        self.root = type(x).__module__.partition(".")[0]
+        self.like = x
+
+    def stream(self, cuda: Any) -> Any:
+        if self.root == "cupy":
+            cupy = sys.modules["cupy"]
+            return cuda.external_stream(cupy.cuda.get_current_stream().ptr)
+        if self.root == "torch":
+            torch = sys.modules["torch"]
+            return cuda.external_stream(torch.cuda.current_stream(self.like.device).cuda_stream)
+        return cuda.default_stream()
+
+    def empty(self, cuda: Any, shape: tuple, dtype: np.dtype, stream: Any) -> tuple[Any, Any]:
+        """``(the library's array, a numba view of it)``."""
+        if self.root == "cupy":
+            cupy = sys.modules["cupy"]
+            with cupy.cuda.Device(self.like.device.id):
+                arr = cupy.empty(shape, dtype=dtype)
+            return arr, cuda.as_cuda_array(arr)
+        if self.root == "torch":
+            torch = sys.modules["torch"]
+            torch_dtype = {
+                np.dtype(np.float32): torch.float32,
+                np.dtype(np.float64): torch.float64,
+            }[np.dtype(dtype)]
+            arr = torch.empty(shape, dtype=torch_dtype, device=self.like.device)
+            return arr, cuda.as_cuda_array(arr)
+        arr = cuda.device_array(shape, dtype=dtype, stream=stream)
+        return arr, arr
+
+
+def _blocks(n: int, threads: int) -> int:
+    return max(1, math.ceil(n / threads))
+
+
+def _threads_1d() -> int:
+    return THREADS[0] * THREADS[1]
+
+
+def _as_boxes(cuda: Any, x: Any, name: str, func: str) -> Any:
+    view = cuda.as_cuda_array(x)
+    if view.ndim < 2 or view.shape[-1] != 4:
+        raise ValueError(f"{func}: argument {name!r} must have shape (..., N, 4), got {view.shape}")
+    if view.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{func}: argument {name!r} must hold integer or floating-point numbers, "
+            f"got dtype {view.dtype}"
+        )
+    return view
+
+
+def _prepared(cuda, view, batch_shape, dtype, fmt, validate, name, func, stream):
+    """A contiguous (B, N, 4) ``dtype`` copy of ``view`` on the device, validated."""
+    from ..kernels.codes import FORMAT_CODES
+
+    k = _kernels("boxes")
+    n_batch = math.prod(batch_shape)
+    src = view.reshape((n_batch,) + view.shape[-2:]) if view.is_c_contiguous() else view
+    if src.ndim != 3:  # non-contiguous batched input: copy through the host layout
+        src = cuda.to_device(np.ascontiguousarray(view.copy_to_host())).reshape(
+            (n_batch,) + view.shape[-2:]
+        )
+    out = cuda.device_array((n_batch, view.shape[-2], 4), dtype=dtype, stream=stream)
+    total = n_batch * view.shape[-2]
+    if total:
+        t = _threads_1d()
+        k.cast_boxes[_blocks(total, t), t, stream](src, out)
+        if validate:
+            found = cuda.to_device(np.array([total], dtype=np.int64), stream=stream)
+            k.first_invalid_box[_blocks(total, t), t, stream](out, FORMAT_CODES[fmt], found)
+            first = int(found.copy_to_host(stream=stream)[0])
+            if first < total:
+                row = out[first // view.shape[-2]].copy_to_host(stream=stream)[
+                    first % view.shape[-2]
+                ]
+                where = check.format_index(first, tuple(batch_shape) + (view.shape[-2],))
+                raise ValueError(
+                    f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: "
+                    f"{[float(v) for v in row]}"
+                )
+    return out
+
+
+def pairwise_boxes(
+    func, metric, a, b, *, fmt, aligned, pixel_offset, out, validate, crowd, over, eps
+):
+    """Box metrics of device arrays; called by ``ioukit.boxes`` for CUDA inputs."""
+    from ..kernels.codes import FORMAT_CODES, METRIC_CODES, OVER_CODES
+
+    cuda = _cuda()
+    check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
+    offset_value = check.check_pixel_offset(pixel_offset, func)
+    va, vb = _as_boxes(cuda, a, "a", func), _as_boxes(cuda, b, "b", func)
+    dtype = np.dtype(np.float64)
+    if (
+        va.dtype == np.float32
+        and vb.dtype == np.float32
+        or (
+            va.dtype.kind == "f"
+            and vb.dtype.kind == "f"
+            and max(va.dtype.itemsize, vb.dtype.itemsize) <= 4
+        )
+    ):
+        dtype = np.dtype(np.float32)
+    batch_a, batch_b = tuple(va.shape[:-2]), tuple(vb.shape[:-2])
+    if batch_a and batch_b and batch_a != batch_b:
+        raise ValueError(
+            f"{func}: on CUDA the batch dimensions of 'a' {batch_a} and 'b' {batch_b} "
+            "must be equal (or absent on one side)"
+        )
+    batch = batch_a or batch_b
+    n, m = va.shape[-2], vb.shape[-2]
+    if aligned:
+        check.check_same_length(n, m, func)
+    library = _Library(a)
+    stream = library.stream(cuda)
+    k = _kernels("boxes")
+    typed = dtype.type
+    offset, half, eps_value, one = typed(offset_value), typed(0.5), typed(eps), typed(1)
+    pa = _prepared(cuda, va, batch_a or (1,), dtype, fmt, validate, "a", func, stream)
+    pb = _prepared(cuda, vb, batch_b or (1,), dtype, fmt, validate, "b", func, stream)
+    feats = []
+    for boxes in (pa, pb):
+        f = cuda.device_array((boxes.shape[0], 8, boxes.shape[1]), dtype=dtype, stream=stream)
+        total = boxes.shape[0] * boxes.shape[1]
+        if total:
+            t = _threads_1d()
+            k.box_features[_blocks(total, t), t, stream](boxes, FORMAT_CODES[fmt], offset, half, f)
+        feats.append(f)
+    n_batch = math.prod(batch) if batch else 1
+    if crowd is not None:
+        flags = check.check_flags(np.asarray(crowd), tuple(batch) + (m,), "crowd", func)
+        flags = cuda.to_device(np.ascontiguousarray(flags.reshape(-1, m)), stream=stream)
+        metric = "crowd_iou"
+    else:
+        flags = cuda.to_device(np.zeros((1, max(m, 1)), dtype=np.bool_), stream=stream)
+    shape = tuple(batch) + ((n,) if aligned else (n, m))
+    if out is not None:
+        result, target = out, cuda.as_cuda_array(out)
+        if tuple(target.shape) != shape or target.dtype != dtype:
+            raise ValueError(
+                f"{func}: argument 'out' must be a {dtype} device array of shape {shape}"
+            )
+    else:
+        result, target = library.empty(cuda, shape, dtype, stream)
+    flat = target.reshape((n_batch,) + ((n,) if aligned else (n, m)))
+    code, over_code = METRIC_CODES[metric], OVER_CODES[over]
+    if aligned and n_batch * n:
+        t = _threads_1d()
+        k.aligned[_blocks(n_batch * n, t), t, stream](
+            code, feats[0], feats[1], flags, over_code, offset, eps_value, one, flat
+        )
+    elif not aligned and n_batch * n * m:
+        tx, ty = THREADS
+        grid = (_blocks(m, tx), _blocks(n_batch * n, ty))
+        k.pairwise[grid, (tx, ty), stream](
+            code, feats[0], feats[1], flags, over_code, offset, eps_value, one, flat
+        )
+    return result
+
+
+def mask_iou(a: Any, b: Any, crowd: Any = None) -> Any:
+    """Dense mask IoU of device arrays ``(N, H, W)`` and ``(M, H, W)``; float64 (N, M)."""
+    func = "mask_iou"
+    cuda = _cuda()
+    k = _kernels("masks")
+    views = []
+    for name, x in (("a", a), ("b", b)):
+        if not hasattr(x, "__cuda_array_interface__"):
+            raise TypeError(
+                f"{func}: cannot mix CUDA masks with host masks ('{name}' is on the host)"
+            )
+        v = cuda.as_cuda_array(x)
+        if v.ndim == 2:
+            v = v.reshape((1,) + v.shape)
+        if v.ndim != 3:
+            raise ValueError(
+                f"{func}: argument {name!r} must be (N, H, W) on CUDA, got shape {v.shape}"
+            )
+        if v.dtype.kind not in "biu":
+            raise TypeError(
+                f"{func}: argument {name!r} must be a bool or integer mask, got dtype {v.dtype}"
+            )
+        views.append(v)
+    va, vb = views
+    if va.shape[1:] != vb.shape[1:]:
+        raise ValueError(
+            f"{func}: masks of 'a' are {va.shape[1]}x{va.shape[2]} but masks of 'b' are "
+            f"{vb.shape[1]}x{vb.shape[2]}"
+        )
+    library = _Library(a)
+    stream = library.stream(cuda)
+    h, w = va.shape[1], va.shape[2]
+    n_words = max(1, math.ceil(w / 64))
+    packed = []
+    bad = cuda.to_device(np.zeros(1, dtype=np.int32), stream=stream)
+    for v in (va, vb):
+        words = cuda.device_array((v.shape[0], h, n_words), dtype=np.uint64, stream=stream)
+        areas = cuda.to_device(np.zeros(v.shape[0], dtype=np.int64), stream=stream)
+        lo = cuda.to_device(np.full(v.shape[0], h, dtype=np.int64), stream=stream)
+        hi = cuda.to_device(np.full(v.shape[0], -1, dtype=np.int64), stream=stream)
+        total = v.shape[0] * h * n_words
+        if total:
+            t = _threads_1d()
+            k.pack_rows[_blocks(total, t), t, stream](v, words, areas, lo, hi, bad)
+        packed.append((words, areas, lo, hi))
+    if int(bad.copy_to_host(stream=stream)[0]):
+        raise ValueError(f"{func}: a mask holds values other than 0 and 1")
+    m = vb.shape[0]
+    if crowd is not None:
+        flags = cuda.to_device(
+            np.ascontiguousarray(check.check_flags(np.asarray(crowd), (m,), "crowd", func)),
+            stream=stream,
+        )
+    else:
+        flags = cuda.to_device(np.zeros(max(m, 1), dtype=np.bool_), stream=stream)
+    result, target = library.empty(cuda, (va.shape[0], m), np.dtype(np.float64), stream)
+    if va.shape[0] and m:
+        tx, ty = THREADS
+        k.packed_iou[(_blocks(m, tx), _blocks(va.shape[0], ty)), (tx, ty), stream](
+            *packed[0], *packed[1], flags, crowd is not None, target
+        )
+    return result
+
+
+def confusion_matrix(
+    target: Any, pred: Any, num_classes: int, ignore_index: int | None
+) -> np.ndarray:
+    """Confusion matrix of device label maps; the (C, C) int64 result is returned on the host."""
+    func = "confusion_matrix"
+    cuda = _cuda()
+    k = _kernels("semantic")
+    t, p = cuda.as_cuda_array(target), cuda.as_cuda_array(pred)
+    if tuple(t.shape) != tuple(p.shape):
+        raise ValueError(
+            f"{func}: target has shape {tuple(t.shape)} but pred has shape {tuple(p.shape)}"
+        )
+    for name, v in (("target", t), ("pred", p)):
+        if v.dtype.kind not in "biu":
+            raise ValueError(
+                f"{func}: argument {name!r} must hold integer labels, got dtype {v.dtype}"
+            )
+        if not v.is_c_contiguous():
+            raise ValueError(f"{func}: argument {name!r} must be C-contiguous on CUDA")
+    stream = _Library(target).stream(cuda)
+    flat_t, flat_p = t.reshape(t.size), p.reshape(p.size)
+    c = int(num_classes)
+    hist = cuda.to_device(np.zeros(c * c, dtype=np.int64), stream=stream)
+    bad = cuda.to_device(np.array([t.size], dtype=np.int64), stream=stream)
+    if t.size:
+        threads = _threads_1d()
+        blocks = min(_blocks(t.size, threads), 1024)
+        blocks = max(blocks, math.ceil(t.size / (1 << 30)))  # < 2^31 pixels per block
+        kernel = k.confusion_shared if c * c <= k.SHARED_BINS else k.confusion_global
+        has_ignore = ignore_index is not None
+        kernel[blocks, threads, stream](
+            flat_t, flat_p, c, int(ignore_index) if has_ignore else 0, has_ignore, hist, bad
+        )
+    first = int(bad.copy_to_host(stream=stream)[0])
+    if first < t.size:
+        vt = int(flat_t[first : first + 1].copy_to_host(stream=stream)[0])
+        vp = int(flat_p[first : first + 1].copy_to_host(stream=stream)[0])
+        target_ok = (ignore_index is not None and vt == ignore_index) or 0 <= vt < c
+        name, value = ("pred", vp) if target_ok else ("target", vt)
+        raise ValueError(
+            f"{func}: {name} label {value} at index {check.format_index(first, tuple(t.shape))} "
+            f"is outside [0, {c})"
+        )
+    return hist.copy_to_host(stream=stream).reshape(c, c)

@@ -1,0 +1,98 @@
+"""CUDA twins of the box kernels: the same scalar formulas, compiled as device functions.
+
+``compile_scalars(scalar, cuda.jit(device=True))`` compiles ``kernels.scalar`` for
+the GPU, so every metric runs the CPU's arithmetic. Inputs are float32 or float64
+(the backend casts first); one thread computes one output element.
+"""
+
+import math
+
+from numba import cuda
+
+from .. import _numba as nb
+from . import scalar as s
+
+_d = nb.compile_scalars(s, cuda.jit(device=True))
+box_corners = _d.box_corners
+box_sides = _d.box_sides
+metric_from_features = _d.metric_from_features
+_TWO_OVER_PI = 2.0 / math.pi
+
+
+@cuda.jit
+def cast_boxes(src, dst):
+    """``dst[b, i, k] = src[b, i, k]`` (any dtype and strides to a contiguous float array)."""
+    r = cuda.grid(1)
+    n = dst.shape[1]
+    if r < dst.shape[0] * n:
+        b = r // n
+        i = r - b * n
+        for k in range(4):
+            dst[b, i, k] = src[b, i, k]
+
+
+@cuda.jit
+def first_invalid_box(boxes, fmt, found):
+    """``found[0]`` = smallest flat index of a NaN/inf box or one with negative extent."""
+    r = cuda.grid(1)
+    n = boxes.shape[1]
+    if r < boxes.shape[0] * n:
+        b = r // n
+        i = r - b * n
+        p, q, x, y = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
+        bad = not (math.isfinite(p) and math.isfinite(q) and math.isfinite(x) and math.isfinite(y))
+        if fmt == 0:
+            bad = bad or x < p or y < q
+        else:
+            bad = bad or x < 0 or y < 0
+        if bad:
+            cuda.atomic.min(found, 0, r)
+
+
+@cuda.jit
+def box_features(boxes, fmt, offset, half, feats):
+    """Feature planes of every box (see ``cpu_boxes``): corners, area, centre, angle."""
+    r = cuda.grid(1)
+    n = boxes.shape[1]
+    if r < boxes.shape[0] * n:
+        b = r // n
+        i = r - b * n
+        p, q, u, v = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
+        x0, y0, x1, y1 = box_corners(p, q, u, v, fmt, half)
+        w, h = box_sides(p, q, u, v, fmt, offset)
+        feats[b, 0, i] = x0
+        feats[b, 1, i] = y0
+        feats[b, 2, i] = x1
+        feats[b, 3, i] = y1
+        feats[b, 4, i] = w * h
+        feats[b, 5, i] = (x0 + x1) * half
+        feats[b, 6, i] = (y0 + y1) * half
+        feats[b, 7, i] = _TWO_OVER_PI * math.atan2(w, h)
+
+
+@cuda.jit
+def pairwise(metric, fa, fb, crowd, over, offset, eps, one, out):
+    """``out[b, i, j]``: x threads run over ``j`` (coalesced writes), y over ``b * N + i``."""
+    j, r = cuda.grid(2)
+    n_batch, n, m = out.shape
+    if j < m and r < n_batch * n:
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        flag = crowd[b if crowd.shape[0] > 1 else 0, j]
+        out[b, i, j] = metric_from_features(metric, pa, i, pb, j, flag, over, offset, eps, one)
+
+
+@cuda.jit
+def aligned(metric, fa, fb, crowd, over, offset, eps, one, out):
+    """``out[b, i]`` = metric of box ``i`` of ``a`` with box ``i`` of ``b``."""
+    r = cuda.grid(1)
+    n_batch, n = out.shape
+    if r < n_batch * n:
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        flag = crowd[b if crowd.shape[0] > 1 else 0, i]
+        out[b, i] = metric_from_features(metric, pa, i, pb, i, flag, over, offset, eps, one)
