@@ -50,7 +50,10 @@ def is_dask(x: Any) -> bool:
 
 
 def is_cuda(x: Any) -> bool:
-    """True for an array on a CUDA device (CuPy, torch CUDA, numba device arrays)."""
+    """True for an array on a CUDA device (CuPy, torch CUDA, numba device arrays,
+    including the simulator's, which have no ``__cuda_array_interface__``)."""
+    if type(x).__module__.startswith("numba.cuda"):
+        return hasattr(x, "copy_to_host")
     try:
         return hasattr(x, "__cuda_array_interface__")
     except Exception:  # torch raises for CPU tensors on some versions

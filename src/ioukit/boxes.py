@@ -102,7 +102,7 @@ def _pairwise(
     over: str = "a",
     eps: float = 1e-7,
 ) -> Any:
-    kind = dispatch.common_kind(func, a=a, b=b, crowd=crowd, out=out)
+    kind = dispatch.common_kind(func, a=a, b=b, out=out)  # crowd flags may come from the host
     if kind != dispatch.NUMPY:
         return dispatch.backend(kind, func).pairwise_boxes(
             func, metric, a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,

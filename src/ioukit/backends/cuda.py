@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as check
+from .._dispatch import is_cuda
 
 #: Threads per block (x, y) of the 2-D kernels and of the 1-D kernels (x * y);
 #: tests shrink them (IOUKIT_CUDA_THREADS="4,4") so the simulator covers many blocks.
@@ -40,6 +41,18 @@ def _cuda() -> Any:
             "(numba.cuda.is_available() is False)"
         )
     return cuda
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    """A plain tuple shape (the simulator's arrays have a tuple-like shape without slicing)."""
+    return tuple(int(n) for n in x.shape)
+
+
+def _view(cuda: Any, x: Any) -> Any:
+    """A numba device-array view of a CUDA array (numba device arrays as they are)."""
+    if hasattr(x, "__cuda_array_interface__") and hasattr(cuda, "as_cuda_array"):
+        return cuda.as_cuda_array(x)
+    return x
 
 
 def _kernels(name: str) -> Any:
@@ -70,7 +83,7 @@ class _Library:
             cupy = sys.modules["cupy"]
             with cupy.cuda.Device(self.like.device.id):
                 arr = cupy.empty(shape, dtype=dtype)
-            return arr, cuda.as_cuda_array(arr)
+            return arr, _view(cuda, arr)
         if self.root == "torch":
             torch = sys.modules["torch"]
             torch_dtype = {
@@ -78,9 +91,18 @@ class _Library:
                 np.dtype(np.float64): torch.float64,
             }[np.dtype(dtype)]
             arr = torch.empty(shape, dtype=torch_dtype, device=self.like.device)
-            return arr, cuda.as_cuda_array(arr)
+            return arr, _view(cuda, arr)
         arr = cuda.device_array(shape, dtype=dtype, stream=stream)
         return arr, arr
+
+
+def _host_flags(flags: Any) -> np.ndarray:
+    """Crowd flags from the host or from any device library."""
+    for method in ("get", "copy_to_host", "cpu"):
+        if is_cuda(flags) and hasattr(flags, method):
+            flags = getattr(flags, method)()
+            break
+    return np.asarray(flags)
 
 
 def _blocks(n: int, threads: int) -> int:
@@ -92,9 +114,11 @@ def _threads_1d() -> int:
 
 
 def _as_boxes(cuda: Any, x: Any, name: str, func: str) -> Any:
-    view = cuda.as_cuda_array(x)
-    if view.ndim < 2 or view.shape[-1] != 4:
-        raise ValueError(f"{func}: argument {name!r} must have shape (..., N, 4), got {view.shape}")
+    view = _view(cuda, x)
+    if view.ndim < 2 or _shape(view)[-1] != 4:
+        raise ValueError(
+            f"{func}: argument {name!r} must have shape (..., N, 4), got {_shape(view)}"
+        )
     if view.dtype.kind not in "iuf":
         raise TypeError(
             f"{func}: argument {name!r} must hold integer or floating-point numbers, "
@@ -103,19 +127,27 @@ def _as_boxes(cuda: Any, x: Any, name: str, func: str) -> Any:
     return view
 
 
+def _reason(row: np.ndarray, fmt: str) -> str:
+    if not np.isfinite(row).all():
+        return "not finite"
+    if fmt == "xyxy":
+        return "x2 < x1" if row[2] < row[0] else "y2 < y1"
+    return "negative width" if row[2] < 0 else "negative height"
+
+
 def _prepared(cuda, view, batch_shape, dtype, fmt, validate, name, func, stream):
     """A contiguous (B, N, 4) ``dtype`` copy of ``view`` on the device, validated."""
     from ..kernels.codes import FORMAT_CODES
 
     k = _kernels("boxes")
     n_batch = math.prod(batch_shape)
-    src = view.reshape((n_batch,) + view.shape[-2:]) if view.is_c_contiguous() else view
+    src = view.reshape((n_batch,) + _shape(view)[-2:]) if view.is_c_contiguous() else view
     if src.ndim != 3:  # non-contiguous batched input: copy through the host layout
         src = cuda.to_device(np.ascontiguousarray(view.copy_to_host())).reshape(
-            (n_batch,) + view.shape[-2:]
+            (n_batch,) + _shape(view)[-2:]
         )
-    out = cuda.device_array((n_batch, view.shape[-2], 4), dtype=dtype, stream=stream)
-    total = n_batch * view.shape[-2]
+    out = cuda.device_array((n_batch, _shape(view)[-2], 4), dtype=dtype, stream=stream)
+    total = n_batch * _shape(view)[-2]
     if total:
         t = _threads_1d()
         k.cast_boxes[_blocks(total, t), t, stream](src, out)
@@ -124,13 +156,13 @@ def _prepared(cuda, view, batch_shape, dtype, fmt, validate, name, func, stream)
             k.first_invalid_box[_blocks(total, t), t, stream](out, FORMAT_CODES[fmt], found)
             first = int(found.copy_to_host(stream=stream)[0])
             if first < total:
-                row = out[first // view.shape[-2]].copy_to_host(stream=stream)[
-                    first % view.shape[-2]
+                row = out[first // _shape(view)[-2]].copy_to_host(stream=stream)[
+                    first % _shape(view)[-2]
                 ]
-                where = check.format_index(first, tuple(batch_shape) + (view.shape[-2],))
+                where = check.format_index(first, tuple(batch_shape) + (_shape(view)[-2],))
                 raise ValueError(
                     f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: "
-                    f"{[float(v) for v in row]}"
+                    f"{[float(v) for v in row]} ({_reason(row, fmt)})"
                 )
     return out
 
@@ -156,14 +188,14 @@ def pairwise_boxes(
         )
     ):
         dtype = np.dtype(np.float32)
-    batch_a, batch_b = tuple(va.shape[:-2]), tuple(vb.shape[:-2])
+    batch_a, batch_b = tuple(_shape(va)[:-2]), tuple(_shape(vb)[:-2])
     if batch_a and batch_b and batch_a != batch_b:
         raise ValueError(
             f"{func}: on CUDA the batch dimensions of 'a' {batch_a} and 'b' {batch_b} "
             "must be equal (or absent on one side)"
         )
     batch = batch_a or batch_b
-    n, m = va.shape[-2], vb.shape[-2]
+    n, m = _shape(va)[-2], _shape(vb)[-2]
     if aligned:
         check.check_same_length(n, m, func)
     library = _Library(a)
@@ -171,8 +203,8 @@ def pairwise_boxes(
     k = _kernels("boxes")
     typed = dtype.type
     offset, half, eps_value, one = typed(offset_value), typed(0.5), typed(eps), typed(1)
-    pa = _prepared(cuda, va, batch_a or (1,), dtype, fmt, validate, "a", func, stream)
-    pb = _prepared(cuda, vb, batch_b or (1,), dtype, fmt, validate, "b", func, stream)
+    pa = _prepared(cuda, va, batch_a, dtype, fmt, validate, "a", func, stream)
+    pb = _prepared(cuda, vb, batch_b, dtype, fmt, validate, "b", func, stream)
     feats = []
     for boxes in (pa, pb):
         f = cuda.device_array((boxes.shape[0], 8, boxes.shape[1]), dtype=dtype, stream=stream)
@@ -183,14 +215,14 @@ def pairwise_boxes(
         feats.append(f)
     n_batch = math.prod(batch) if batch else 1
     if crowd is not None:
-        flags = check.check_flags(np.asarray(crowd), tuple(batch) + (m,), "crowd", func)
+        flags = check.check_flags(_host_flags(crowd), tuple(batch) + (m,), "crowd", func)
         flags = cuda.to_device(np.ascontiguousarray(flags.reshape(-1, m)), stream=stream)
         metric = "crowd_iou"
     else:
         flags = cuda.to_device(np.zeros((1, max(m, 1)), dtype=np.bool_), stream=stream)
     shape = tuple(batch) + ((n,) if aligned else (n, m))
     if out is not None:
-        result, target = out, cuda.as_cuda_array(out)
+        result, target = out, _view(cuda, out)
         if tuple(target.shape) != shape or target.dtype != dtype:
             raise ValueError(
                 f"{func}: argument 'out' must be a {dtype} device array of shape {shape}"
@@ -220,16 +252,16 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> Any:
     k = _kernels("masks")
     views = []
     for name, x in (("a", a), ("b", b)):
-        if not hasattr(x, "__cuda_array_interface__"):
+        if not is_cuda(x):
             raise TypeError(
                 f"{func}: cannot mix CUDA masks with host masks ('{name}' is on the host)"
             )
-        v = cuda.as_cuda_array(x)
+        v = _view(cuda, x)
         if v.ndim == 2:
-            v = v.reshape((1,) + v.shape)
+            v = v.reshape((1,) + _shape(v))
         if v.ndim != 3:
             raise ValueError(
-                f"{func}: argument {name!r} must be (N, H, W) on CUDA, got shape {v.shape}"
+                f"{func}: argument {name!r} must be (N, H, W) on CUDA, got shape {_shape(v)}"
             )
         if v.dtype.kind not in "biu":
             raise TypeError(
@@ -237,41 +269,41 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> Any:
             )
         views.append(v)
     va, vb = views
-    if va.shape[1:] != vb.shape[1:]:
+    if _shape(va)[1:] != _shape(vb)[1:]:
         raise ValueError(
-            f"{func}: masks of 'a' are {va.shape[1]}x{va.shape[2]} but masks of 'b' are "
-            f"{vb.shape[1]}x{vb.shape[2]}"
+            f"{func}: masks of 'a' are {_shape(va)[1]}x{_shape(va)[2]} but masks of 'b' are "
+            f"{_shape(vb)[1]}x{_shape(vb)[2]}"
         )
     library = _Library(a)
     stream = library.stream(cuda)
-    h, w = va.shape[1], va.shape[2]
+    h, w = _shape(va)[1], _shape(va)[2]
     n_words = max(1, math.ceil(w / 64))
     packed = []
     bad = cuda.to_device(np.zeros(1, dtype=np.int32), stream=stream)
     for v in (va, vb):
-        words = cuda.device_array((v.shape[0], h, n_words), dtype=np.uint64, stream=stream)
-        areas = cuda.to_device(np.zeros(v.shape[0], dtype=np.int64), stream=stream)
-        lo = cuda.to_device(np.full(v.shape[0], h, dtype=np.int64), stream=stream)
-        hi = cuda.to_device(np.full(v.shape[0], -1, dtype=np.int64), stream=stream)
-        total = v.shape[0] * h * n_words
+        words = cuda.device_array((_shape(v)[0], h, n_words), dtype=np.uint64, stream=stream)
+        areas = cuda.to_device(np.zeros(_shape(v)[0], dtype=np.int64), stream=stream)
+        lo = cuda.to_device(np.full(_shape(v)[0], h, dtype=np.int64), stream=stream)
+        hi = cuda.to_device(np.full(_shape(v)[0], -1, dtype=np.int64), stream=stream)
+        total = _shape(v)[0] * h * n_words
         if total:
             t = _threads_1d()
             k.pack_rows[_blocks(total, t), t, stream](v, words, areas, lo, hi, bad)
         packed.append((words, areas, lo, hi))
     if int(bad.copy_to_host(stream=stream)[0]):
         raise ValueError(f"{func}: a mask holds values other than 0 and 1")
-    m = vb.shape[0]
+    m = _shape(vb)[0]
     if crowd is not None:
         flags = cuda.to_device(
-            np.ascontiguousarray(check.check_flags(np.asarray(crowd), (m,), "crowd", func)),
+            np.ascontiguousarray(check.check_flags(_host_flags(crowd), (m,), "crowd", func)),
             stream=stream,
         )
     else:
         flags = cuda.to_device(np.zeros(max(m, 1), dtype=np.bool_), stream=stream)
-    result, target = library.empty(cuda, (va.shape[0], m), np.dtype(np.float64), stream)
-    if va.shape[0] and m:
+    result, target = library.empty(cuda, (_shape(va)[0], m), np.dtype(np.float64), stream)
+    if _shape(va)[0] and m:
         tx, ty = THREADS
-        k.packed_iou[(_blocks(m, tx), _blocks(va.shape[0], ty)), (tx, ty), stream](
+        k.packed_iou[(_blocks(m, tx), _blocks(_shape(va)[0], ty)), (tx, ty), stream](
             *packed[0], *packed[1], flags, crowd is not None, target
         )
     return result
@@ -284,10 +316,10 @@ def confusion_matrix(
     func = "confusion_matrix"
     cuda = _cuda()
     k = _kernels("semantic")
-    t, p = cuda.as_cuda_array(target), cuda.as_cuda_array(pred)
-    if tuple(t.shape) != tuple(p.shape):
+    t, p = _view(cuda, target), _view(cuda, pred)
+    if tuple(_shape(t)) != tuple(_shape(p)):
         raise ValueError(
-            f"{func}: target has shape {tuple(t.shape)} but pred has shape {tuple(p.shape)}"
+            f"{func}: target has shape {tuple(_shape(t))} but pred has shape {tuple(_shape(p))}"
         )
     for name, v in (("target", t), ("pred", p)):
         if v.dtype.kind not in "biu":
@@ -317,7 +349,7 @@ def confusion_matrix(
         target_ok = (ignore_index is not None and vt == ignore_index) or 0 <= vt < c
         name, value = ("pred", vp) if target_ok else ("target", vt)
         raise ValueError(
-            f"{func}: {name} label {value} at index {check.format_index(first, tuple(t.shape))} "
+            f"{func}: {name} label {value} at index {check.format_index(first, tuple(_shape(t)))} "
             f"is outside [0, {c})"
         )
     return hist.copy_to_host(stream=stream).reshape(c, c)

@@ -27,7 +27,7 @@ def confusion_shared(target, pred, n_classes, ignore, has_ignore, hist, bad):
         if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
             cuda.atomic.min(bad, 0, i)
             continue
-        cuda.atomic.add(local, t * n_classes + p, 1)
+        cuda.atomic.add(local, np.int64(t) * n_classes + np.int64(p), 1)
     cuda.syncthreads()
     for k in range(cuda.threadIdx.x, bins, cuda.blockDim.x):
         if local[k]:
@@ -44,4 +44,4 @@ def confusion_global(target, pred, n_classes, ignore, has_ignore, hist, bad):
         if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
             cuda.atomic.min(bad, 0, i)
             continue
-        cuda.atomic.add(hist, t * n_classes + p, np.int64(1))
+        cuda.atomic.add(hist, np.int64(t) * n_classes + np.int64(p), np.int64(1))
