@@ -16,7 +16,7 @@ from .evaluate.report import MeanIoUReport, report_from_result
 
 
 def run_evaluation(
-    gt: Any, dt: Any, iou_type: str, label: str = ""
+    gt: Any, dt: Any, iou_type: str, label: str = "", client: Any = None
 ) -> tuple[COCOResult, Any, int, float]:
     """Read, evaluate and accumulate with a progress bar: (result, truth, detections, seconds)."""
     start = time.perf_counter()
@@ -25,7 +25,13 @@ def run_evaluation(
         bar.advance(label=f"reading detections{label}")
         dets = read_detections(dt, truth, iou_type)
         bar.advance(label=f"evaluating {iou_type}{label}")
-        result = evaluate_arrays(truth, dets, COCOParams(iou_type=iou_type).checked())
+        params = COCOParams(iou_type=iou_type).checked()
+        if client is not None:
+            from .distributed import evaluate_on_cluster
+
+            result = evaluate_on_cluster(truth, dets, params, client)
+        else:
+            result = evaluate_arrays(truth, dets, params)
         bar.advance()
     return result, truth, len(dets.scores), time.perf_counter() - start
 
@@ -104,8 +110,14 @@ def write_json(path: str, payload: dict[str, Any]) -> None:
 
 
 def evaluate_and_report(
-    gt: Any, dt: Any, iou_type: str, threshold: float, per_class: int, label: str = ""
+    gt: Any,
+    dt: Any,
+    iou_type: str,
+    threshold: float,
+    per_class: int,
+    label: str = "",
+    client: Any = None,
 ):
-    result, truth, n_dets, seconds = run_evaluation(gt, dt, iou_type, label)
+    result, truth, n_dets, seconds = run_evaluation(gt, dt, iou_type, label, client)
     report = report_from_result(result, threshold)
     return result, report, describe(result, truth, n_dets, report, seconds, per_class), seconds

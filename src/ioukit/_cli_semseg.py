@@ -48,9 +48,17 @@ def evaluate_folders(
     ignore_index: int | None,
     class_names: Any,
     absent: str,
+    client: Any = None,
 ) -> tuple[SegmentationResult, int]:
-    metric = SegmentationIoU(num_classes, ignore_index, class_names=class_names, absent=absent)
     pairs = pair_files(gt_dir, pred_dir)
+    if client is not None:
+        from .distributed import segmentation_iou_files
+
+        metric = segmentation_iou_files(
+            pairs, num_classes, ignore_index, client, class_names, absent
+        )
+        return metric.compute(), len(pairs)
+    metric = SegmentationIoU(num_classes, ignore_index, class_names=class_names, absent=absent)
     with Progress(len(pairs), "semseg") as bar:
         for gt, pred in pairs:
             try:

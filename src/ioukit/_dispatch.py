@@ -87,6 +87,8 @@ def common_kind(func: str, **arrays: Any) -> str:
     """The one kind shared by all non-None ``arrays``; TypeError when they mix."""
     kinds = {name: array_kind(x) for name, x in arrays.items() if x is not None}
     distinct = set(kinds.values())
+    if distinct == {DASK, NUMPY}:  # host arrays join a Dask computation as one chunk
+        return DASK
     if len(distinct) > 1:
         described = ", ".join(f"{name!r} is {kind}" for name, kind in kinds.items())
         raise TypeError(

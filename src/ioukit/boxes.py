@@ -101,13 +101,17 @@ def _pairwise(
     crowd: Any = None,
     over: str = "a",
     eps: float = 1e-7,
+    threshold: float | None = None,
 ) -> Any:
     kind = dispatch.common_kind(func, a=a, b=b, out=out)  # crowd flags may come from the host
     if kind != dispatch.NUMPY:
-        return dispatch.backend(kind, func).pairwise_boxes(
-            func, metric, a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-            out=out, validate=validate, crowd=crowd, over=over, eps=eps,
+        options = dict(
+            fmt=fmt, aligned=aligned, pixel_offset=pixel_offset, out=out, validate=validate,
+            crowd=crowd, over=over, eps=eps,
         )
+        if threshold is not None:
+            options["threshold"] = threshold
+        return dispatch.backend(kind, func).pairwise_boxes(func, metric, a, b, **options)
     check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
     offset_value = check.check_pixel_offset(pixel_offset, func)
     a_np = _host_boxes(a, "a", func)
@@ -125,6 +129,8 @@ def _pairwise(
         flags = check.check_flags(crowd, batch + (m,), "crowd", func)
         metric = "crowd_iou"
 
+    if threshold is not None:
+        return _thresholded(a_np, b_np, flags, fmt, offset_value, compute, threshold, aligned, out, func)
     buffer, copy_into = _result_buffer(out, shape, result, compute, func)
     n_batch = math.prod(batch)
     if buffer.size:
@@ -140,6 +146,21 @@ def _pairwise(
     if out is not None:
         return out
     return dispatch.restore(buffer.astype(result, copy=False), a, b)
+
+
+def _thresholded(a_np, b_np, flags, fmt, offset_value, compute, threshold, aligned, out, func):
+    """The sparse path of ``box_iou(..., threshold=t)``."""
+    if aligned or out is not None or a_np.ndim != 2 or b_np.ndim != 2:
+        raise ValueError(f"{func}: threshold= needs 2-D (N, 4) inputs, without aligned= or out=")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
+    from ._sparse_boxes import sparse_box_iou
+
+    offset = compute.type(offset_value)
+    fa = _features(_batched(a_np, (), compute), fmt, offset)[0]
+    fb = _features(_batched(b_np, (), compute), fmt, offset)[0]
+    crowd = _flat_flags(flags, 1, b_np.shape[0])[0] if flags is not None else np.zeros(b_np.shape[0], bool)
+    return sparse_box_iou(fa, fb, np.ascontiguousarray(crowd), offset, threshold)
 
 
 def _flat_flags(flags: np.ndarray | None, n_batch: int, m: int) -> np.ndarray:
@@ -212,7 +233,7 @@ _RETURNS = """
 
 def box_iou(
     a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, crowd: Any = None,
-    pixel_offset: int = 0, out: Any = None, validate: bool = True,
+    pixel_offset: int = 0, out: Any = None, validate: bool = True, threshold: float | None = None,
 ) -> Any:
     """Intersection over union of boxes.
 
@@ -221,6 +242,10 @@ def box_iou(
     crowd : array_like of bool, shape (M,) or (..., M), optional
         Marks crowd regions among ``b``. Against a crowd box the union is the area
         of the ``a`` box (pycocotools' rule: ``a`` are detections, ``b`` ground truth).
+    threshold : float in (0, 1], optional
+        Return only the pairs with IoU >= threshold, as a ``scipy.sparse.csr_array``
+        (N, M), found through a spatial grid without forming the N x M matrix: a
+        million boxes against a million fit in memory. 2-D inputs only.
     {returns}
 
     Examples
@@ -230,10 +255,12 @@ def box_iou(
     array([[0.14285714, 1.        ]])
     >>> ioukit.box_iou([[0, 0, 10, 10]], [[0, 0, 20, 20]], crowd=[True])
     array([[1.]])
+    >>> ioukit.box_iou([[0, 0, 10, 10]], [[5, 5, 15, 15], [0, 0, 10, 9]], threshold=0.5).toarray()
+    array([[0. , 0.9]])
     """
     return _pairwise(
         "box_iou", "iou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-        out=out, validate=validate, crowd=crowd,
+        out=out, validate=validate, crowd=crowd, threshold=threshold,
     )
 
 

@@ -82,12 +82,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from ._cli_eval import as_json, evaluate_and_report, write_json
 
+    client = None
     if args.scheduler:
-        from .distributed import use_scheduler
+        from .distributed import client_for
 
-        use_scheduler(args.scheduler)
+        client = client_for(args.scheduler)
     result, report, lines, seconds = evaluate_and_report(
-        args.gt, args.dt, args.iou_type, args.threshold, args.per_class
+        args.gt, args.dt, args.iou_type, args.threshold, args.per_class, client=client
     )
     print("\n".join(lines))
     if args.json:
@@ -111,8 +112,19 @@ def cmd_semseg(args: argparse.Namespace) -> int:
             line.strip() for line in Path(args.class_names).read_text().splitlines() if line.strip()
         ]
     absent = args.absent if args.absent in ("nan", "zero") else float(args.absent)
+    client = None
+    if args.scheduler:
+        from .distributed import client_for
+
+        client = client_for(args.scheduler)
     result, images = evaluate_folders(
-        Path(args.gt_dir), Path(args.pred_dir), args.num_classes, args.ignore_index, names, absent
+        Path(args.gt_dir),
+        Path(args.pred_dir),
+        args.num_classes,
+        args.ignore_index,
+        names,
+        absent,
+        client=client,
     )
     print("\n".join(describe(result, images)))
     if args.json:
@@ -216,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sem.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
     sem.add_argument("--plot", metavar="FILE.png", help="draw per-class IoU bars")
+    sem.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="read and count on a running Dask cluster (needs ioukit[dask])",
+    )
     sem.set_defaults(handler=cmd_semseg)
     return parser
 

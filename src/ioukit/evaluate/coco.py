@@ -11,7 +11,7 @@ a COCO-scale evaluation takes seconds, not minutes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -203,6 +203,7 @@ def coco_evaluate(
     area_rng_lbl: Any = None,
     img_ids: Any = None,
     cat_ids: Any = None,
+    client: Any = None,
 ) -> COCOResult:
     """COCO detection / instance-segmentation evaluation, identical to pycocotools.
 
@@ -215,6 +216,9 @@ def coco_evaluate(
     iou_type : {"bbox", "segm"}
     use_cats, iou_thrs, rec_thrs, max_dets, area_rng, area_rng_lbl, img_ids, cat_ids
         pycocotools' ``Params`` (``useCats``, ``iouThrs``, ...); defaults as there.
+    client : distributed.Client, optional
+        Match the images on the workers of a Dask cluster (the same numbers as in
+        one process; needs ``ioukit[dask]``).
 
     Returns
     -------
@@ -248,11 +252,93 @@ def coco_evaluate(
     ).checked()
     truth = read_ground_truth(gt, p.iou_type)
     dets = read_detections(dt, truth, p.iou_type)
+    if client is not None:
+        from ..distributed import evaluate_on_cluster
+
+        return evaluate_on_cluster(truth, dets, p, client)
     return evaluate_arrays(truth, dets, p)
 
 
+class MatchStage(NamedTuple):
+    """Per-image matching results, before the per-category accumulation."""
+
+    cats: np.ndarray
+    n_img: int
+    keys: np.ndarray  # group keys (category index * n_img + image index), ascending
+    gt_positive: np.ndarray  # (A, groups)
+    d_key: np.ndarray  # group key of each kept detection (grouped, by score)
+    rank: np.ndarray  # place of a detection within its group
+    d_scores: np.ndarray
+    dt_matched: np.ndarray  # (A, T, D)
+    dt_ignored: np.ndarray
+    gt_best: np.ndarray  # (A, T, G)
+    gt_category: np.ndarray
+    gt_image: np.ndarray
+    gt_ignored: np.ndarray
+
+
 def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCOResult:
-    """:func:`coco_evaluate` on data already read (used by the distributed path too)."""
+    """:func:`coco_evaluate` on data already read."""
+    return finish(match_stage(truth, dets, p), p, truth.category_names)
+
+
+def finish(stage: MatchStage, p: COCOParams, names: dict[int, str]) -> COCOResult:
+    """Accumulate and summarise matched groups (from one process or merged workers)."""
+    precision, recall, scores = _accumulate(
+        p,
+        stage.cats,
+        stage.n_img,
+        stage.keys,
+        stage.d_key,
+        stage.rank,
+        stage.d_scores,
+        stage.dt_matched,
+        stage.dt_ignored,
+        stage.gt_positive,
+    )
+    return COCOResult(
+        stats=summarize(precision, recall, p),
+        precision=precision,
+        recall=recall,
+        scores=scores,
+        params=p,
+        category_ids=stage.cats if p.use_cats else np.array([-1]),
+        category_names=names,
+        gt_match_iou=stage.gt_best,
+        gt_category=stage.gt_category,
+        gt_image=stage.gt_image,
+        gt_ignored=stage.gt_ignored,
+    )
+
+
+def merge_stages(parts: list[MatchStage]) -> MatchStage:
+    """One stage from stages of disjoint image sets (same numbers as a single run:
+    a stable sort by group key keeps each group's score order)."""
+    first = parts[0]
+    keys = np.concatenate([s.keys for s in parts])
+    key_order = np.argsort(keys, kind="stable")
+    d_key = np.concatenate([s.d_key for s in parts])
+    order = np.argsort(d_key, kind="stable")
+    cat = lambda name, axis=0: np.concatenate([getattr(s, name) for s in parts], axis=axis)  # noqa: E731
+    return MatchStage(
+        cats=first.cats,
+        n_img=first.n_img,
+        keys=keys[key_order],
+        gt_positive=cat("gt_positive", 1)[:, key_order],
+        d_key=d_key[order],
+        rank=cat("rank")[order],
+        d_scores=cat("d_scores")[order],
+        dt_matched=cat("dt_matched", 2)[:, :, order],
+        dt_ignored=cat("dt_ignored", 2)[:, :, order],
+        gt_best=cat("gt_best", 2),
+        gt_category=cat("gt_category"),
+        gt_image=cat("gt_image"),
+        gt_ignored=cat("gt_ignored"),
+    )
+
+
+def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchStage:
+    """Group, sort and match every (image, category) of the data (one worker's share)."""
     from .. import _numba
     from ..kernels import cpu_coco
 
@@ -334,18 +420,17 @@ def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCO
             np.empty(max(int(offsets[-1]), 1)),
             offsets,
         )
-    precision, recall, scores = _accumulate(
-        p, cats, n_img, keys, d_key, rank, dets.scores[d_sel], dt_matched, dt_ignored, gt_positive
-    )
-    return COCOResult(
-        stats=summarize(precision, recall, p),
-        precision=precision,
-        recall=recall,
-        scores=scores,
-        params=p,
-        category_ids=cats if p.use_cats else np.array([-1]),
-        category_names=truth.category_names,
-        gt_match_iou=gt_best,
+    return MatchStage(
+        cats=cats,
+        n_img=n_img,
+        keys=keys,
+        gt_positive=gt_positive,
+        d_key=d_key,
+        rank=rank,
+        d_scores=dets.scores[d_sel],
+        dt_matched=dt_matched,
+        dt_ignored=dt_ignored,
+        gt_best=gt_best,
         gt_category=truth.ann_category[g_sel],
         gt_image=truth.image_ids[truth.ann_image[g_sel]],
         gt_ignored=truth.crowd[g_sel],

@@ -1,0 +1,47 @@
+"""``box_iou(a, b, threshold=t)``: the pairs with IoU >= t as a SciPy sparse matrix."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+MAX_CELLS = 1 << 22
+
+
+def sparse_box_iou(
+    fa: np.ndarray, fb: np.ndarray, crowd: np.ndarray, offset: Any, threshold: float
+) -> Any:
+    """CSR (N, M) of the pairs at or above ``threshold`` from feature planes (8, N), (8, M)."""
+    from scipy import sparse
+
+    from ._numba import parallel_call
+    from .kernels import cpu_sparse as k
+
+    n, m = fa.shape[1], fb.shape[1]
+    dtype = fa.dtype
+    if n == 0 or m == 0:
+        return sparse.csr_array((n, m), dtype=dtype)
+    sides = np.concatenate([fb[2] - fb[0], fb[3] - fb[1]])
+    side = float(max(2.0 * np.median(sides), 1e-12))
+    lo_x = float(min(fa[0].min(), fb[0].min()))
+    lo_y = float(min(fa[1].min(), fb[1].min()))
+    span_x = float(max(fa[2].max(), fb[2].max())) - lo_x
+    span_y = float(max(fa[3].max(), fb[3].max())) - lo_y
+    while (math.floor(span_x / side) + 1) * (math.floor(span_y / side) + 1) > MAX_CELLS:
+        side *= 2.0
+    nx, ny = math.floor(span_x / side) + 1, math.floor(span_y / side) + 1
+    start, items, big = k.build_grid(fb, lo_x, lo_y, side, nx, ny)
+    grid = (start, items, big, lo_x, lo_y, side, nx, ny)
+    t = dtype.type(threshold)
+    counts = np.empty(n, dtype=np.int64)
+    parallel_call(k.count_pairs, fa, fb, crowd, offset, t, grid, counts)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    cols = np.empty(int(indptr[-1]), dtype=np.int64)
+    vals = np.empty(int(indptr[-1]), dtype=dtype)
+    parallel_call(k.fill_pairs, fa, fb, crowd, offset, t, grid, indptr, cols, vals)
+    result = sparse.csr_array((vals, cols, indptr), shape=(n, m))
+    result.sort_indices()
+    return result
