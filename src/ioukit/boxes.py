@@ -106,8 +106,14 @@ def _pairwise(
     kind = dispatch.common_kind(func, a=a, b=b, out=out)  # crowd flags may come from the host
     if kind != dispatch.NUMPY:
         options = dict(
-            fmt=fmt, aligned=aligned, pixel_offset=pixel_offset, out=out, validate=validate,
-            crowd=crowd, over=over, eps=eps,
+            fmt=fmt,
+            aligned=aligned,
+            pixel_offset=pixel_offset,
+            out=out,
+            validate=validate,
+            crowd=crowd,
+            over=over,
+            eps=eps,
         )
         if threshold is not None:
             options["threshold"] = threshold
@@ -130,7 +136,9 @@ def _pairwise(
         metric = "crowd_iou"
 
     if threshold is not None:
-        return _thresholded(a_np, b_np, flags, fmt, offset_value, compute, threshold, aligned, out, func)
+        return _thresholded(
+            a_np, b_np, flags, fmt, offset_value, compute, threshold, aligned, out, func
+        )
     buffer, copy_into = _result_buffer(out, shape, result, compute, func)
     n_batch = math.prod(batch)
     if buffer.size:
@@ -138,7 +146,7 @@ def _pairwise(
         eps_value = compute.type(eps)
         fa = _features(_batched(a_np, batch, compute), fmt, offset)
         fb = _features(_batched(b_np, batch, compute), fmt, offset)
-        target = buffer.reshape((n_batch,) + shape[len(batch):])
+        target = buffer.reshape((n_batch,) + shape[len(batch) :])
         _run_kernel(metric, aligned, fa, fb, flags, n_batch, m, over, offset, eps_value, target)
     if copy_into is not None:
         copy_into[...] = buffer
@@ -159,7 +167,11 @@ def _thresholded(a_np, b_np, flags, fmt, offset_value, compute, threshold, align
     offset = compute.type(offset_value)
     fa = _features(_batched(a_np, (), compute), fmt, offset)[0]
     fb = _features(_batched(b_np, (), compute), fmt, offset)[0]
-    crowd = _flat_flags(flags, 1, b_np.shape[0])[0] if flags is not None else np.zeros(b_np.shape[0], bool)
+    crowd = (
+        _flat_flags(flags, 1, b_np.shape[0])[0]
+        if flags is not None
+        else np.zeros(b_np.shape[0], bool)
+    )
     return sparse_box_iou(fa, fb, np.ascontiguousarray(crowd), offset, threshold)
 
 
@@ -170,8 +182,17 @@ def _flat_flags(flags: np.ndarray | None, n_batch: int, m: int) -> np.ndarray:
 
 
 def _run_kernel(
-    metric: str, aligned: bool, fa: np.ndarray, fb: np.ndarray, flags: np.ndarray | None,
-    n_batch: int, m: int, over: str, offset: Any, eps: Any, target: np.ndarray,
+    metric: str,
+    aligned: bool,
+    fa: np.ndarray,
+    fb: np.ndarray,
+    flags: np.ndarray | None,
+    n_batch: int,
+    m: int,
+    over: str,
+    offset: Any,
+    eps: Any,
+    target: np.ndarray,
 ) -> None:
     k = _kernels()
     over_code = k.OVER_CODES[over]
@@ -232,8 +253,16 @@ _RETURNS = """
 
 
 def box_iou(
-    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, crowd: Any = None,
-    pixel_offset: int = 0, out: Any = None, validate: bool = True, threshold: float | None = None,
+    a: Any,
+    b: Any,
+    *,
+    fmt: str = "xyxy",
+    aligned: bool = False,
+    crowd: Any = None,
+    pixel_offset: int = 0,
+    out: Any = None,
+    validate: bool = True,
+    threshold: float | None = None,
 ) -> Any:
     """Intersection over union of boxes.
 
@@ -259,14 +288,29 @@ def box_iou(
     array([[0. , 0.9]])
     """
     return _pairwise(
-        "box_iou", "iou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-        out=out, validate=validate, crowd=crowd, threshold=threshold,
+        "box_iou",
+        "iou",
+        a,
+        b,
+        fmt=fmt,
+        aligned=aligned,
+        pixel_offset=pixel_offset,
+        out=out,
+        validate=validate,
+        crowd=crowd,
+        threshold=threshold,
     )
 
 
 def box_giou(
-    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False,
-    pixel_offset: int = 0, out: Any = None, validate: bool = True,
+    a: Any,
+    b: Any,
+    *,
+    fmt: str = "xyxy",
+    aligned: bool = False,
+    pixel_offset: int = 0,
+    out: Any = None,
+    validate: bool = True,
 ) -> Any:
     """Generalised IoU: ``IoU - (C - U) / C`` with C the smallest enclosing box.
 
@@ -283,14 +327,28 @@ def box_giou(
     array([[-0.5]])
     """
     return _pairwise(
-        "box_giou", "giou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-        out=out, validate=validate,
+        "box_giou",
+        "giou",
+        a,
+        b,
+        fmt=fmt,
+        aligned=aligned,
+        pixel_offset=pixel_offset,
+        out=out,
+        validate=validate,
     )
 
 
 def box_diou(
-    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, pixel_offset: int = 0,
-    eps: float = 1e-7, out: Any = None, validate: bool = True,
+    a: Any,
+    b: Any,
+    *,
+    fmt: str = "xyxy",
+    aligned: bool = False,
+    pixel_offset: int = 0,
+    eps: float = 1e-7,
+    out: Any = None,
+    validate: bool = True,
 ) -> Any:
     """Distance IoU: ``IoU - d^2 / (c^2 + eps)``.
 
@@ -310,14 +368,29 @@ def box_diou(
     array([[0.1875]])
     """
     return _pairwise(
-        "box_diou", "diou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-        out=out, validate=validate, eps=eps,
+        "box_diou",
+        "diou",
+        a,
+        b,
+        fmt=fmt,
+        aligned=aligned,
+        pixel_offset=pixel_offset,
+        out=out,
+        validate=validate,
+        eps=eps,
     )
 
 
 def box_ciou(
-    a: Any, b: Any, *, fmt: str = "xyxy", aligned: bool = False, pixel_offset: int = 0,
-    eps: float = 1e-7, out: Any = None, validate: bool = True,
+    a: Any,
+    b: Any,
+    *,
+    fmt: str = "xyxy",
+    aligned: bool = False,
+    pixel_offset: int = 0,
+    eps: float = 1e-7,
+    out: Any = None,
+    validate: bool = True,
 ) -> Any:
     """Complete IoU: ``DIoU - alpha * v`` with the aspect-ratio term ``v``.
 
@@ -338,14 +411,29 @@ def box_ciou(
     array([[0.2371]])
     """
     return _pairwise(
-        "box_ciou", "ciou", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-        out=out, validate=validate, eps=eps,
+        "box_ciou",
+        "ciou",
+        a,
+        b,
+        fmt=fmt,
+        aligned=aligned,
+        pixel_offset=pixel_offset,
+        out=out,
+        validate=validate,
+        eps=eps,
     )
 
 
 def box_ioa(
-    a: Any, b: Any, *, over: str = "a", fmt: str = "xyxy", aligned: bool = False,
-    pixel_offset: int = 0, out: Any = None, validate: bool = True,
+    a: Any,
+    b: Any,
+    *,
+    over: str = "a",
+    fmt: str = "xyxy",
+    aligned: bool = False,
+    pixel_offset: int = 0,
+    out: Any = None,
+    validate: bool = True,
 ) -> Any:
     """Intersection over area (IoA / IoF): intersection divided by one box's area.
 
@@ -366,8 +454,16 @@ def box_ioa(
     """
     check.check_choice(over, ("a", "b", "min"), "over", "box_ioa")
     return _pairwise(
-        "box_ioa", "ioa", a, b, fmt=fmt, aligned=aligned, pixel_offset=pixel_offset,
-        out=out, validate=validate, over=over,
+        "box_ioa",
+        "ioa",
+        a,
+        b,
+        fmt=fmt,
+        aligned=aligned,
+        pixel_offset=pixel_offset,
+        out=out,
+        validate=validate,
+        over=over,
     )
 
 
@@ -394,9 +490,7 @@ def _single_set(
     return arr.reshape((n_batch,) + arr.shape[-2:]), arr.shape, compute, result
 
 
-def box_area(
-    a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool = True
-) -> Any:
+def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool = True) -> Any:
     """Area of each box.
 
     Parameters
