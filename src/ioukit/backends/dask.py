@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._dtypes import float_types
+from .._validate import check_same_length
 
 
 def _dask() -> Any:
@@ -136,10 +137,7 @@ def pairwise_boxes(
         else da.asarray(np.asarray(crowd, dtype=bool) if not hasattr(crowd, "dask") else crowd)
     )
     if aligned:
-        if aa.shape[0] != bb.shape[0]:
-            raise ValueError(
-                f"{func}: aligned=True needs as many boxes in 'a' as in 'b', got {aa.shape[0]} and {bb.shape[0]}"
-            )
+        check_same_length(aa.shape[0], bb.shape[0], func)
         bb = bb.rechunk({0: aa.chunks[0]})
         args = [aa, bb] + ([flags.rechunk(aa.chunks[0])] if flags is not None else [])
         return da.map_blocks(
@@ -183,10 +181,9 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> Any:
             raise ValueError(f"mask_iou: Dask argument {name!r} must be (N, H, W), got {arr.shape}")
         arrays.append(arr.rechunk({1: -1, 2: -1}))
     aa, bb = arrays
-    if aa.shape[1:] != bb.shape[1:]:
-        raise ValueError(
-            f"mask_iou: masks of 'a' are {aa.shape[1]}x{aa.shape[2]} but masks of 'b' are {bb.shape[1]}x{bb.shape[2]}"
-        )
+    from ..masks import _same_size
+
+    _same_size(aa.shape[1:], bb.shape[1:], "mask_iou")
     args = [aa, "ihw", bb, "jhw"]
     if crowd is not None:
         args += [da.asarray(np.asarray(crowd, dtype=bool)).rechunk(bb.chunks[0]), "j"]
