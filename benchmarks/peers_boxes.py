@@ -71,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 2000, 5000])
     parser.add_argument("--metrics", nargs="+", default=["iou", "giou", "diou", "ciou"])
+    parser.add_argument("--json", metavar="FILE", help="also write the timings (seconds) to FILE")
     args = parser.parse_args()
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
@@ -82,6 +83,7 @@ def main() -> None:
         "ciou": ioukit.box_ciou,
     }
     rng = np.random.default_rng(0)
+    records = []
     print(
         "| metric | N = M | ioukit f32 (out=) | pairs/s | ioukit f64 | peer | peer time | peer / ioukit |"
     )
@@ -95,14 +97,24 @@ def main() -> None:
             t32 = median_seconds(lambda: f(a32, b32, out=out32))  # noqa: B023
             t64 = median_seconds(lambda: f(a64, b64, out=out64))  # noqa: B023
             head = f"| {metric} | {n:,} | {fmt_seconds(t32)} | {n * n / t32 / 1e9:.2f} G | {fmt_seconds(t64)} "
+            records += [
+                {"metric": metric, "n": n, "tool": "ioukit (f32, out=)", "seconds": t32},
+                {"metric": metric, "n": n, "tool": "ioukit (f64, out=)", "seconds": t64},
+            ]
             rows = 0
             for name, fn in peers(metric, a64, b64, a32, b32):
                 tp = median_seconds(fn, repeat=5)
                 ours = t64 if "f64" in name else t32
                 print(f"{head}| {name} | {fmt_seconds(tp)} | {tp / ours:.1f}x |")
+                records.append({"metric": metric, "n": n, "tool": name, "seconds": tp})
                 rows += 1
             if not rows:
                 print(f"{head}| (no peer installed) | | |")
+    if args.json:
+        import json
+
+        with open(args.json, "w") as handle:
+            json.dump({"machine": f"{os.cpu_count()} cores", "records": records}, handle, indent=1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,16 @@ import numpy as np
 
 
 def client_for(address: str) -> Any:
-    """A ``distributed.Client`` connected to the scheduler at ``address``."""
+    """A ``distributed.Client`` connected to the scheduler at ``address``.
+
+    Examples
+    --------
+    >>> from distributed import LocalCluster
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    ...     with client_for(cluster.scheduler_address) as client:
+    ...         print(len(client.scheduler_info()["workers"]))
+    1
+    """
     try:
         from distributed import Client
     except ImportError as err:
@@ -109,7 +118,21 @@ def segmentation_iou_files(
     absent: Any = "nan",
 ) -> Any:
     """A :class:`~ioukit.semantic.SegmentationIoU` over (target, prediction) files,
-    read and counted on the workers of ``client``; the counts add up exactly."""
+    read and counted on the workers of ``client``; the counts add up exactly.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from PIL import Image
+    >>> from distributed import Client
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "map.png")
+    >>> Image.fromarray(np.array([[0, 1], [1, 1]], np.uint8)).save(path)
+    >>> with Client(processes=False, dashboard_address=None) as client:
+    ...     metric = segmentation_iou_files([(path, path)], 2, None, client)
+    >>> metric.compute().miou
+    1.0
+    """
     from .semantic import SegmentationIoU
 
     metric = SegmentationIoU(num_classes, ignore_index, class_names=class_names, absent=absent)
@@ -155,7 +178,17 @@ def _assemble(blocks: list, shape: tuple[int, int]) -> Any:
 
 def sparse_box_iou_dask(a: Any, b: Any, crowd: Any, threshold: float, options: dict) -> Any:
     """Pairs with IoU >= ``threshold`` of two Dask box arrays: a ``dask.delayed`` value
-    computing to a ``scipy.sparse.csr_array`` (one task per pair of chunks)."""
+    computing to a ``scipy.sparse.csr_array`` (one task per pair of chunks).
+
+    Examples
+    --------
+    >>> import dask.array as da, ioukit
+    >>> a = da.from_array([[0, 0, 10, 10], [20, 20, 30, 30]], chunks=1)
+    >>> lazy = ioukit.box_iou(a, a, threshold=0.5)
+    >>> lazy.compute().toarray()
+    array([[1., 0.],
+           [0., 1.]])
+    """
     import dask
 
     starts_a = np.cumsum((0,) + a.chunks[0][:-1])

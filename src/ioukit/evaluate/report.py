@@ -53,6 +53,16 @@ def report_from_result(
     """Build the report from a :class:`COCOResult` whose thresholds include ``threshold``.
 
     Uses COCO's greedy matching at that threshold, area range "all", the largest maxDets.
+
+    Examples
+    --------
+    >>> from ioukit.evaluate import coco_evaluate, report_from_result
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10],
+    ...                        "area": 100, "iscrowd": 0}]}
+    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 8], "score": 0.9}]
+    >>> report_from_result(coco_evaluate(gt, dt), threshold=0.75).mean_iou
+    0.8
     """
     where = np.flatnonzero(np.isclose(result.params.iou_thrs, threshold, rtol=0, atol=1e-12))
     if where.size == 0 or "all" not in result.params.area_rng_lbl:
