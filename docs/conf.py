@@ -51,8 +51,13 @@ def _generate(app):
     demo = out / "demo.txt"
     if not demo.exists() or os.environ.get("IOUKIT_DOCS_RERUN"):
         env = dict(os.environ, IOUKIT_PROGRESS="0", PYTHONPATH=str(HERE.parent / "src"))
-        text = subprocess.run([sys.executable, "-m", "ioukit", "demo"], capture_output=True, text=True,
-                              env=env, check=True).stdout
+        text = subprocess.run(
+            [sys.executable, "-m", "ioukit", "demo"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
         demo.write_text(text)
 
 

@@ -16,8 +16,19 @@ B = (5.0, 5.0, 15.0, 15.0)
 
 def _box(ax, box, color, label, fill=False, alpha=0.25):
     x0, y0, x1, y1 = box
-    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=fill, alpha=alpha if fill else 1,
-                           edgecolor=color, facecolor=color, linewidth=2, label=label))
+    ax.add_patch(
+        Rectangle(
+            (x0, y0),
+            x1 - x0,
+            y1 - y0,
+            fill=fill,
+            alpha=alpha if fill else 1,
+            edgecolor=color,
+            facecolor=color,
+            linewidth=2,
+            label=label,
+        )
+    )
 
 
 def _frame(ax, title):
@@ -59,8 +70,11 @@ def draw_all(out: Path) -> None:
     small = (6.0, 6.0, 9.0, 9.0)
     _box(ax, A, "#4c72b0", "A")
     _box(ax, small, "#dd8452", "B inside A")
-    _frame(ax, f"IoA over B = {float(ioukit.box_ioa([A], [small], over='b')[0, 0]):.1f}, "
-               f"IoU = {float(ioukit.box_iou([A], [small])[0, 0]):.2f}")
+    _frame(
+        ax,
+        f"IoA over B = {float(ioukit.box_ioa([A], [small], over='b')[0, 0]):.1f}, "
+        f"IoU = {float(ioukit.box_iou([A], [small])[0, 0]):.2f}",
+    )
     fig.tight_layout()
     fig.savefig(out / "metrics.png", dpi=90)
     plt.close(fig)

@@ -21,11 +21,24 @@ def draw(data: Path, out: Path) -> None:
     colors = {tool: f"C{i}" for i, tool in enumerate(every_tool)}
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 4.4), sharey=True)
     for ax, metric in zip(axes, metrics, strict=True):
-        tools = [t for t in every_tool if any(r["tool"] == t and r["metric"] == metric for r in records)]
+        tools = [
+            t for t in every_tool if any(r["tool"] == t and r["metric"] == metric for r in records)
+        ]
         for tool in tools:
-            rows = sorted((r["n"], r["seconds"]) for r in records if r["metric"] == metric and r["tool"] == tool)
+            rows = sorted(
+                (r["n"], r["seconds"])
+                for r in records
+                if r["metric"] == metric and r["tool"] == tool
+            )
             style = "-o" if tool.startswith("ioukit") else "--s"
-            ax.loglog([n for n, _ in rows], [t for _, t in rows], style, color=colors[tool], label=tool, markersize=4)
+            ax.loglog(
+                [n for n, _ in rows],
+                [t for _, t in rows],
+                style,
+                color=colors[tool],
+                label=tool,
+                markersize=4,
+            )
         ax.set_title(metric)
         ax.set_xlabel("N = M boxes")
         ax.grid(True, which="both", alpha=0.3)
