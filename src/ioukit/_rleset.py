@@ -159,6 +159,8 @@ def parse_rles(obj: Any, name: str, func: str, validate: bool = True) -> tuple[R
     string_items: list[int] = []
     plain: dict[int, np.ndarray] = {}
     for i, item in enumerate(items):
+        if not isinstance(item, dict) or "counts" not in item:
+            _size_of(item, i, name, func)  # raises the error that names what is missing
         counts = item["counts"]
         if isinstance(counts, bytes):
             strings.append(counts)

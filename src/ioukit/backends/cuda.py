@@ -52,6 +52,8 @@ def _view(cuda: Any, x: Any) -> Any:
     """A numba device-array view of a CUDA array (numba device arrays as they are)."""
     if hasattr(x, "__cuda_array_interface__") and hasattr(cuda, "as_cuda_array"):
         return cuda.as_cuda_array(x)
+    if not (hasattr(x, "copy_to_host") and hasattr(x, "ndim")):
+        raise TypeError(f"the cuda backend cannot read an array of type {type(x).__name__}")
     return x
 
 
