@@ -45,6 +45,9 @@ def compile_scalars(module: types.ModuleType, decorate: Callable) -> types.Simpl
     (``cuda.jit(device=True)``) without editing it.
     """
     namespace: dict[str, Any] = {"__builtins__": builtins}
+    for name, value in vars(module).items():  # modules (math) and constants the formulas use
+        if isinstance(value, (types.ModuleType, int, float)) and not name.startswith("__"):
+            namespace[name] = value
     for name, fn in vars(module).items():
         if inspect.isfunction(fn) and fn.__module__ == module.__name__:
             clone = types.FunctionType(

@@ -19,7 +19,6 @@ from . import scalar as s
 from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-exported)
 
 N_FEATURES = 8
-_TWO_OVER_PI = 2.0 / math.pi
 
 _f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU
 intersection_area = _f.intersection_area
@@ -31,6 +30,7 @@ ciou_pair = _f.ciou_pair
 ioa_from_areas = _f.ioa_from_areas
 box_corners = _f.box_corners
 box_sides = _f.box_sides
+box_feature_values = _f.box_feature_values
 metric_from_features = _f.metric_from_features
 
 
@@ -68,17 +68,12 @@ def box_features(boxes, fmt, offset, feats):
     for r in range(n_batch * n):
         b = r // n
         i = r - b * n
-        p, q, w_or_x1, h_or_y1 = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
-        x0, y0, x1, y1 = box_corners(p, q, w_or_x1, h_or_y1, fmt, half)
-        w, h = box_sides(p, q, w_or_x1, h_or_y1, fmt, offset)
-        feats[b, 0, i] = x0
-        feats[b, 1, i] = y0
-        feats[b, 2, i] = x1
-        feats[b, 3, i] = y1
-        feats[b, 4, i] = w * h
-        feats[b, 5, i] = (x0 + x1) * half
-        feats[b, 6, i] = (y0 + y1) * half
-        feats[b, 7, i] = _TWO_OVER_PI * math.atan2(float(w), float(h))
+        values = box_feature_values(
+            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset, half
+        )
+        x0, y0, x1, y1, area, cx, cy, angle = values
+        feats[b, 0, i], feats[b, 1, i], feats[b, 2, i], feats[b, 3, i] = x0, y0, x1, y1
+        feats[b, 4, i], feats[b, 5, i], feats[b, 6, i], feats[b, 7, i] = area, cx, cy, angle
 
 
 @nb.parallel_kernel

@@ -13,10 +13,8 @@ from .. import _numba as nb
 from . import scalar as s
 
 _d = nb.compile_scalars(s, cuda.jit(device=True))
-box_corners = _d.box_corners
-box_sides = _d.box_sides
+box_feature_values = _d.box_feature_values
 metric_from_features = _d.metric_from_features
-_TWO_OVER_PI = 2.0 / math.pi
 
 
 @cuda.jit
@@ -57,17 +55,12 @@ def box_features(boxes, fmt, offset, half, feats):
     if r < boxes.shape[0] * n:
         b = r // n
         i = r - b * n
-        p, q, u, v = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
-        x0, y0, x1, y1 = box_corners(p, q, u, v, fmt, half)
-        w, h = box_sides(p, q, u, v, fmt, offset)
-        feats[b, 0, i] = x0
-        feats[b, 1, i] = y0
-        feats[b, 2, i] = x1
-        feats[b, 3, i] = y1
-        feats[b, 4, i] = w * h
-        feats[b, 5, i] = (x0 + x1) * half
-        feats[b, 6, i] = (y0 + y1) * half
-        feats[b, 7, i] = _TWO_OVER_PI * math.atan2(w, h)
+        values = box_feature_values(
+            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset, half
+        )
+        x0, y0, x1, y1, area, cx, cy, angle = values
+        feats[b, 0, i], feats[b, 1, i], feats[b, 2, i], feats[b, 3, i] = x0, y0, x1, y1
+        feats[b, 4, i], feats[b, 5, i], feats[b, 6, i], feats[b, 7, i] = area, cx, cy, angle
 
 
 @cuda.jit

@@ -11,6 +11,10 @@ silently turn a float32 kernel into a float64 one. Typed constants (``offset``,
 exact zero of the same type for every finite ``x``.
 """
 
+import math
+
+_TWO_OVER_PI = 2.0 / math.pi
+
 
 def positive_part(x):
     """``max(x, 0)`` in the type of ``x``."""
@@ -142,6 +146,15 @@ def box_sides(p, q, r, t, fmt, offset):
     if fmt == 0:
         return side_length(p, r, offset), side_length(q, t, offset)
     return r + offset, t + offset
+
+
+def box_feature_values(p, q, r, t, fmt, offset, half):
+    """The 8 feature planes of one box: corners, area, centre and the aspect angle
+    ``(2 / pi) * atan2(w, h)`` used by CIoU."""
+    x0, y0, x1, y1 = box_corners(p, q, r, t, fmt, half)
+    w, h = box_sides(p, q, r, t, fmt, offset)
+    angle = _TWO_OVER_PI * math.atan2(w, h)
+    return x0, y0, x1, y1, w * h, (x0 + x1) * half, (y0 + y1) * half, angle
 
 
 def metric_from_features(metric, pa, i, pb, j, crowd, over, offset, eps, one):
