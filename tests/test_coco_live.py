@@ -24,7 +24,9 @@ def synthetic(request, shared_data, tmp_path_factory):
         [sys.executable, str(tool), str(out), "--images", "60", "--seed", str(request.param)],
         check=True, capture_output=True,
     )
-    return {name: json.loads((out / f"{name}.json").read_text()) for name in ("gt", "dt_bbox", "dt_segm")}
+    data = {name: json.loads((out / f"{name}.json").read_text()) for name in ("gt", "dt_bbox", "dt_segm")}
+    data["paths"] = {name: out / f"{name}.json" for name in ("gt", "dt_bbox", "dt_segm")}
+    return data
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
@@ -46,3 +48,13 @@ def test_synthetic_without_categories(synthetic):
     ours = coco_evaluate(synthetic["gt"], synthetic["dt_bbox"], "bbox", use_cats=False)
     np.testing.assert_array_equal(ours.precision, precision)
     np.testing.assert_allclose(ours.stats, stats, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_files_through_the_compiled_reader(synthetic, iou_type):
+    """Paths go through the compiled results reader; the numbers must not change."""
+    paths = synthetic["paths"]
+    from_files = coco_evaluate(paths["gt"], paths[f"dt_{iou_type}"], iou_type)
+    from_dicts = coco_evaluate(synthetic["gt"], synthetic[f"dt_{iou_type}"], iou_type)
+    np.testing.assert_array_equal(from_files.stats, from_dicts.stats)
+    np.testing.assert_array_equal(from_files.precision, from_dicts.precision)

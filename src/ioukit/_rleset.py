@@ -218,36 +218,65 @@ def _decode_strings(
     strings: list[bytes], areas: np.ndarray, name: str, func: str, items: list[int]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode compressed strings in one parallel call: ``(counts, offsets)``."""
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    ends = np.cumsum(lengths)
+    buf = np.frombuffer(b"".join(strings), dtype=np.uint8)
+    return decode_buffer(buf, ends - lengths, ends, areas, name, func, items, strings)
+
+
+def decode_buffer(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    areas: np.ndarray,
+    name: str,
+    func: str,
+    items: list[int] | None = None,
+    strings: list[bytes] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the compressed strings ``buf[starts[i]:ends[i]]``: ``(counts, offsets)``."""
     from ._numba import parallel_call
 
     kernels = _kernels()
-    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    buf = np.frombuffer(b"".join(strings), dtype=np.uint8)
-    room = np.empty(len(strings), dtype=np.int64)
+    n = starts.shape[0]
+    items = items if items is not None else list(range(n))
+    room = np.empty(n, dtype=np.int64)
     parallel_call(kernels.count_terminators, buf, starts, ends, room)
-    slots = np.zeros(len(strings) + 1, dtype=np.int64)
+    slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(room, out=slots[1:])
     counts = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
-    n_counts = np.empty(len(strings), dtype=np.int64)
-    status = np.empty(len(strings), dtype=np.int64)
-    where = np.empty(len(strings), dtype=np.int64)
+    n_counts = np.empty(n, dtype=np.int64)
+    status = np.empty(n, dtype=np.int64)
+    where = np.empty(n, dtype=np.int64)
     parallel_call(
         kernels.decode_strings, buf, starts, ends, areas, slots, counts, n_counts, status, where
     )
     if status.any():
         k = int(np.argmax(status != 0))
-        raise ValueError(
-            _decode_error(items[k], int(status[k]), int(where[k]), name, func, strings[k])
-        )
+        text = strings[k] if strings is not None else buf[starts[k] : ends[k]].tobytes()
+        raise ValueError(_decode_error(items[k], int(status[k]), int(where[k]), name, func, text))
     if np.array_equal(n_counts, room):  # valid strings fill their room exactly
         return counts[: int(slots[-1])], slots
-    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_counts, out=offsets[1:])
     packed = np.empty(int(offsets[-1]), dtype=np.int64)
     parallel_call(kernels.gather_segments, counts, slots[:-1], n_counts, offsets, packed)
     return packed, offsets
+
+
+def subset(rles: RLESet, index: np.ndarray) -> RLESet:
+    """The RLEs ``index`` of a set, in that order."""
+    from ._numba import parallel_call
+
+    lengths = np.diff(rles.offsets)[index]
+    offsets = np.zeros(index.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    counts = np.empty(int(offsets[-1]), dtype=np.int64)
+    if index.shape[0]:
+        parallel_call(
+            _kernels().gather_segments, rles.counts, rles.offsets[index], lengths, offsets, counts
+        )
+    return RLESet(rles.heights[index], rles.widths[index], counts, offsets)
 
 
 def encode_strings(rles: RLESet) -> list[bytes]:

@@ -71,8 +71,15 @@ def _subset(truth: Any, dets: Any, image_lo: int, image_hi: int) -> tuple[Any, A
         segmentations=None
         if dets.segmentations is None
         else [dets.segmentations[i] for i in di.tolist()],
+        rles=None if dets.rles is None else _rle_subset(dets.rles, di),
     )
     return sub_truth, sub_dets
+
+
+def _rle_subset(rles: Any, index: np.ndarray) -> Any:
+    from ._rleset import subset
+
+    return subset(rles, index)
 
 
 def _match_share(truth: Any, dets: Any, params: Any) -> Any:
@@ -84,7 +91,22 @@ def _match_share(truth: Any, dets: Any, params: Any) -> Any:
 def evaluate_on_cluster(
     truth: Any, dets: Any, params: Any, client: Any, parts: int | None = None
 ) -> Any:
-    """COCO evaluation with the images split over the workers of ``client``."""
+    """COCO evaluation with the images split over the workers of ``client``
+    (what ``coco_evaluate(..., client=client)`` runs).
+
+    Examples
+    --------
+    >>> from distributed import Client
+    >>> from ioukit.evaluate import coco_evaluate
+    >>> gt = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1}],
+    ...       "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [0, 0, 4, 4],
+    ...                        "area": 16, "iscrowd": 0} for i in (1, 2)]}
+    >>> dt = [{"image_id": i, "category_id": 1, "bbox": [0, 0, 4, 5], "score": 0.9} for i in (1, 2)]
+    >>> with Client(processes=False, dashboard_address=None) as client:
+    ...     remote = coco_evaluate(gt, dt, client=client)
+    >>> bool((remote.stats == coco_evaluate(gt, dt).stats).all())
+    True
+    """
     from .evaluate.coco import finish, merge_stages
 
     n_img = len(truth.image_ids)

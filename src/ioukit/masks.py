@@ -153,8 +153,17 @@ def packed_iou(a: Packed, b: Packed, crowd: np.ndarray | None) -> np.ndarray:
     flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
     if out.size:
         _parallel_call(
-            _kernels().packed_iou, words, a.offsets[:-1], a.boxes, a.areas,
-            b.offsets[:-1] + a.words.shape[0], b.boxes, b.areas, flags, crowd is not None, out,
+            _kernels().packed_iou,
+            words,
+            a.offsets[:-1],
+            a.boxes,
+            a.areas,
+            b.offsets[:-1] + a.words.shape[0],
+            b.boxes,
+            b.areas,
+            flags,
+            crowd is not None,
+            out,
         )
     return out
 
@@ -322,7 +331,15 @@ def _crowd(crowd: Any, m: int, func: str) -> np.ndarray | None:
 
 
 class LabelOverlap(NamedTuple):
-    """IoU between the instances of two label images."""
+    """IoU between the instances of two label images (returned by :func:`label_overlap`).
+
+    Examples
+    --------
+    >>> import ioukit
+    >>> iou, rows, cols = ioukit.label_overlap([[1, 1], [0, 2]], [[3, 3], [3, 0]])
+    >>> rows.tolist(), cols.tolist(), iou.round(3).tolist()
+    ([1, 2], [3], [[0.667], [0.0]])
+    """
 
     iou: np.ndarray
     """(K_a, K_b) IoU of instance ``labels_a[i]`` with ``labels_b[j]``."""

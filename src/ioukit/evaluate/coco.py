@@ -496,12 +496,17 @@ def _mask_sets(truth: GroundTruth, dets: Detections, g_sel: np.ndarray, d_sel: n
         "coco_evaluate",
     )
     d_images = dets.image[d_sel]
-    dt_rles = segmentations_to_rles(
-        [dets.segmentations[i] for i in d_sel.tolist()],
-        truth.heights[d_images],
-        truth.widths[d_images],
-        "detection segmentation",
-        "coco_evaluate",
-    )
+    if dets.rles is not None:
+        from .._rleset import subset
+
+        dt_rles = subset(dets.rles, d_sel)
+    else:
+        dt_rles = segmentations_to_rles(
+            [dets.segmentations[i] for i in d_sel.tolist()],
+            truth.heights[d_images],
+            truth.widths[d_images],
+            "detection segmentation",
+            "coco_evaluate",
+        )
     gt_sets, dt_sets = rle_intervals(gt_rles), rle_intervals(dt_rles)
     return gt_sets, dt_sets, dt_sets[8]

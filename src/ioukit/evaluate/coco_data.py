@@ -152,6 +152,7 @@ class Detections:
     boxes: np.ndarray | None
     areas: np.ndarray
     segmentations: list | None
+    rles: Any = None  # an RLESet instead of ``segmentations`` (the fast reader)
 
 
 def read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
@@ -220,7 +221,17 @@ def read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
 
 
 def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
-    """Validate and flatten detection results (pycocotools ``loadRes`` rules)."""
+    """Validate and flatten detection results (pycocotools ``loadRes`` rules).
+
+    Files in the common shape go through a compiled reader (no Python dicts); any
+    other input, and any file that reader is unsure of, through the JSON parser.
+    """
+    if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".gz"):
+        from .fast_results import read_results_file
+
+        fast = read_results_file(source, gt, iou_type)
+        if fast is not None:
+            return fast
     data = load_json(source, "detections")
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
         data = data["annotations"]
