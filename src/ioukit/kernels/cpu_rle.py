@@ -88,32 +88,25 @@ def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, w
         m, code, at = _decode_one(buf, starts[i], ends[i], counts, offsets[i])
         lengths[i] = m
         where[i] = at
-        if code == 0:
-            total = np.int64(0)
-            for j in range(offsets[i], offsets[i] + m):
-                if counts[j] < 0:
-                    code = 4
-                    break
-                total += counts[j]
-            if code == 0 and total != areas[i]:
-                code = 5
-        status[i] = code
+        status[i] = code if code else _runs_status(counts, offsets[i], offsets[i] + m, areas[i])
+
+
+@nb.serial_kernel
+def _runs_status(counts, lo, hi, area):
+    """0, or 4 for a negative run, 5 for runs that do not add up to ``area``."""
+    total = np.int64(0)
+    for j in range(lo, hi):
+        if counts[j] < 0:
+            return 4
+        total += counts[j]
+    return 0 if total == area else 5
 
 
 @nb.serial_kernel
 def check_counts(counts, offsets, areas, status):
     """Status 4 or 5 (see :data:`DECODE_ERRORS`) for uncompressed counts that are invalid."""
     for i in range(offsets.shape[0] - 1):
-        total = np.int64(0)
-        code = 0
-        for j in range(offsets[i], offsets[i + 1]):
-            if counts[j] < 0:
-                code = 4
-                break
-            total += counts[j]
-        if code == 0 and total != areas[i]:
-            code = 5
-        status[i] = code
+        status[i] = _runs_status(counts, offsets[i], offsets[i + 1], areas[i])
 
 
 @nb.serial_kernel
