@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -154,12 +153,11 @@ def restore(result: np.ndarray, *inputs: Any) -> Any:
     return result
 
 
-def wrap_out(out: Any, func: str) -> tuple[np.ndarray | None, Callable[[], Any]]:
-    """A writable NumPy view of a caller's ``out=`` array and a function returning the
-    caller's own object."""
+def out_view(out: Any, func: str) -> np.ndarray | None:
+    """A writable NumPy view of a caller's ``out=`` array (None when not given)."""
     if out is None:
-        return None, lambda: None
+        return None
     view = to_numpy(out, "out", func)
     if not view.flags.writeable:
         raise ValueError(f"{func}: argument 'out' is read-only")
-    return view, lambda: out
+    return view

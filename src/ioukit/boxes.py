@@ -75,7 +75,7 @@ def _result_buffer(
     out: Any, shape: tuple[int, ...], result: np.dtype, compute: np.dtype, func: str
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(buffer the kernel writes, caller's array to copy into or None)``."""
-    view, _ = dispatch.wrap_out(out, func)
+    view = dispatch.out_view(out, func)
     if view is None:
         return np.empty(shape, dtype=compute), None
     if view.shape != shape:

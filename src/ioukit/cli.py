@@ -79,14 +79,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _client(args: argparse.Namespace) -> object | None:
+    """A Dask client for ``--scheduler ADDRESS``, else None."""
+    if not getattr(args, "scheduler", None):
+        return None
+    from .distributed import client_for
+
+    return client_for(args.scheduler)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from ._cli_eval import as_json, evaluate_and_report, write_json
 
-    client = None
-    if args.scheduler:
-        from .distributed import client_for
-
-        client = client_for(args.scheduler)
+    client = _client(args)
     result, report, lines, seconds = evaluate_and_report(
         args.gt, args.dt, args.iou_type, args.threshold, args.per_class, client=client
     )
@@ -112,11 +117,7 @@ def cmd_semseg(args: argparse.Namespace) -> int:
             line.strip() for line in Path(args.class_names).read_text().splitlines() if line.strip()
         ]
     absent = args.absent if args.absent in ("nan", "zero") else float(args.absent)
-    client = None
-    if args.scheduler:
-        from .distributed import client_for
-
-        client = client_for(args.scheduler)
+    client = _client(args)
     result, images = evaluate_folders(
         Path(args.gt_dir),
         Path(args.pred_dir),
