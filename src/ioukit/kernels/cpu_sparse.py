@@ -58,22 +58,11 @@ def build_grid(fb, origin_x, origin_y, side, nx, ny):
 
 
 @nb.serial_kernel
-def _record(ax0, ay0, ax1, ay1, area_a, fb, j, crowd, offset, threshold, write, cols, vals, at):
-    """1 if box ``j`` of ``b`` reaches ``threshold`` with the ``a`` box (written at ``at``)."""
-    inter = intersection_area(ax0, ay0, ax1, ay1, fb[0, j], fb[1, j], fb[2, j], fb[3, j], offset)
-    if inter > 0:
-        v = crowd_iou_from_areas(inter, area_a, fb[4, j], crowd[j])
-        if v >= threshold:
-            if write:
-                cols[at] = j
-                vals[at] = v
-            return 1
-    return 0
-
-
-@nb.serial_kernel
 def _visit(i, fa, fb, crowd, offset, threshold, grid, write, cols, vals, at):
-    """Pairs of box ``i`` of ``a``: counted, or written from ``at``; returns the count."""
+    """Pairs of box ``i`` of ``a``: counted, or written from ``at``; returns the count.
+
+    The pair test is written out in both loops: a shared helper, even inlined, made
+    the million-box sweep 30-60 % slower."""
     start, items, big, origin_x, origin_y, side, nx, ny = grid
     ax0, ay0, ax1, ay1, area_a = fa[0, i], fa[1, i], fa[2, i], fa[3, i], fa[4, i]
     k = 0
