@@ -3,37 +3,103 @@
 from __future__ import annotations
 
 import json
+import math
 import time
+import zlib
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from ._cli_errors import read_error
 from ._progress import Progress
 from .bands import DEFAULT_BANDS
 from .evaluate.coco import COCOParams, COCOResult, evaluate_arrays
-from .evaluate.coco_data import read_detections, read_ground_truth
+from .evaluate.coco_data import Detections, read_detections, read_ground_truth
 from .evaluate.report import MeanIoUReport, report_from_result
 
 
-def run_evaluation(
-    gt: Any, dt: Any, iou_type: str, label: str = "", client: Any = None
-) -> tuple[COCOResult, Any, int, float]:
-    """Read, evaluate and accumulate with a progress bar: (result, truth, detections, seconds)."""
-    start = time.perf_counter()
-    with Progress(3, f"reading ground truth{label}") as bar:
-        truth = read_ground_truth(gt, iou_type)
-        bar.advance(label=f"reading detections{label}")
-        dets = read_detections(dt, truth, iou_type)
-        bar.advance(label=f"evaluating {iou_type}{label}")
-        params = COCOParams(iou_type=iou_type).checked()
-        if client is not None:
-            from .distributed import evaluate_on_cluster
+def _read(reader: Any, path: Any, what: str, *args: Any) -> Any:
+    """Call a reader; failures of the gzip / JSON layers become one-line ValueErrors."""
+    try:
+        return reader(path, *args)
+    except (EOFError, zlib.error, RecursionError, MemoryError, OSError) as err:
+        translated = read_error(path, what, err)
+        if translated is None:
+            raise
+        raise translated from None
 
-            result = evaluate_on_cluster(truth, dets, params, client)
-        else:
-            result = evaluate_arrays(truth, dets, params)
+
+def keep_detections(dets: Detections, keep: np.ndarray) -> Detections:
+    """The detections where ``keep`` is True (``--min-score``), in file order."""
+    index = np.flatnonzero(keep)
+    rles = dets.rles
+    if rles is not None:
+        from ._rleset import subset
+
+        rles = subset(rles, index)
+    return replace(
+        dets,
+        image=dets.image[index],
+        category=dets.category[index],
+        scores=dets.scores[index],
+        boxes=None if dets.boxes is None else dets.boxes[index],
+        areas=dets.areas[index],
+        segmentations=(
+            None if dets.segmentations is None else [dets.segmentations[i] for i in index.tolist()]
+        ),
+        rles=rles,
+    )
+
+
+def _evaluate(truth: Any, dets: Detections, params: COCOParams, client: Any) -> COCOResult:
+    if client is not None:
+        from .distributed import evaluate_on_cluster
+
+        return evaluate_on_cluster(truth, dets, params, client)
+    return evaluate_arrays(truth, dets, params)
+
+
+def run_evaluation(
+    gt: Any,
+    dt: Any,
+    iou_type: str,
+    label: str = "",
+    client: Any = None,
+    params: COCOParams | None = None,
+    min_score: float | None = None,
+    threshold: float | None = None,
+) -> tuple[COCOResult, Any, int, float, COCOResult | None]:
+    """Read, evaluate and accumulate with a progress bar.
+
+    Returns (result, truth, detections, seconds, matching): ``matching`` is a second
+    evaluation at ``threshold`` alone when the thresholds of ``params`` do not hold
+    it (the mean-IoU report needs COCO's matching at that threshold), else None.
+    """
+    start = time.perf_counter()
+    params = (params or COCOParams(iou_type=iou_type)).checked()
+    extra = threshold is not None and not np.isclose(params.iou_thrs, threshold, rtol=0).any()
+    with Progress(3 + extra, f"reading ground truth{label}") as bar:
+        truth = _read(read_ground_truth, gt, "ground truth", iou_type)
+        bar.advance(label=f"reading detections{label}")
+        dets = _read(lambda path: read_detections(path, truth, iou_type), dt, "detections")
+        if min_score is not None:
+            dets = keep_detections(dets, dets.scores >= min_score)
+        bar.advance(label=f"evaluating {iou_type}{label}")
+        result = _evaluate(truth, dets, params, client)
+        matching = None
+        if extra:
+            bar.advance(label=f"matching at IoU {threshold}{label}")
+            alone = COCOParams(
+                iou_type=iou_type,
+                iou_thrs=np.array([threshold]),
+                max_dets=(params.max_dets[-1],),
+                area_rng=((0.0, 1e10),),
+                area_rng_lbl=("all",),
+            ).checked()
+            matching = _evaluate(truth, dets, alone, client)
         bar.advance()
-    return result, truth, len(dets.scores), time.perf_counter() - start
+    return result, truth, len(dets.scores), time.perf_counter() - start, matching
 
 
 def _band_text(report: MeanIoUReport) -> str:
@@ -97,16 +163,27 @@ def as_json(result: COCOResult, report: MeanIoUReport, seconds: float) -> dict[s
     }
 
 
-def write_json(path: str, payload: dict[str, Any]) -> None:
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and value != value:
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        return value
+def _clean(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
+
+def write_json(path: str, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as strict JSON (NaN written as null)."""
+    text = json.dumps(_clean(payload), indent=2, allow_nan=False)
     with open(path, "w") as handle:
-        json.dump(clean(payload), handle, indent=2)
+        handle.write(text + "\n")
 
 
 def evaluate_and_report(
@@ -117,7 +194,12 @@ def evaluate_and_report(
     per_class: int,
     label: str = "",
     client: Any = None,
-):
-    result, truth, n_dets, seconds = run_evaluation(gt, dt, iou_type, label, client)
-    report = report_from_result(result, threshold)
+    params: COCOParams | None = None,
+    min_score: float | None = None,
+) -> tuple[COCOResult, MeanIoUReport, list[str], float]:
+    """Evaluate, build the mean-IoU report at ``threshold`` and the text report."""
+    result, truth, n_dets, seconds, matching = run_evaluation(
+        gt, dt, iou_type, label, client, params, min_score, threshold
+    )
+    report = report_from_result(matching or result, threshold)
     return result, report, describe(result, truth, n_dets, report, seconds, per_class), seconds

@@ -2,7 +2,8 @@
 
 Human-readable tables by default, ``--json FILE`` for machines, ``--plot FILE.png``
 for figures. A mistake in the command or its files prints one line on stderr and
-exits with 1 (2 for command-line usage errors), never a traceback.
+exits with 1 (2 for command-line usage errors), never a traceback; see
+:mod:`ioukit._cli_errors` for every exit code.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
 from . import __version__
+from ._cli_errors import EXIT_USAGE, check_writable, run_guarded
 from .bands import DEFAULT_BANDS, iou_band
 
 
@@ -88,12 +91,50 @@ def _client(args: argparse.Namespace) -> object | None:
     return client_for(args.scheduler)
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse unwritable ``--json`` / ``--plot`` paths before any work."""
+    if args.json:
+        check_writable(args.json, "--json")
+    if args.plot:
+        from ._plot import check_plot
+
+        check_plot(args.plot)
+
+
+def _check_input_file(path: str, what: str) -> None:
+    if Path(path).is_dir():
+        raise ValueError(f"{what} {path} is a folder, not a file")
+    if not Path(path).exists():
+        raise ValueError(f"cannot read {path}: no such file")
+
+
+def _params(args: argparse.Namespace):
+    from .evaluate.coco import COCOParams
+
+    params = COCOParams(iou_type=args.iou_type)
+    if args.iou_thresholds is not None:
+        params.iou_thrs = args.iou_thresholds
+    if args.max_dets is not None:
+        params.max_dets = args.max_dets
+    return params
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from ._cli_eval import as_json, evaluate_and_report, write_json
 
+    _check_input_file(args.gt, "ground truth")
+    _check_input_file(args.dt, "detections")
+    _check_outputs(args)
     client = _client(args)
     result, report, lines, seconds = evaluate_and_report(
-        args.gt, args.dt, args.iou_type, args.threshold, args.per_class, client=client
+        args.gt,
+        args.dt,
+        args.iou_type,
+        args.threshold,
+        args.per_class,
+        client=client,
+        params=_params(args),
+        min_score=args.min_score,
     )
     print("\n".join(lines))
     if args.json:
@@ -107,16 +148,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_names(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle.read().splitlines() if line.strip()]
+
+
 def cmd_semseg(args: argparse.Namespace) -> int:
     from ._cli_eval import write_json
     from ._cli_semseg import describe, evaluate_folders
 
-    names = None
-    if args.class_names:
-        names = [
-            line.strip() for line in Path(args.class_names).read_text().splitlines() if line.strip()
-        ]
-    absent = args.absent if args.absent in ("nan", "zero") else float(args.absent)
+    names = _read_names(args.class_names) if args.class_names else None
+    if names is not None and len(names) != args.num_classes:
+        raise ValueError(
+            f"--class-names {args.class_names} lists {len(names)} names for "
+            f"--num-classes {args.num_classes}"
+        )
+    colors = None
+    if args.colors:
+        from .labelmaps import read_color_table
+
+        colors = read_color_table(args.colors)
+    _check_outputs(args)
     client = _client(args)
     result, images = evaluate_folders(
         Path(args.gt_dir),
@@ -124,32 +176,107 @@ def cmd_semseg(args: argparse.Namespace) -> int:
         args.num_classes,
         args.ignore_index,
         names,
-        absent,
+        args.absent,
         client=client,
+        colors=colors,
+        reduce=args.reduce_labels,
     )
-    print("\n".join(describe(result, images)))
+    print("\n".join(describe(result, images, args.per_class)))
     if args.json:
         write_json(args.json, dict(result.as_dict(), images=images))
     if args.plot:
-        from ._plot import plot_report
+        from ._plot import plot_semseg
 
-        labels = result.class_names or [str(i) for i in range(len(result.iou))]
-        plot_report(
-            args.plot,
-            result.iou[~np.isnan(result.iou)],
-            dict(zip(labels, result.iou, strict=True)),
-            "per-class IoU",
-        )
+        labels = list(result.class_names or [str(i) for i in range(len(result.iou))])
+        pixels = result.confusion.sum(axis=0) + result.confusion.sum(axis=1)
+        plot_semseg(args.plot, result.iou, labels, pixels, result.miou)
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
+    return value
+
+
+def _thresholds(text: str) -> np.ndarray:
+    """``0.5:0.95:0.05`` (start:stop:step, stop included) or ``0.5,0.75``."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(v) for v in text.split(":"))
+            if not step > 0 or stop < start:
+                raise ValueError
+            values = np.linspace(start, stop, int(np.round((stop - start) / step)) + 1)
+        else:
+            values = np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not START:STOP:STEP or a comma-separated list of IoUs"
+        ) from None
+    if values.size == 0 or values.size > 1000 or not ((values >= 0) & (values <= 1)).all():
+        raise argparse.ArgumentTypeError(f"{text!r}: 1 to 1000 thresholds in [0, 1]")
+    return values
+
+
+def _max_dets(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers"
+        ) from None
+    if not values or len(values) > 3 or min(values) < 1 or max(values) > 10**9:
+        raise argparse.ArgumentTypeError(f"{text!r}: one to three counts from 1 to 10^9")
+    return values
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def _absent(text: str) -> str | float:
+    if text in ("nan", "zero"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not nan, zero or a number") from None
+
+
+def _label(text: str) -> int:
+    value = _count(text)
+    if value >= 2**63:
+        raise argparse.ArgumentTypeError(f"{text} is past int64")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The ``ioukit`` argument parser (demo, eval, semseg)."""
+    parser = _Parser(
         prog="ioukit",
         description="Fast Intersection over Union for boxes, masks and segmentation.",
+        epilog="Exit codes: 0 done, 1 a mistake in the files or values, 2 a usage error, "
+        "70 an internal error (please report it), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"ioukit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     demo = sub.add_parser(
         "demo",
@@ -159,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--per-class",
-        type=int,
+        type=_count,
         default=5,
         metavar="N",
         help="show the N classes with most objects (default 5)",
@@ -186,13 +313,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--threshold",
-        type=float,
+        type=_fraction,
         default=0.5,
-        help="IoU threshold of the mean-IoU matching (one of COCO's: 0.5 ... 0.95)",
+        help="IoU threshold of the matching behind the mean-IoU report (default 0.5; any "
+        "value in [0, 1]: one outside --iou-thresholds is matched in a second pass)",
+    )
+    ev.add_argument(
+        "--iou-thresholds",
+        type=_thresholds,
+        metavar="START:STOP:STEP|T1,T2",
+        help="IoU thresholds of AP/AR (default COCO's 0.5:0.95:0.05)",
+    )
+    ev.add_argument(
+        "--max-dets",
+        type=_max_dets,
+        metavar="N1,N2,N3",
+        help="detections per image for AR (default 1,10,100; AP uses the largest)",
+    )
+    ev.add_argument(
+        "--min-score",
+        type=float,
+        metavar="S",
+        help="drop detections scoring below S before evaluating",
     )
     ev.add_argument(
         "--per-class",
-        type=int,
+        type=_count,
         default=20,
         metavar="N",
         help="rows of the per-class table (default 20; 0 hides it)",
@@ -214,21 +360,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sem.add_argument("gt_dir", metavar="GT_DIR", help="folder of ground-truth label maps")
     sem.add_argument("pred_dir", metavar="PRED_DIR", help="folder of predicted label maps")
-    sem.add_argument("--num-classes", type=int, required=True, help="number of classes C")
+    sem.add_argument(
+        "--num-classes", type=_count, required=True, metavar="C", help="number of classes C"
+    )
     sem.add_argument(
         "--ignore-index",
-        type=int,
+        type=_label,
         default=None,
-        help="ground-truth label to skip (255 for Cityscapes, 0 for ADE20K)",
+        metavar="LABEL",
+        help="ground-truth label to skip (255 for Cityscapes; for ADE20K use --reduce-labels)",
+    )
+    sem.add_argument(
+        "--reduce-labels",
+        nargs="?",
+        const="both",
+        choices=("both", "gt"),
+        default=None,
+        help="ADE20K's reduction: label 0 becomes ignored (--ignore-index, default 255) and "
+        "every label k becomes k - 1, in both folders (or in the ground truth only: gt)",
     )
     sem.add_argument("--class-names", metavar="FILE", help="text file, one class name per line")
     sem.add_argument(
+        "--colors",
+        metavar="FILE",
+        help="colour-coded label maps: a text file of 'R G B' lines (label = line order) "
+        "or 'R G B LABEL' lines",
+    )
+    sem.add_argument(
         "--absent",
+        type=_absent,
         default="nan",
         help="value for classes never seen: nan (left out of the mean), zero, or a number",
     )
+    sem.add_argument(
+        "--per-class",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="rows of the per-class table: the N classes with most ground-truth pixels "
+        "(default all; 0 hides it)",
+    )
     sem.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
-    sem.add_argument("--plot", metavar="FILE.png", help="draw per-class IoU bars")
+    sem.add_argument("--plot", metavar="FILE.png", help="draw the per-class IoU figure")
     sem.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -252,16 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
-    try:
-        return int(args.handler(args))
-    except FileNotFoundError as err:
-        print(f"ioukit: error: cannot read {err.filename}: no such file", file=sys.stderr)
-    except (ValueError, TypeError, OSError, ImportError) as err:
-        print(f"ioukit: error: {err}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("ioukit: interrupted", file=sys.stderr)
-    return 1
+        return EXIT_USAGE
+    return run_guarded(lambda: args.handler(args))
 
 
 if __name__ == "__main__":
