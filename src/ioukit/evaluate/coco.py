@@ -95,6 +95,15 @@ class COCOResult:
     gt_ignored: np.ndarray = field(repr=False)
     """(G,) crowd ground truth (never counted as a positive)."""
 
+    def __repr__(self) -> str:
+        """Headline numbers and array shapes, not the arrays (``summary()`` prints all)."""
+        head = ", ".join(f"{n}={v:.3f}" for n, v in zip(STATS_NAMES[:3], self.stats, strict=False))
+        return (
+            f"COCOResult(iou_type={self.params.iou_type!r}, {head}, "
+            f"categories={len(self.category_ids)}, precision{tuple(self.precision.shape)}, "
+            f"recall{tuple(self.recall.shape)}, ground_truth={self.gt_category.shape[0]})"
+        )
+
     def as_dict(self) -> dict[str, float]:
         """``{"AP": ..., "AP50": ..., ...}``."""
         return {name: float(v) for name, v in zip(STATS_NAMES, self.stats, strict=True)}

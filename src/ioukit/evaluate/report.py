@@ -28,6 +28,15 @@ class MeanIoUReport:
     bands: dict[str, float]
     """Share of matched pairs in each band (excellent > 0.95, good > 0.7, poor)."""
 
+    def __repr__(self) -> str:
+        """Headline numbers and sizes, not the per-object arrays."""
+        bands = ", ".join(f"{k}={v:.3f}" for k, v in self.bands.items())
+        return (
+            f"MeanIoUReport(threshold={self.threshold}, mean_iou={self.mean_iou:.4f}, "
+            f"objects={self.gt_iou.shape[0]}, matched={self.matched}, bands={{{bands}}}, "
+            f"classes={len(self.per_class)}, images={len(self.per_image)})"
+        )
+
     def as_dict(self, names: dict[int, str] | None = None) -> dict[str, Any]:
         label = (lambda c: names.get(c, str(c))) if names else str
         return {
