@@ -111,3 +111,58 @@ def test_help_and_usage_errors():
     assert "--iou-type" in proc.stdout and "--json" in proc.stdout and "--plot" in proc.stdout
     bad = ioukit("nonsense")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_semseg_reduce_labels_reproduces_the_ade20k_devkit(shared_data, tmp_path):
+    folder = shared_data / "sceneparsing/sampleData/annotations"
+    out_json, out_png = tmp_path / "s.json", tmp_path / "s.png"
+    args = ["semseg", str(folder), str(folder), "--num-classes", "150", "--reduce-labels",
+            "--absent", "zero", "--per-class", "3", "--json", str(out_json)]
+    if _has_matplotlib():
+        args += ["--plot", str(out_png)]
+    proc = ioukit(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "mIoU 0.1000" in proc.stdout  # the devkit's number on its sample
+    assert "... 147 more classes" in proc.stdout
+    assert len([line for line in proc.stdout.splitlines() if line.endswith(" 1.0000    1.0000")]) == 3
+    data = json.loads(out_json.read_text())
+    assert round(data["miou"], 4) == 0.1 and data["images"] == 3
+    if "--plot" in args:
+        assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_any_threshold_and_coco_options(shared_data, tmp_path):
+    out_json = tmp_path / "r.json"
+    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--threshold", "0.3",
+                  "--iou-thresholds", "0.5:0.95:0.05", "--max-dets", "1,10,100", "--per-class", "0",
+                  "--json", str(out_json))
+    assert proc.returncode == 0, proc.stderr
+    assert "maxDets=100 ] = 0.505" in proc.stdout and "IoU >= 0.30" in proc.stdout
+    assert json.loads(out_json.read_text())["mean_iou"]["threshold"] == 0.3
+    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--min-score", "2",
+                  "--iou-thresholds", "0.5", "--per-class", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 detections" in proc.stdout and "IoU=0.50      | area=   all | maxDets=100 ] = 0.000" in proc.stdout
+
+
+def test_min_score_matches_filtering_the_file(shared_data, tmp_path):
+    dets = json.loads((shared_data / FAKE_BBOX).read_text())
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps([d for d in dets if d["score"] >= 0.5]))
+    gt = str(shared_data / VAL2014)
+    a = ioukit("eval", gt, str(shared_data / FAKE_BBOX), "--min-score", "0.5", "--per-class", "0")
+    b = ioukit("eval", gt, str(kept), "--per-class", "0")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert a.stdout.split("[")[0] == b.stdout.split("[")[0]  # same counts
+    assert a.stdout.split("\n", 1)[1] == b.stdout.split("\n", 1)[1]  # same numbers
+
+
+def test_compact_reprs():
+    from ioukit.data import sample_path
+    from ioukit.evaluate import coco_evaluate, report_from_result
+
+    result = coco_evaluate(sample_path("gt"), sample_path("bbox"))
+    text = repr(result)
+    assert len(text) < 300 and "AP=0.505" in text and "precision(10, 101, 80, 4, 3)" in text
+    report = repr(report_from_result(result))
+    assert len(report) < 300 and "objects=830" in report and "mean_iou=" in report
