@@ -109,7 +109,7 @@ def _load_pair(
 def _cli_message(err: ValueError, name: str | None) -> str:
     """The library's Python advice in command-line words."""
     text = str(err)
-    for prefix in ("confusion_matrix: ", "read_label_map: "):
+    for prefix in ("confusion_matrix: ", "read_label_map: ", "SegmentationIoU: "):
         text = text.replace(prefix, "")
     for python, cli in (
         ("(pass ignore_index= to skip it)", "(--ignore-index skips it)"),
@@ -118,6 +118,9 @@ def _cli_message(err: ValueError, name: str | None) -> str:
         (", which is not in colors", ", which is not in the --colors table"),
         ("target label", "ground-truth label"),
         ("pred label", "predicted label"),
+        ("num_classes", "--num-classes"),
+        ("ignore_index", "--ignore-index"),
+        ("class names", "--class-names"),
     ):
         text = text.replace(python, cli)
     return f"{name}: {text}" if name else text
@@ -144,7 +147,10 @@ def evaluate_folders(
                 f"--num-classes {num_classes}; leave it out (255) or give one >= {num_classes}"
             )
     pairs = pair_files(gt_dir, pred_dir)
-    metric = SegmentationIoU(num_classes, ignore_index, class_names=class_names, absent=absent)
+    try:
+        metric = SegmentationIoU(num_classes, ignore_index, class_names=class_names, absent=absent)
+    except ValueError as err:
+        raise ValueError(_cli_message(err, None)) from None
     if client is not None:
         if colors is not None or reduce is not None:
             raise ValueError("--colors and --reduce-labels do not work with --scheduler yet")
