@@ -123,7 +123,7 @@ def read_color_table(path: str | PathLike) -> dict[tuple[int, int, int], int]:
     --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "colors.txt")
-    >>> _ = open(path, "w").write("# road, sidewalk\n128 64 128\n244,35,232\n0 0 0 255\n")
+    >>> _ = open(path, "w").write("# road, sidewalk\\n128 64 128\\n244,35,232\\n0 0 0 255\\n")
     >>> read_color_table(path)
     {(128, 64, 128): 0, (244, 35, 232): 1, (0, 0, 0): 255}
     """
