@@ -1,6 +1,6 @@
 """End-to-end COCO evaluation: ioukit against pycocotools and faster-coco-eval.
 
-    python ../shared/tools/make_coco.py DATA --images 5000
+    python benchmarks/make_coco.py DATA --images 5000
     python benchmarks/peers_coco.py DATA --iou-type bbox segm
 
 Each run is a fresh process that loads the JSON files, evaluates, accumulates and

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,18 @@ def test_compact_reprs():
     assert len(text) < 300 and "AP=0.505" in text and "precision(10, 101, 80, 4, 3)" in text
     report = repr(report_from_result(result))
     assert len(report) < 300 and "objects=830" in report and "mean_iou=" in report
+
+
+def test_make_coco_writes_a_set_the_cli_evaluates(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "make_coco.py"
+    env = dict(os.environ, IOUKIT_PROGRESS="0")
+    made = subprocess.run([sys.executable, str(script), str(tmp_path), "--images", "4"],
+                          capture_output=True, text=True, timeout=900, env=env)
+    assert made.returncode == 0, made.stderr
+    gt = json.loads((tmp_path / "gt.json").read_text())
+    assert len(gt["images"]) == 4 and gt["annotations"]
+    for iou_type in ("bbox", "segm"):
+        proc = ioukit("eval", str(tmp_path / "gt.json"), str(tmp_path / f"dt_{iou_type}.json"),
+                      "--iou-type", iou_type, "--per-class", "0")
+        assert proc.returncode == 0, proc.stderr
+        assert "COCO " + iou_type + " evaluation: 4 images" in proc.stdout
