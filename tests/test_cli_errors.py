@@ -285,3 +285,16 @@ def test_memory_and_recursion_errors_are_one_line(capsys):
     assert capsys.readouterr().err == "ioukit: error: out of memory: Unable to allocate 8 EiB\n"
     assert run_guarded(too_deep) == 1
     assert capsys.readouterr().err == "ioukit: error: the input is nested too deeply\n"
+
+
+def test_warnings_are_one_line(capsys):
+    import warnings
+
+    from ioukit._cli_errors import run_guarded
+
+    def warns() -> int:
+        warnings.warn("ground-truth annotation ids\n start at 0", UserWarning, stacklevel=1)
+        return 0
+
+    assert run_guarded(warns) == 0
+    assert capsys.readouterr().err == "ioukit: warning: ground-truth annotation ids start at 0\n"

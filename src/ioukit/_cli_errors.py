@@ -12,6 +12,7 @@ import errno
 import os
 import sys
 import traceback
+import warnings
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -89,10 +90,22 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _one_line_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+    """Warnings on the command line: ``ioukit: warning: ...`` on one line, no source line."""
+    text = " ".join(str(message).split())
+    print(f"ioukit: warning: {text}", file=sys.stderr)
+
+
 def run_guarded(handler: Callable[[], int]) -> int:
-    """Run a command; translate every expected failure into one line and an exit code."""
+    """Run a command; translate every expected failure into one line and an exit code.
+
+    Warnings the library emits (e.g. ground-truth ids starting at 0) print as one
+    ``ioukit: warning:`` line each.
+    """
     try:
-        code = int(handler())
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            code = int(handler())
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
         return code
     except BrokenPipeError:
