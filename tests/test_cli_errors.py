@@ -141,8 +141,10 @@ def test_output_paths_are_checked_before_the_work(tmp_path):
     [
         (["--threshold", "2"], "argument --threshold: 2 is not in [0, 1]"),
         (["--iou-thresholds", "0.9:0.5:0.1"], "is not START:STOP:STEP"),
-        (["--max-dets", "0"], "one to three counts"),
+        (["--max-dets", "0"], "one to ten counts"),
         (["--per-class", "-1"], "-1 is negative"),
+        (["--iou-thresholds", "0:1:1e-9"], "more than 1000 thresholds"),
+        (["--min-score", "nan"], "nan is not a finite number"),
     ],
 )
 def test_eval_usage_errors_are_one_line(args, message):
@@ -222,10 +224,13 @@ def test_semseg_colour_images_need_colors(tmp_path):
     proc = ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table))
     assert proc.returncode == 0 and "mIoU 1.0000" in proc.stdout, proc.stderr
     table.write_text("0 0 0\n300 0 0\n")
+    proc = ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table))
+    one_line(proc, 1, f"--colors {table} line 2: expected 'R G B'")
+    table.write_bytes(b"\xff\xfe\x00")
     one_line(
         ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table)),
         1,
-        "line 2",
+        "is not UTF-8 text",
     )
 
 

@@ -149,8 +149,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _read_names(path: str) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return [line.strip() for line in handle.read().splitlines() if line.strip()]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [line.strip() for line in handle.read().splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise ValueError(f"--class-names {path} is not UTF-8 text") from None
 
 
 def cmd_semseg(args: argparse.Namespace) -> int:
@@ -167,7 +170,10 @@ def cmd_semseg(args: argparse.Namespace) -> int:
     if args.colors:
         from .labelmaps import read_color_table
 
-        colors = read_color_table(args.colors)
+        try:
+            colors = read_color_table(args.colors)
+        except ValueError as err:
+            raise ValueError(str(err).replace("read_color_table: ", "--colors ")) from None
     _check_outputs(args)
     client = _client(args)
     result, images = evaluate_folders(
@@ -215,11 +221,14 @@ def _thresholds(text: str) -> np.ndarray:
     try:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
-            if not step > 0 or stop < start:
+            if not (step > 0 and stop >= start and np.isfinite([start, stop, step]).all()):
                 raise ValueError
-            values = np.linspace(start, stop, int(np.round((stop - start) / step)) + 1)
+            count = int(np.round((stop - start) / step)) + 1
+            if count > 1000:
+                raise argparse.ArgumentTypeError(f"{text!r}: more than 1000 thresholds")
+            values = np.linspace(start, stop, count)
         else:
-            values = np.array([float(v) for v in text.split(",")])
+            values = np.array([float(v) for v in text.split(",")[:1001]])
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not START:STOP:STEP or a comma-separated list of IoUs"
@@ -229,6 +238,16 @@ def _thresholds(text: str) -> np.ndarray:
     return values
 
 
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
 def _max_dets(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(","))
@@ -236,8 +255,8 @@ def _max_dets(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of integers"
         ) from None
-    if not values or len(values) > 3 or min(values) < 1 or max(values) > 10**9:
-        raise argparse.ArgumentTypeError(f"{text!r}: one to three counts from 1 to 10^9")
+    if not values or len(values) > 10 or min(values) < 1 or max(values) > 10**9:
+        raise argparse.ArgumentTypeError(f"{text!r}: one to ten counts from 1 to 10^9")
     return values
 
 
@@ -332,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--min-score",
-        type=float,
+        type=_score,
         metavar="S",
         help="drop detections scoring below S before evaluating",
     )

@@ -127,8 +127,11 @@ def read_color_table(path: str | PathLike) -> dict[tuple[int, int, int], int]:
     >>> read_color_table(path)
     {(128, 64, 128): 0, (244, 35, 232): 1, (0, 0, 0): 255}
     """
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"read_color_table: {path} is not UTF-8 text") from None
     table: dict[tuple[int, int, int], int] = {}
     for number, line in enumerate(lines, start=1):
         text = line.strip()
