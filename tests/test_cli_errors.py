@@ -234,21 +234,22 @@ def test_semseg_colour_images_need_colors(tmp_path):
     )
 
 
+def _shell(code: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, IOUKIT_PROGRESS="0")
+    return subprocess.run(
+        ["bash", "-c", code], capture_output=True, text=True, timeout=900, env=env
+    )
+
+
 def test_closed_pipe_is_quiet():
-    code = (
-        f"{sys.executable} -m ioukit eval {GT} {DT} --per-class 80 | head -n 1; "
-        'echo "status=${PIPESTATUS[0]}"'
-    )
-    proc = subprocess.run(
-        ["bash", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ, IOUKIT_PROGRESS="0"),
-    )
+    command = f"{sys.executable} -m ioukit eval {GT} {DT} --per-class 80"
+    proc = _shell(f'{command} | head -n 1; echo "status=${{PIPESTATUS[0]}}"')
     assert proc.stderr == "", proc.stderr
     assert proc.stdout.startswith("COCO bbox evaluation")
     assert proc.stdout.strip().endswith(("status=0", "status=141"))
+    # the reader is gone long before the first write: always a broken pipe
+    proc = _shell(f'{command} | true; echo "status=${{PIPESTATUS[0]}}"')
+    assert proc.stderr == "" and proc.stdout.strip() == "status=141", proc
 
 
 def test_ctrl_c_exits_130_quietly():
