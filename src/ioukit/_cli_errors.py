@@ -35,6 +35,7 @@ def os_error_text(err: OSError) -> str:
         errno.EPERM: "permission denied",
         errno.ENOSPC: "no space left on the device",
         errno.EROFS: "read-only file system",
+        errno.ENXIO: "nothing reads from it",
     }.get(err.errno, err.strerror or str(err))
     if name is None:
         return f"{reason}" if err.strerror else str(err)
@@ -51,9 +52,8 @@ def check_writable(path: str, option: str) -> None:
     if os.path.isdir(path):
         raise ValueError(f"{option} {path}: it is a folder, not a file")
     existed = os.path.exists(path)
-    try:
-        with open(path, "a"):
-            pass
+    try:  # O_NONBLOCK: a FIFO without a reader is refused (ENXIO), not waited on
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666))
     except OSError as err:
         reason = os_error_text(err).split(": ", 1)[-1]
         if err.errno == errno.ENOENT:

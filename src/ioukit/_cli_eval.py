@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._cli_errors import read_error
+from ._cli_errors import os_error_text, read_error
 from ._progress import Progress
 from .bands import DEFAULT_BANDS
 from .evaluate.coco import COCOParams, COCOResult, evaluate_arrays
@@ -182,8 +182,12 @@ def _clean(value: Any) -> Any:
 def write_json(path: str, payload: dict[str, Any]) -> None:
     """Write ``payload`` as strict JSON (NaN written as null)."""
     text = json.dumps(_clean(payload), indent=2, allow_nan=False)
-    with open(path, "w") as handle:
-        handle.write(text + "\n")
+    try:
+        with open(path, "w") as handle:
+            handle.write(text + "\n")
+    except OSError as err:
+        reason = os_error_text(err).split(": ", 1)[-1] if err.filename else os_error_text(err)
+        raise ValueError(f"--json {path}: cannot write: {reason}") from None
 
 
 def evaluate_and_report(

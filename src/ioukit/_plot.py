@@ -22,6 +22,15 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(fig: Any, path: str) -> None:
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as err:
+        raise ValueError(f"--plot {path}: cannot write: {err.strerror or err}") from None
+    finally:
+        _pyplot().close(fig)
+
+
 def plot_report(path: str, ious: np.ndarray, per_class: dict[str, float], title: str) -> None:
     """Histogram of matched IoUs (band limits marked) and mean IoU per class."""
     plt = _pyplot()
@@ -41,8 +50,7 @@ def plot_report(path: str, ious: np.ndarray, per_class: dict[str, float], title:
     right.set_xlabel("mean IoU")
     right.set_title("per class (top 30)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def check_plot(path: str) -> None:
@@ -76,5 +84,4 @@ def plot_semseg(
     right.set_xlabel("IoU")
     right.set_title("the 30 classes with most ground-truth pixels")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
