@@ -122,7 +122,7 @@ def test_malformed_segmentation():
         ([{"image_id": 9, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}], "detection 0 refers to image 9"),
         ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, np.nan, 1], "score": 1}], "not finite"),
         ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": float("nan")}], "has score nan"),
-        ([{"image_id": 1, "category_id": 1, "score": 1, "segmentation": [[0, 0, 1, 0, 1, 1]]}], "bbox evaluation needs boxes"),
+        ([{"image_id": 1, "category_id": 1, "score": 1}], "detection 0 has neither 'bbox' nor 'segmentation'"),
         ({"not": "a list"}, "detections must be a list"),
         (["oops"], "detection 0 is a str"),
     ],

@@ -117,10 +117,15 @@ for text in cases:
 def test_deep_nesting_is_a_value_error_naming_the_file(tmp_path):
     """Deep nesting never reaches a parser that recurses on the C stack (orjson 3.8
     segfaults near 10**7 levels) and never escapes as RecursionError. In a subprocess."""
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     run = subprocess.run(
         [sys.executable, "-c", DEEP_SCRIPT, str(tmp_path / "deep.json")],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
@@ -159,7 +164,10 @@ def test_truncated_files_are_bounds_checked(tmp_path):
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
     run = subprocess.run(
         [sys.executable, "-c", BOUNDS_SCRIPT, str(tmp_path / "dt.json")],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["accepted", "2"]  # the whole file, masks and boxes

@@ -327,7 +327,9 @@ def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
 
     boxes = np.zeros((len(rles), 4), dtype=np.float64)
     if len(rles):
-        _parallel_call(_kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes)
+        _parallel_call(
+            _kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes
+        )
     return boxes, rles.areas().astype(np.float64)
 
 
