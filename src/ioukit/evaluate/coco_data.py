@@ -24,7 +24,6 @@ import numpy as np
 
 from .._validate import check_box_values
 
-
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
 
