@@ -203,3 +203,19 @@ def test_wrong_types_name_the_file_and_the_result(tmp_path, detection, message):
     path = write(tmp_path, f"[{BOX}, {detection}]")
     with pytest.raises(ValueError, match=r"detections file '.*dt\.json': " + message):
         read_detections(path, truth, "bbox")
+
+
+def test_mask_only_results_for_bbox_evaluation(tmp_path):
+    """The compiled reader derives boxes (toBbox) and areas (mask area) as loadRes."""
+    truth = read_ground_truth(dict(GT, images=[{"id": 1, "height": 4, "width": 4}]), "bbox")
+    text = '[{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": {"size": [4, 4], "counts": "52203"}}]'
+    fast = read_results_file(write(tmp_path, text), truth, "bbox")
+    slow = read_detections(json.loads(text), truth, "bbox")
+    assert fast is not None
+    from ioukit import rle
+
+    segm = json.loads(text)[0]["segmentation"]
+    np.testing.assert_array_equal(fast.boxes, [rle.to_bbox(segm)])
+    np.testing.assert_array_equal(fast.areas, [rle.area(segm)])
+    np.testing.assert_array_equal(slow.boxes, fast.boxes)
+    np.testing.assert_array_equal(slow.areas, fast.areas)
