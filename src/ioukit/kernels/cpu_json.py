@@ -25,6 +25,14 @@ from .. import _numba as nb
 OK, FAIL = 0, 1
 MAX_DEPTH = 256  # nesting the compiled validator follows; deeper goes to the JSON parser
 
+# byte classes inside strings: 0 plain ASCII, 1 the closing quote, 2 a backslash,
+# 3 a control character or a non-ASCII byte (invalid, or left to the JSON parser)
+_CLASS = np.zeros(256, dtype=np.uint8)
+_CLASS[:32] = 3
+_CLASS[128:] = 3
+_CLASS[34] = 1
+_CLASS[92] = 2
+
 
 @nb.serial_kernel
 def _ws(buf, p):
@@ -114,29 +122,27 @@ def _string_end(buf, p):
     n = buf.shape[0]
     p += 1
     while p < n:
-        c = buf[p]
-        if c == 34:
-            return p + 1
-        if c < 32 or c >= 128:
-            return -1
-        if c == 92:
-            if p + 1 >= n:
-                return -1
-            e = buf[p + 1]
-            if e == 117:  # \uXXXX
-                if p + 5 >= n:
-                    return -1
-                for k in range(2, 6):
-                    if not _is_hex(buf[p + k]):
-                        return -1
-                p += 6
-                continue
-            if not (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
-                    or e == 114 or e == 116):  # fmt: skip
-                return -1
-            p += 2
+        kind = _CLASS[buf[p]]
+        if kind == 0:
+            p += 1
             continue
-        p += 1
+        if kind == 1:
+            return p + 1
+        if kind == 3 or p + 1 >= n:
+            return -1
+        e = buf[p + 1]  # after a backslash
+        if e == 117:  # \uXXXX
+            if p + 5 >= n:
+                return -1
+            for k in range(2, 6):
+                if not _is_hex(buf[p + k]):
+                    return -1
+            p += 6
+        elif (e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110
+              or e == 114 or e == 116):  # fmt: skip
+            p += 2
+        else:
+            return -1
     return -1
 
 
@@ -282,11 +288,14 @@ def _plain_key_end(buf, p):
     if p >= n or buf[p] != 34:
         return -1
     k = p + 1
-    while k < n and buf[k] != 34:
-        if buf[k] == 92 or buf[k] < 32 or buf[k] >= 128:
+    while k < n:
+        kind = _CLASS[buf[k]]
+        if kind == 1:
+            return k
+        if kind != 0:
             return -1
         k += 1
-    return k if k < n else -1
+    return -1
 
 
 @nb.serial_kernel
@@ -336,28 +345,25 @@ def _size(buf, p):
 def _counts(buf, p, counts, clen):
     """Copy the counts string at ``p`` (escapes ``\\\\ \\/ \\"`` only); ``(end, clen)``."""
     n = buf.shape[0]
-    if p >= n or buf[p] != 34:
-        return -1, clen
+    if p >= n or buf[p] != 34 or clen + (n - p) > counts.shape[0]:
+        return -1, clen  # (each byte is copied at most once: no overflow below)
     p += 1
-    while p < n and buf[p] != 34:
+    while p < n:
         c = buf[p]
-        if c < 32 or c >= 128:
-            return -1, clen
-        if c == 92:
-            p += 1
-            if p >= n:
+        kind = _CLASS[c]
+        if kind == 1:
+            return p + 1, clen
+        if kind != 0:
+            if kind == 3 or p + 1 >= n:
                 return -1, clen
+            p += 1
             c = buf[p]
             if c != 92 and c != 47 and c != 34:
                 return -1, clen
-        if clen >= counts.shape[0]:
-            return -1, clen
         counts[clen] = c
         clen += 1
         p += 1
-    if p >= n:
-        return -1, clen
-    return p + 1, clen
+    return -1, clen
 
 
 @nb.serial_kernel
