@@ -149,3 +149,24 @@ def test_bad_files(tmp_path):
         coco_evaluate(path, DT)
     with pytest.raises(FileNotFoundError):
         coco_evaluate(tmp_path / "missing.json", DT)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda g: g["images"][0].update(height="100"), r"ground-truth image 0 \(id \?\) has height='100'"),
+        (lambda g: g["categories"][1].update(id=2**70), r"ground-truth category 1 \(id .*\) has id=.*, expected an integer"),
+        (lambda g: g["annotations"][0].update(category_id=2**64), r"ground-truth annotation 0 \(id 1\) has category_id="),
+        (lambda g: g["annotations"][0].update(area="100"), r"ground-truth annotation 0 \(id 1\) has area='100'"),
+        (lambda g: g["annotations"][0].update(image_id=2**64), r"ground-truth annotation 0 has image id (18446744073709551616|1\.8446744073709552e\+19)"),
+    ],
+)
+def test_ground_truth_types_and_int64_range(change, message, tmp_path):
+    gt = json.loads(json.dumps(GT))
+    change(gt)
+    with pytest.raises(ValueError, match=message):
+        coco_evaluate(gt, DT)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match=r"ground truth file '.*gt\.json': " + message):
+        coco_evaluate(path, DT)

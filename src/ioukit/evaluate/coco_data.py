@@ -198,6 +198,11 @@ def _boxes(items: list, what: str) -> np.ndarray:
     return boxes
 
 
+def _sizes(images: list, key: str) -> list:
+    """``{key: value}`` of each image, a missing or null size read as 0 (unknown)."""
+    return [{key: (img.get(key) if isinstance(img, dict) else None) or 0} for img in images]
+
+
 @dataclass
 class GroundTruth:
     """COCO ground truth as arrays (annotations in file order)."""
@@ -254,13 +259,12 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     if np.any(sorted_ids[1:] == sorted_ids[:-1]):
         dup = sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]][0]
         raise ValueError(f"ground truth lists image id {dup} twice")
-    heights = np.array([images[i].get("height", 0) or 0 for i in order], dtype=np.int64)
-    widths = np.array([images[i].get("width", 0) or 0 for i in order], dtype=np.int64)
-    categories = data.get("categories") or []
-    category_ids = np.unique(
-        np.array([c["id"] for c in categories if isinstance(c, dict) and "id" in c], dtype=np.int64)
-    )
-    names = {int(c["id"]): str(c.get("name", c["id"])) for c in categories if "id" in c}
+    sorted_images = [images[i] for i in order.tolist()]
+    heights = _column(_sizes(sorted_images, "height"), "height", "ground-truth image", "int")
+    widths = _column(_sizes(sorted_images, "width"), "width", "ground-truth image", "int")
+    categories = [c for c in data.get("categories") or [] if isinstance(c, dict) and "id" in c]
+    category_ids = np.unique(_column(categories, "id", "ground-truth category", "int"))
+    names = {int(c["id"]): str(c.get("name", c["id"])) for c in categories}
     anns = data["annotations"]
     what = "ground-truth annotation"
     ann_images = _image_ids(anns, what)
