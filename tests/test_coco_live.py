@@ -22,9 +22,13 @@ def synthetic(request, shared_data, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"coco{request.param}")
     subprocess.run(
         [sys.executable, str(tool), str(out), "--images", "60", "--seed", str(request.param)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
-    data = {name: json.loads((out / f"{name}.json").read_text()) for name in ("gt", "dt_bbox", "dt_segm")}
+    data = {
+        name: json.loads((out / f"{name}.json").read_text())
+        for name in ("gt", "dt_bbox", "dt_segm")
+    }
     data["paths"] = {name: out / f"{name}.json" for name in ("gt", "dt_bbox", "dt_segm")}
     return data
 
@@ -96,11 +100,21 @@ def test_ground_truth_id_zero_single_object():
     gt = {
         "images": [{"id": 1, "height": 10, "width": 10}],
         "categories": [{"id": 1}],
-        "annotations": [{"id": 0, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4],
-                         "area": 16, "iscrowd": 0}],
+        "annotations": [
+            {
+                "id": 0,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [0, 0, 4, 4],
+                "area": 16,
+                "iscrowd": 0,
+            }
+        ],
     }
-    dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.9},
-          {"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.8}]
+    dt = [
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.9},
+        {"image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "score": 0.8},
+    ]
     stats, _, _ = pycocotools_eval(gt, dt, "bbox")
     with pytest.warns(GtIdZeroWarning):
         ours = coco_evaluate(gt, dt, "bbox")

@@ -16,10 +16,16 @@ VAL2014 = "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
 FILES = [
     (VAL2014, "cocoapi/results/instances_val2014_fakebbox100_results.json", "bbox"),
     (VAL2014, "cocoapi/results/instances_val2014_fakesegm100_results.json", "segm"),
-    ("detectron2/tests/data/test_coco_evaluation__gt_annotations.json",
-     "detectron2/tests/data/test_coco_evaluation__detections.json", "bbox"),
-    ("detectron2/tests/data/test_coco_evaluation__gt_annotations.json",
-     "detectron2/tests/data/test_coco_evaluation__detections.json", "segm"),
+    (
+        "detectron2/tests/data/test_coco_evaluation__gt_annotations.json",
+        "detectron2/tests/data/test_coco_evaluation__detections.json",
+        "bbox",
+    ),
+    (
+        "detectron2/tests/data/test_coco_evaluation__gt_annotations.json",
+        "detectron2/tests/data/test_coco_evaluation__detections.json",
+        "segm",
+    ),
 ]
 
 
@@ -155,12 +161,21 @@ def test_duplicate_counts_score_as_pycocotools(tmp_path):
         "images": [{"id": 1, "height": 4, "width": 4}],
         "categories": [{"id": 1}],
         "annotations": [
-            {"id": 1, "image_id": 1, "category_id": 1, "area": 8, "iscrowd": 0,
-             "bbox": [0, 0, 2, 4], "segmentation": {"size": [4, 4], "counts": [0, 8, 8]}},
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "area": 8,
+                "iscrowd": 0,
+                "bbox": [0, 0, 2, 4],
+                "segmentation": {"size": [4, 4], "counts": [0, 8, 8]},
+            },
         ],
     }
-    text = ('[{"image_id": 1, "category_id": 1, "score": 0.9,'
-            ' "segmentation": {"size": [4, 4], "counts": "0", "counts": "88"}}]')
+    text = (
+        '[{"image_id": 1, "category_id": 1, "score": 0.9,'
+        ' "segmentation": {"size": [4, 4], "counts": "0", "counts": "88"}}]'
+    )
     path = write(tmp_path, text)
     stats, _, _ = pycocotools_eval(gt, json.loads(text), "segm")
     ours = coco_evaluate(gt, path, "segm")
@@ -171,31 +186,55 @@ def test_duplicate_counts_score_as_pycocotools(tmp_path):
 @pytest.mark.parametrize(
     "detection,message",
     [
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "0.5"}',
-         r"detection 1 \(id \?\) has score='0.5', expected a number"),
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": true}',
-         r"detection 1 \(id \?\) has score=True, expected a number"),
-        ('{"image_id": 1, "category_id": "1", "bbox": [0, 0, 1, 1], "score": 0.5}',
-         r"detection 1 \(id \?\) has category_id='1', expected an integer"),
-        ('{"image_id": 1, "category_id": 1.5, "bbox": [0, 0, 1, 1], "score": 0.5}',
-         r"detection 1 \(id \?\) has category_id=1.5, expected an integer"),
-        ('{"image_id": 1, "category_id": 99999999999999999999, "bbox": [0, 0, 1, 1], "score": 0.5}',
-         r"detection 1 \(id \?\) has category_id=1e\+20, expected an integer"),
-        ('{"image_id": 99999999999999999999, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}',
-         r"detection 1 has image id 1e\+20, expected an integer"),
-        ('{"image_id": "99999999999999999999", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}',
-         r"detection 1 has image id '99999999999999999999', which does not fit in int64"),
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 0.5}',
-         r"detection 1 \(id \?\) has bbox \[0, 0, 1\], expected \[x, y, w, h\]"),
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, [1], 1], "score": 0.5}',
-         r"detection 1 \(id \?\) has bbox \[0, 0, \[1\], 1\], expected \[x, y, w, h\]"),
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, "1", 1], "score": 0.5}',
-         r"detection 1 \(id \?\) has bbox \[0, 0, '1', 1\], expected \[x, y, w, h\]"),
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e400, 1], "score": 0.5}',
-         r"coco_evaluate: argument 'detection' has an invalid xywh box at row 1: .*not finite"),
-        ('{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1e400}',
-         r"detection 1 has score inf"),
-        ('[1, 2]', r"detection 1 is a list, not an object"),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": "0.5"}',
+            r"detection 1 \(id \?\) has score='0.5', expected a number",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": true}',
+            r"detection 1 \(id \?\) has score=True, expected a number",
+        ),
+        (
+            '{"image_id": 1, "category_id": "1", "bbox": [0, 0, 1, 1], "score": 0.5}',
+            r"detection 1 \(id \?\) has category_id='1', expected an integer",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1.5, "bbox": [0, 0, 1, 1], "score": 0.5}',
+            r"detection 1 \(id \?\) has category_id=1.5, expected an integer",
+        ),
+        (
+            '{"image_id": 1, "category_id": 99999999999999999999, "bbox": [0, 0, 1, 1], "score": 0.5}',
+            r"detection 1 \(id \?\) has category_id=1e\+20, expected an integer",
+        ),
+        (
+            '{"image_id": 99999999999999999999, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}',
+            r"detection 1 has image id 1e\+20, expected an integer",
+        ),
+        (
+            '{"image_id": "99999999999999999999", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}',
+            r"detection 1 has image id '99999999999999999999', which does not fit in int64",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 0.5}',
+            r"detection 1 \(id \?\) has bbox \[0, 0, 1\], expected \[x, y, w, h\]",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, [1], 1], "score": 0.5}',
+            r"detection 1 \(id \?\) has bbox \[0, 0, \[1\], 1\], expected \[x, y, w, h\]",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, "1", 1], "score": 0.5}',
+            r"detection 1 \(id \?\) has bbox \[0, 0, '1', 1\], expected \[x, y, w, h\]",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e400, 1], "score": 0.5}',
+            r"coco_evaluate: argument 'detection' has an invalid xywh box at row 1: .*not finite",
+        ),
+        (
+            '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1e400}',
+            r"detection 1 has score inf",
+        ),
+        ("[1, 2]", r"detection 1 is a list, not an object"),
     ],
 )
 def test_wrong_types_name_the_file_and_the_result(tmp_path, detection, message):
