@@ -10,7 +10,7 @@ import pytest
 
 from ioukit._rleset import parse_rles
 from ioukit.evaluate.coco_data import read_detections, read_ground_truth
-from ioukit.evaluate.fast_results import read_results_file
+from ioukit.evaluate.fast_results import _scan, read_results_file
 
 VAL2014 = "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
 FILES = [
@@ -258,3 +258,17 @@ def test_mask_only_results_for_bbox_evaluation(tmp_path):
     np.testing.assert_array_equal(fast.areas, [rle.area(segm)])
     np.testing.assert_array_equal(slow.boxes, fast.boxes)
     np.testing.assert_array_equal(slow.areas, fast.areas)
+
+
+def test_smallest_results_fit_the_arrays(tmp_path):
+    """The per-result arrays hold len(file) // 40 + 1 results: the smallest valid
+    results (no spaces) still fit, so the compiled reader takes them."""
+    truth = read_ground_truth(GT, "bbox")
+    text = '{"image_id":1,"category_id":1,"score":1}'
+    path = write(tmp_path, "[" + ",".join([text] * 50) + "]")
+    fast = read_results_file(path, truth, "segm")
+    assert fast is None  # segm needs masks: the ordinary path decides
+    raw = path.read_bytes()
+    found = _scan(raw, False)
+    assert found is not None and len(found[2]) == 50
+    assert _scan(b"[" + b"{}," * 1000 + b"{}]", False) is None
