@@ -13,12 +13,33 @@ GT = {
     "images": [{"id": 1, "height": 100, "width": 100}, {"id": 2, "height": 100, "width": 100}],
     "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
     "annotations": [
-        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0,
-         "segmentation": [[0, 0, 10, 0, 10, 10, 0, 10]]},
-        {"id": 2, "image_id": 1, "category_id": 2, "bbox": [50, 50, 20, 20], "area": 400, "iscrowd": 0,
-         "segmentation": [[50, 50, 70, 50, 70, 70, 50, 70]]},
-        {"id": 3, "image_id": 2, "category_id": 1, "bbox": [5, 5, 30, 30], "area": 900, "iscrowd": 1,
-         "segmentation": [[5, 5, 35, 5, 35, 35, 5, 35]]},
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 1,
+            "bbox": [0, 0, 10, 10],
+            "area": 100,
+            "iscrowd": 0,
+            "segmentation": [[0, 0, 10, 0, 10, 10, 0, 10]],
+        },
+        {
+            "id": 2,
+            "image_id": 1,
+            "category_id": 2,
+            "bbox": [50, 50, 20, 20],
+            "area": 400,
+            "iscrowd": 0,
+            "segmentation": [[50, 50, 70, 50, 70, 70, 50, 70]],
+        },
+        {
+            "id": 3,
+            "image_id": 2,
+            "category_id": 1,
+            "bbox": [5, 5, 30, 30],
+            "area": 900,
+            "iscrowd": 1,
+            "segmentation": [[5, 5, 35, 5, 35, 35, 5, 35]],
+        },
     ],
 }
 DT = [
@@ -86,13 +107,22 @@ def bad(**changes):
     "gt,message",
     [
         (bad(annotations__0__area=None), r"ground-truth annotation 0 \(id 1\) has no 'area'"),
-        (bad(annotations__1__category_id=None), r"ground-truth annotation 1 \(id 2\) has no 'category_id'"),
+        (
+            bad(annotations__1__category_id=None),
+            r"ground-truth annotation 1 \(id 2\) has no 'category_id'",
+        ),
         (bad(annotations__0__id=None), r"ground-truth annotation 0 \(id \?\) has no 'id'"),
         (bad(annotations__0__image_id=None), "ground-truth annotation 0 has no 'image_id'"),
         (bad(annotations__0__image_id=7), "refers to image 7, which is not in 'images'"),
         (bad(annotations__0__image_id="seven"), "has image id 'seven'"),
-        (bad(annotations__2__bbox=[0, 0, -5, 3]), r"argument 'ground-truth annotation' has an invalid xywh box at row 2"),
-        (bad(annotations__2__bbox=[0, 0, 3]), r"ground-truth annotation 2 \(id 3\) has bbox \[0, 0, 3\]"),
+        (
+            bad(annotations__2__bbox=[0, 0, -5, 3]),
+            r"argument 'ground-truth annotation' has an invalid xywh box at row 2",
+        ),
+        (
+            bad(annotations__2__bbox=[0, 0, 3]),
+            r"ground-truth annotation 2 \(id 3\) has bbox \[0, 0, 3\]",
+        ),
         (bad(annotations__0__area="big"), "has area='big'"),
         (bad(images=None), "ground truth has no 'images' list"),
         (bad(images__1__id=1), "lists image id 1 twice"),
@@ -106,7 +136,9 @@ def test_malformed_ground_truth(gt, message):
 
 def test_malformed_segmentation():
     gt = bad(annotations__0__segmentation=[[0, 0, 1, 1]])
-    with pytest.raises(ValueError, match="ground-truth segmentation item 0 polygon 0 has fewer than 3 points"):
+    with pytest.raises(
+        ValueError, match="ground-truth segmentation item 0 polygon 0 has fewer than 3 points"
+    ):
         coco_evaluate(gt, DT, "segm")
     gt = bad(annotations__1__segmentation={"size": [100, 100], "counts": "not-an-rle!"})
     with pytest.raises(ValueError, match="corrupt RLE"):
@@ -118,11 +150,23 @@ def test_malformed_segmentation():
 @pytest.mark.parametrize(
     "dt,message",
     [
-        ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}], "detection 0 .* has no 'score'"),
-        ([{"image_id": 9, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}], "detection 0 refers to image 9"),
+        (
+            [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+            "detection 0 .* has no 'score'",
+        ),
+        (
+            [{"image_id": 9, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}],
+            "detection 0 refers to image 9",
+        ),
         ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, np.nan, 1], "score": 1}], "not finite"),
-        ([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": float("nan")}], "has score nan"),
-        ([{"image_id": 1, "category_id": 1, "score": 1, "segmentation": [[0, 0, 1, 0, 1, 1]]}], "bbox evaluation needs boxes"),
+        (
+            [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": float("nan")}],
+            "has score nan",
+        ),
+        (
+            [{"image_id": 1, "category_id": 1, "score": 1}],
+            "detection 0 has neither 'bbox' nor 'segmentation'",
+        ),
         ({"not": "a list"}, "detections must be a list"),
         (["oops"], "detection 0 is a str"),
     ],
@@ -149,3 +193,39 @@ def test_bad_files(tmp_path):
         coco_evaluate(path, DT)
     with pytest.raises(FileNotFoundError):
         coco_evaluate(tmp_path / "missing.json", DT)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            lambda g: g["images"][0].update(height="100"),
+            r"ground-truth image 0 \(id \?\) has height='100'",
+        ),
+        (
+            lambda g: g["categories"][1].update(id=2**70),
+            r"ground-truth category 1 \(id .*\) has id=.*, expected an integer",
+        ),
+        (
+            lambda g: g["annotations"][0].update(category_id=2**64),
+            r"ground-truth annotation 0 \(id 1\) has category_id=",
+        ),
+        (
+            lambda g: g["annotations"][0].update(area="100"),
+            r"ground-truth annotation 0 \(id 1\) has area='100'",
+        ),
+        (
+            lambda g: g["annotations"][0].update(image_id=2**64),
+            r"ground-truth annotation 0 has image id (18446744073709551616|1\.8446744073709552e\+19)",
+        ),
+    ],
+)
+def test_ground_truth_types_and_int64_range(change, message, tmp_path):
+    gt = json.loads(json.dumps(GT))
+    change(gt)
+    with pytest.raises(ValueError, match=message):
+        coco_evaluate(gt, DT)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match=r"ground truth file '.*gt\.json': " + message):
+        coco_evaluate(path, DT)

@@ -1,6 +1,6 @@
 """Data-set evaluation: matching, mean-IoU reports and COCO AP/AR."""
 
-from .coco import STATS_NAMES, COCOParams, COCOResult, coco_evaluate
+from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
 from .matching import Matches, match
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 
@@ -8,6 +8,7 @@ __all__ = [
     "STATS_NAMES",
     "COCOParams",
     "COCOResult",
+    "GtIdZeroWarning",
     "Matches",
     "MeanIoUReport",
     "coco_evaluate",

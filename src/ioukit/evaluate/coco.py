@@ -10,6 +10,7 @@ a COCO-scale evaluation takes seconds, not minutes.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -31,6 +32,11 @@ STATS_NAMES = (
     "ARm",
     "ARl",
 )
+
+
+class GtIdZeroWarning(UserWarning):
+    """The ground truth has an annotation with id 0, which pycocotools never counts
+    as matched; see ``coco_evaluate(match_gt_id_zero=...)``."""
 
 
 def default_iou_thresholds() -> np.ndarray:
@@ -59,6 +65,8 @@ class COCOParams:
     use_cats: bool = True
     img_ids: Any = None
     cat_ids: Any = None
+    match_gt_id_zero: bool = False
+    """False: pycocotools' numbers (a match to ground truth id 0 counts as unmatched)."""
 
     def checked(self) -> COCOParams:
         if self.iou_type not in ("bbox", "segm"):
@@ -212,6 +220,7 @@ def coco_evaluate(
     area_rng_lbl: Any = None,
     img_ids: Any = None,
     cat_ids: Any = None,
+    match_gt_id_zero: bool = False,
     client: Any = None,
 ) -> COCOResult:
     """COCO detection / instance-segmentation evaluation, identical to pycocotools.
@@ -225,6 +234,12 @@ def coco_evaluate(
     iou_type : {"bbox", "segm"}
     use_cats, iou_thrs, rec_thrs, max_dets, area_rng, area_rng_lbl, img_ids, cat_ids
         pycocotools' ``Params`` (``useCats``, ``iouThrs``, ...); defaults as there.
+    match_gt_id_zero : bool, default False
+        pycocotools records a match by the ground truth's id, so a detection matched to
+        a ground-truth annotation whose ``id`` is 0 counts as a false positive (and that
+        object is never found). False (the default) gives pycocotools' numbers exactly
+        and warns (:class:`GtIdZeroWarning`) when the ground truth has an id 0; True
+        counts such matches as every other.
     client : distributed.Client, optional
         Match the images on the workers of a Dask cluster (the same numbers as in
         one process; needs ``ioukit[dask]``).
@@ -258,14 +273,28 @@ def coco_evaluate(
         use_cats=bool(use_cats),
         img_ids=img_ids,
         cat_ids=cat_ids,
+        match_gt_id_zero=bool(match_gt_id_zero),
     ).checked()
     truth = read_ground_truth(gt, p.iou_type)
     dets = read_detections(dt, truth, p.iou_type)
     if client is not None:
         from ..distributed import evaluate_on_cluster
 
+        warn_gt_id_zero(truth, p)
         return evaluate_on_cluster(truth, dets, p, client)
     return evaluate_arrays(truth, dets, p)
+
+
+def warn_gt_id_zero(truth: GroundTruth, p: COCOParams) -> None:
+    """Warn (:class:`GtIdZeroWarning`) when pycocotools' id-0 rule changes the numbers."""
+    if not p.match_gt_id_zero and truth.ann_ids.size and (truth.ann_ids == 0).any():
+        i = int(np.argmax(truth.ann_ids == 0))
+        warnings.warn(
+            f"ground-truth annotation {i} has id 0: as pycocotools, a detection matched to "
+            "it counts as a false positive; pass match_gt_id_zero=True to count the match",
+            GtIdZeroWarning,
+            stacklevel=3,
+        )
 
 
 class MatchStage(NamedTuple):
@@ -288,6 +317,7 @@ class MatchStage(NamedTuple):
 
 def evaluate_arrays(truth: GroundTruth, dets: Detections, p: COCOParams) -> COCOResult:
     """:func:`coco_evaluate` on data already read."""
+    warn_gt_id_zero(truth, p)
     return finish(match_stage(truth, dets, p), p, truth.category_names)
 
 
@@ -419,6 +449,7 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
             dt_sets or empty_sets,
             truth.areas[g_sel],
             truth.crowd[g_sel],
+            (truth.ann_ids[g_sel] == 0) & (not p.match_gt_id_zero),
             dt_area,
             p.iou_thrs,
             np.asarray(p.area_rng, dtype=np.float64).reshape(-1, 2),

@@ -24,6 +24,40 @@ import numpy as np
 
 from .._validate import check_box_values
 
+_ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_json(raw: bytes, where: str) -> Any:
+    """Parse ``raw`` as strict JSON (RFC 8259), raising ValueError naming ``where``.
+
+    orjson (optional) is tried first; whatever it rejects goes to ``json.loads`` with
+    NaN / Infinity refused, so the standard parser decides (the last of duplicate keys
+    wins in both). Nesting too deep for the parser is a ValueError, never a
+    RecursionError.
+    """
+    from ..kernels.cpu_json import nesting_depth
+
+    # orjson 3.8 recurses on the C stack without a limit (a segfault near 10**7 levels)
+    if nesting_depth(np.frombuffer(raw, dtype=np.uint8), _ORJSON_DEPTH) < _ORJSON_DEPTH:
+        try:
+            import orjson  # optional, several times faster on large result files
+
+            return orjson.loads(raw)
+        except ImportError:
+            pass
+        except (ValueError, RecursionError):
+            pass  # orjson is stricter in places (numbers past double): json.loads decides
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"{where} is not valid JSON: nested too deeply") from None
+    except ValueError as err:  # UnicodeDecodeError included
+        raise ValueError(f"{where} is not valid JSON: {err}") from None
+
 
 def load_json(source: Any, what: str) -> Any:
     """``source`` itself if already loaded, else the JSON file it names."""
@@ -32,96 +66,141 @@ def load_json(source: Any, what: str) -> Any:
     path = os.fspath(source)
     if path.endswith(".gz"):
         import gzip
+        import zlib
 
-        with gzip.open(path, "rb") as handle:
-            raw = handle.read()
+        try:
+            with gzip.open(path, "rb") as handle:
+                raw = handle.read()
+        except (EOFError, OSError, zlib.error) as err:
+            raise ValueError(f"{what} file {path!r} is not a readable gzip file: {err}") from None
     else:
         with open(path, "rb") as handle:
             raw = handle.read()
-    try:
-        import orjson  # optional, several times faster on large result files
+    return parse_json(raw, f"{what} file {path!r}")
 
-        return orjson.loads(raw)
-    except ImportError:
-        pass
-    except ValueError as err:
-        raise ValueError(f"{what} file {os.fspath(source)!r} is not valid JSON: {err}") from None
-    try:
-        return json.loads(raw)
-    except ValueError as err:
-        raise ValueError(f"{what} file {os.fspath(source)!r} is not valid JSON: {err}") from None
+
+def _named(source: Any, what: str, err: ValueError) -> ValueError:
+    """``err`` with the file name in front when ``source`` is a path."""
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source) not in str(err):
+        return ValueError(f"{what} file {os.fspath(source)!r}: {err}")
+    return err
+
+
+_INT64 = 2**63
 
 
 def _image_id(value: Any, where: str) -> int:
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{where} has image id {value!r}, expected an integer")
     if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise ValueError(f"{where} has image id {value!r}, expected an integer or a string of digits")
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    else:
+        raise ValueError(
+            f"{where} has image id {value!r}, expected an integer or a string of digits"
+        )
+    if not -_INT64 <= number < _INT64:
+        raise ValueError(f"{where} has image id {value!r}, which does not fit in int64")
+    return number
 
 
 def _image_ids(items: list, what: str) -> np.ndarray:
     try:
-        ids = np.fromiter((item["image_id"] for item in items), dtype=np.int64, count=len(items))
-    except (KeyError, TypeError, ValueError, OverflowError):
-        ids = np.empty(len(items), dtype=np.int64)
-        for i, item in enumerate(items):
-            where = f"{what} {i}"
-            if not isinstance(item, dict):
-                raise ValueError(f"{where} is a {type(item).__name__}, not an object") from None
-            if "image_id" not in item:
-                raise ValueError(f"{where} has no 'image_id'") from None
-            ids[i] = _image_id(item["image_id"], where)
+        values = [item["image_id"] for item in items]
+        if set(map(type, values)) <= {int}:
+            return np.asarray(values, dtype=np.int64).reshape(len(items))
+    except (KeyError, TypeError, OverflowError):
+        pass
+    ids = np.empty(len(items), dtype=np.int64)
+    for i, item in enumerate(items):
+        where = f"{what} {i}"
+        if not isinstance(item, dict):
+            raise ValueError(f"{where} is a {type(item).__name__}, not an object") from None
+        if "image_id" not in item:
+            raise ValueError(f"{where} has no 'image_id'") from None
+        ids[i] = _image_id(item["image_id"], where)
     return ids
 
 
-def _column(items: list, key: str, what: str, dtype: Any, default: Any = None) -> np.ndarray:
+def _number(value: Any, kind: str) -> Any:
+    """``value`` as a Python int (``kind`` "int", or "flag" where booleans are fine too)
+    or float ("float"); None when it is not a number of that kind (strings, lists,
+    booleans, integers past int64, non-integral floats for integers)."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value) if kind == "flag" else None
+    if isinstance(value, (int, np.integer)):
+        if kind == "float":
+            try:
+                return float(value)
+            except OverflowError:
+                return None
+        return int(value) if -_INT64 <= int(value) < _INT64 else None
+    if isinstance(value, (float, np.floating)):
+        if kind == "float":
+            return float(value)
+        if np.isfinite(value) and float(value).is_integer() and -_INT64 <= value < _INT64:
+            return int(value)
+    return None
+
+
+def _column(items: list, key: str, what: str, kind: str, default: Any = None) -> np.ndarray:
+    """One numeric field of every item (``kind``: "int", "flag" or "float"), checked:
+    a missing key, a string, a list or an integer past int64 is a ValueError naming
+    the item."""
+    dtype = np.float64 if kind == "float" else np.int64
     try:
         if default is None:
             values = [item[key] for item in items]
         else:
             values = [item.get(key, default) for item in items]
-        arr = np.asarray(values, dtype=dtype)
-        if arr.shape != (len(items),):
-            raise ValueError
-        return arr
-    except (KeyError, TypeError, ValueError):
+        if set(map(type, values)) <= ({int, float} if kind == "float" else {int}):
+            return np.asarray(values, dtype=dtype).reshape(len(items))
+    except (KeyError, TypeError, AttributeError, OverflowError):
         pass
+    out = np.empty(len(items), dtype=dtype)
+    expected = "a number" if kind == "float" else "an integer"
     for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"{what} {i} is a {type(item).__name__}, not an object")
         if key not in item and default is None:
             raise ValueError(f"{what} {i} (id {item.get('id', '?')}) has no {key!r}")
-        value = item.get(key, default)
-        try:
-            ok = np.asarray(value, dtype=dtype).shape == ()
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{what} {i} (id {item.get('id', '?')}) has {key}={value!r}")
-    raise ValueError(f"{what}: cannot read {key!r}")
+        value = _number(item.get(key, default), kind)
+        if value is None:
+            raise ValueError(
+                f"{what} {i} (id {item.get('id', '?')}) has {key}={item.get(key, default)!r}, "
+                f"expected {expected}"
+            )
+        out[i] = value
+    return out
 
 
 def _boxes(items: list, what: str) -> np.ndarray:
     try:
-        flat = itertools.chain.from_iterable(item["bbox"] for item in items)
-        boxes = np.fromiter(flat, dtype=np.float64, count=4 * len(items)).reshape(-1, 4)
+        coords = list(itertools.chain.from_iterable(item["bbox"] for item in items))
+        if len(coords) != 4 * len(items) or not set(map(type, coords)) <= {int, float}:
+            raise ValueError
+        boxes = np.asarray(coords, dtype=np.float64).reshape(-1, 4)
         if any(len(item["bbox"]) != 4 for item in items):
             raise ValueError
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
+        boxes = np.empty((len(items), 4))
         for i, item in enumerate(items):
-            box = item.get("bbox")
-            try:
-                ok = np.asarray(box, dtype=np.float64).shape == (4,)
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
+            box = item.get("bbox") if isinstance(item, dict) else None
+            values = [_number(v, "float") for v in box] if isinstance(box, list) else []
+            if len(values) != 4 or any(v is None for v in values):
                 raise ValueError(
-                    f"{what} {i} (id {item.get('id', '?')}) has bbox {box!r}, expected [x, y, w, h]"
+                    f"{what} {i} (id {item.get('id', '?') if isinstance(item, dict) else '?'}) "
+                    f"has bbox {box!r}, expected [x, y, w, h] (4 numbers)"
                 ) from None
-        raise
+            boxes[i] = values
     check_box_values(np.ascontiguousarray(boxes), "xywh", what, "coco_evaluate")
     return boxes
+
+
+def _sizes(images: list, key: str) -> list:
+    """``{key: value}`` of each image, a missing or null size read as 0 (unknown)."""
+    return [{key: (img.get(key) if isinstance(img, dict) else None) or 0} for img in images]
 
 
 @dataclass
@@ -156,7 +235,14 @@ class Detections:
 
 
 def read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
-    """Validate and flatten a COCO ground-truth file or dict."""
+    """Validate and flatten a COCO ground-truth file or dict (errors name the file)."""
+    try:
+        return _read_ground_truth(source, iou_type)
+    except ValueError as err:
+        raise _named(source, "ground truth", err) from None
+
+
+def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     data = load_json(source, "ground truth")
     if not isinstance(data, dict):
         raise ValueError(f"ground truth must be a COCO dict, got {type(data).__name__}")
@@ -173,13 +259,12 @@ def read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     if np.any(sorted_ids[1:] == sorted_ids[:-1]):
         dup = sorted_ids[1:][sorted_ids[1:] == sorted_ids[:-1]][0]
         raise ValueError(f"ground truth lists image id {dup} twice")
-    heights = np.array([images[i].get("height", 0) or 0 for i in order], dtype=np.int64)
-    widths = np.array([images[i].get("width", 0) or 0 for i in order], dtype=np.int64)
-    categories = data.get("categories") or []
-    category_ids = np.unique(
-        np.array([c["id"] for c in categories if isinstance(c, dict) and "id" in c], dtype=np.int64)
-    )
-    names = {int(c["id"]): str(c.get("name", c["id"])) for c in categories if "id" in c}
+    sorted_images = [images[i] for i in order.tolist()]
+    heights = _column(_sizes(sorted_images, "height"), "height", "ground-truth image", "int")
+    widths = _column(_sizes(sorted_images, "width"), "width", "ground-truth image", "int")
+    categories = [c for c in data.get("categories") or [] if isinstance(c, dict) and "id" in c]
+    category_ids = np.unique(_column(categories, "id", "ground-truth category", "int"))
+    names = {int(c["id"]): str(c.get("name", c["id"])) for c in categories}
     anns = data["annotations"]
     what = "ground-truth annotation"
     ann_images = _image_ids(anns, what)
@@ -210,12 +295,12 @@ def read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
         widths=widths,
         category_ids=category_ids,
         category_names=names,
-        ann_ids=_column(anns, "id", what, np.int64),
+        ann_ids=_column(anns, "id", what, "int"),
         ann_image=position.astype(np.int64),
-        ann_category=_column(anns, "category_id", what, np.int64),
+        ann_category=_column(anns, "category_id", what, "int"),
         boxes=_boxes(anns, what) if iou_type == "bbox" else np.zeros((len(anns), 4)),
-        areas=_column(anns, "area", what, np.float64),
-        crowd=_column(anns, "iscrowd", what, np.int64, default=0) != 0,
+        areas=_column(anns, "area", what, "float"),
+        crowd=_column(anns, "iscrowd", what, "flag", default=0) != 0,
         segmentations=segms,
     )
 
@@ -225,14 +310,58 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
 
     Files in the common shape go through a compiled reader (no Python dicts); any
     other input, and any file that reader is unsure of, through the JSON parser.
+    Errors name the file and the offending result.
     """
-    if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".gz"):
-        from .fast_results import read_results_file
+    try:
+        if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".gz"):
+            from .fast_results import read_results_file
 
-        fast = read_results_file(source, gt, iou_type)
-        if fast is not None:
-            return fast
-    data = load_json(source, "detections")
+            fast = read_results_file(source, gt, iou_type)
+            if fast is not None:
+                return fast
+        return _read_detections(load_json(source, "detections"), gt, iou_type)
+    except ValueError as err:
+        raise _named(source, "detections", err) from None
+
+
+def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(boxes, areas)`` of an RLESet: pycocotools' ``toBbox`` and ``area``."""
+    from ..rle import _kernels, _parallel_call
+
+    boxes = np.zeros((len(rles), 4), dtype=np.float64)
+    if len(rles):
+        _parallel_call(
+            _kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes
+        )
+    return boxes, rles.areas().astype(np.float64)
+
+
+def _boxes_from_masks(data: list, gt: GroundTruth, position: np.ndarray, what: str):
+    """bbox evaluation of results without boxes: as ``loadRes``, each box is its mask's
+    ``toBbox`` (a result's own ``bbox`` is kept) and each area its mask's area."""
+    from ..rle import segmentations_to_rles
+
+    segms = []
+    for i, det in enumerate(data):
+        segm = det.get("segmentation")
+        if segm is None or (isinstance(segm, (list, dict)) and len(segm) == 0):
+            raise ValueError(
+                f"{what} {i} has neither 'bbox' nor 'segmentation' (bbox evaluation derives "
+                "a missing box from the mask, as pycocotools' loadRes does)"
+            )
+        segms.append(segm)
+    rles = segmentations_to_rles(
+        segms, gt.heights[position], gt.widths[position], "detection segmentation", "coco_evaluate"
+    )
+    boxes, areas = boxes_of_rles(rles)
+    given = [i for i, det in enumerate(data) if "bbox" in det]
+    if given:
+        boxes[given] = _boxes([data[i] for i in given], what)
+    check_box_values(np.ascontiguousarray(boxes), "xywh", what, "coco_evaluate")
+    return boxes, areas
+
+
+def _read_detections(data: Any, gt: GroundTruth, iou_type: str) -> Detections:
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
         data = data["annotations"]
     if not isinstance(data, list):
@@ -248,16 +377,17 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
         raise ValueError(
             f"{what} {i} refers to image {images[i]}, which is not in the ground truth"
         )
-    category = _column(data, "category_id", what, np.int64)
-    scores = _column(data, "score", what, np.float64)
+    category = _column(data, "category_id", what, "int")
+    scores = _column(data, "score", what, "float")
     if n and not np.isfinite(scores).all():
         i = int(np.argmax(~np.isfinite(scores)))
         raise ValueError(f"{what} {i} has score {data[i]['score']!r}")
     from_boxes = n > 0 and bool(data[0].get("bbox"))
     boxes = _boxes(data, what) if from_boxes else None
+    areas = boxes[:, 2] * boxes[:, 3] if boxes is not None else np.zeros(n)
     segms = None
     if iou_type == "bbox" and boxes is None and n:
-        raise ValueError(f"{what} 0 has no 'bbox': bbox evaluation needs boxes")
+        boxes, areas = _boxes_from_masks(data, gt, position, what)
     if iou_type == "segm":
         segms = []
         for i, det in enumerate(data):
@@ -268,5 +398,4 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
                 segms.append([[x, y, x, y + h, x + w, y + h, x + w, y]])
             else:
                 raise ValueError(f"{what} {i} has neither 'segmentation' nor 'bbox'")
-    areas = boxes[:, 2] * boxes[:, 3] if boxes is not None else np.zeros(n)
     return Detections(position.astype(np.int64), category, scores, boxes, areas, segms)

@@ -59,6 +59,7 @@ def match_groups(
     dt_sets,
     gt_area,
     gt_crowd,
+    gt_id_zero,
     dt_area,
     thresholds,
     area_ranges,
@@ -75,7 +76,10 @@ def match_groups(
     ground truth, or unmatched and outside the area range), ``gt_positive[a, g]``
     (non-ignored ground truth of group ``g``) and ``gt_best_iou[a, t, j]`` (IoU of the
     detection matched to ground truth ``j``, 0 if none). ``ious_out`` receives each
-    group's (D, G) IoU matrix at ``iou_offsets[g]``.
+    group's (D, G) IoU matrix at ``iou_offsets[g]``. A detection matched to a ground
+    truth flagged in ``gt_id_zero`` takes it but counts as unmatched (ignored only if
+    that ground truth is, or it is outside the area range): pycocotools stores the
+    matched ground truth's id as the match, so id 0 reads as "no match".
     """
     n_areas, n_thresholds = area_ranges.shape[0], thresholds.shape[0]
     limit = 1.0 - 1e-10
@@ -127,8 +131,13 @@ def match_groups(
                         dt_matched[a, t, d0 + d] = False
                         dt_ignored[a, t, d0 + d] = area < lo or area > hi
                         continue
-                    dt_matched[a, t, d0 + d] = True
-                    dt_ignored[a, t, d0 + d] = ignore[m]
+                    if gt_id_zero[g0 + order[m]]:
+                        area = dt_area[d0 + d]
+                        dt_matched[a, t, d0 + d] = False
+                        dt_ignored[a, t, d0 + d] = ignore[m] or area < lo or area > hi
+                    else:
+                        dt_matched[a, t, d0 + d] = True
+                        dt_ignored[a, t, d0 + d] = ignore[m]
                     taken[m] = True
                     gt_best_iou[a, t, g0 + order[m]] = ious[d, order[m]]
 
@@ -145,9 +154,21 @@ def score_order(cat_dt_start, cat_dt_stop, dt_score, order):
 
 @nb.parallel_kernel
 def accumulate(
-    cat_dt_start, cat_dt_stop, cat_groups_start, cat_groups_stop, gt_positive,
-    order, dt_rank, dt_score, dt_matched, dt_ignored, max_dets, rec_thrs,
-    precision, recall, scores,
+    cat_dt_start,
+    cat_dt_stop,
+    cat_groups_start,
+    cat_groups_stop,
+    gt_positive,
+    order,
+    dt_rank,
+    dt_score,
+    dt_matched,
+    dt_ignored,
+    max_dets,
+    rec_thrs,
+    precision,
+    recall,
+    scores,
 ):
     """pycocotools' ``accumulate`` for every (category k, area a, maxDets m).
 
