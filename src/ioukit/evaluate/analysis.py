@@ -214,6 +214,21 @@ def f1_scores(
     At threshold ``s`` the detections with score >= ``s`` count: precision = TP / kept,
     recall = TP / ground truth, F1 = 2PR / (P + R).
 
+    Parameters
+    ----------
+    source : MeanAveragePrecision or COCO ground truth
+    dt : COCO results, with COCO ground truth
+    iou_threshold : float, default 0.5
+    iou_type : {"bbox", "segm"}, optional
+    max_dets : int, default 100
+        Detections per image and class (COCO's maxDets).
+
+    Returns
+    -------
+    F1Table
+        ``best_f1``, ``best_threshold`` (and the precision / recall there) per class,
+        the curves, and ``overall`` (every class pooled).
+
     Examples
     --------
     >>> from ioukit.evaluate.analysis import f1_scores
@@ -328,6 +343,21 @@ def confusion_matrix(
     detection). A paired object adds 1 at (its class, the detection's class); an
     unpaired object at (its class, background); an unpaired detection at
     (background, its class). ``matrix.T`` is ultralytics' (predicted, true) layout.
+
+    Parameters
+    ----------
+    source : MeanAveragePrecision or COCO ground truth
+    dt : COCO results, with COCO ground truth
+    iou_threshold : float, default 0.45
+        ultralytics' default (supervision uses 0.5).
+    score_threshold : float, default 0.25
+        ultralytics' default (supervision uses 0.3).
+    iou_type : {"bbox", "segm"}, optional
+
+    Returns
+    -------
+    DetectionConfusion
+        ``matrix`` of shape (K + 1, K + 1) and the ``classes`` of its first K rows.
 
     Examples
     --------

@@ -74,7 +74,20 @@ def plot_precision_recall(
 def plot_f1(
     table: F1Table, ax: Any = None, names: dict | None = None, max_classes: int = 20
 ) -> Any:
-    """F1 against the score threshold per class, each best point marked."""
+    """F1 against the score threshold per class, each best point marked.
+
+    Examples
+    --------
+    >>> from ioukit.evaluate.analysis import f1_scores
+    >>> from ioukit.evaluate.analysis_plots import plot_f1
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
+    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
+    >>> fig = plot_f1(f1_scores(gt, dt))
+    >>> len(fig.axes) >= 1
+    True
+    """
     fig, ax = _axes(ax, (6, 5))
     order = np.argsort(-np.nan_to_num(table.best_f1, nan=-1), kind="stable")[:max_classes]
     for k in order:
@@ -97,7 +110,20 @@ def plot_confusion_matrix(
     normalize: bool = False,
 ) -> Any:
     """The matrix as a heat map (rows: true class, columns: predicted class);
-    ``normalize=True`` divides each row by its sum."""
+    ``normalize=True`` divides each row by its sum.
+
+    Examples
+    --------
+    >>> from ioukit.evaluate.analysis import confusion_matrix
+    >>> from ioukit.evaluate.analysis_plots import plot_confusion_matrix
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
+    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
+    >>> fig = plot_confusion_matrix(confusion_matrix(gt, dt))
+    >>> len(fig.axes) >= 1
+    True
+    """
     k = confusion.matrix.shape[0]
     fig, ax = _axes(ax, (1.5 + 0.45 * k, 1.2 + 0.45 * k))
     m = confusion.matrix.astype(np.float64)
@@ -128,7 +154,20 @@ def plot_confusion_matrix(
 
 
 def plot_error_breakdown(errors: ErrorBreakdown, ax: Any = None) -> Any:
-    """Bars of the six TIDE error counts."""
+    """Bars of the six TIDE error counts.
+
+    Examples
+    --------
+    >>> from ioukit.evaluate.analysis import error_breakdown
+    >>> from ioukit.evaluate.analysis_plots import plot_error_breakdown
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
+    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
+    >>> fig = plot_error_breakdown(error_breakdown(gt, dt))
+    >>> len(fig.axes) >= 1
+    True
+    """
     fig, ax = _axes(ax, (6, 3.5))
     values = [errors.counts[name] for name in ERROR_TYPES]
     ax.bar(range(len(values)), values, color="tab:red")
