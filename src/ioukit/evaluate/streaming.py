@@ -55,8 +55,8 @@ _COLUMNS = {
     "d_labels": (np.int64, ()),
     "d_scores": (np.float64, ()),
     "d_boxes": (np.float64, (4,)),
-    "d_mask_h": (np.int32, ()),
-    "d_mask_w": (np.int32, ()),
+    "d_mask_h": (np.int64, ()),
+    "d_mask_w": (np.int64, ()),
     "d_mask_len": (np.int64, ()),
     "d_mask_counts": (np.int64, ()),
     "g_count": (np.int64, ()),
@@ -64,8 +64,8 @@ _COLUMNS = {
     "g_crowd": (np.bool_, ()),
     "g_area": (np.float64, ()),
     "g_boxes": (np.float64, (4,)),
-    "g_mask_h": (np.int32, ()),
-    "g_mask_w": (np.int32, ()),
+    "g_mask_h": (np.int64, ()),
+    "g_mask_w": (np.int64, ()),
     "g_mask_len": (np.int64, ()),
     "g_mask_counts": (np.int64, ()),
     "image_size": (np.int64, (2,)),
@@ -199,8 +199,8 @@ class MeanAveragePrecision:
             s["image_size"].extend(size)
             for prefix, batch in (("d_", dets), ("g_", gts)):
                 m = batch.masks
-                s[prefix + "mask_h"].extend(m.heights.astype(np.int32))
-                s[prefix + "mask_w"].extend(m.widths.astype(np.int32))
+                s[prefix + "mask_h"].extend(m.heights)
+                s[prefix + "mask_w"].extend(m.widths)
                 s[prefix + "mask_len"].extend(m.lengths)
                 s[prefix + "mask_counts"].extend(m.counts)
 
