@@ -338,7 +338,7 @@ def _tidecv(monkeypatch):
     return pytest.importorskip("tidecv")
 
 
-@pytest.mark.parametrize("seed", [10, 11, 12])
+@pytest.mark.parametrize("seed", [10, 11, 12, 13, 14, 15])
 def test_tide_against_tidecv(seed, monkeypatch):
     tidecv = _tidecv(monkeypatch)
     from tidecv.errors import main_errors as me
@@ -363,7 +363,20 @@ def test_tide_against_tidecv(seed, monkeypatch):
         "background": len(run.error_dict[me.BackgroundError]),
         "missed": len(run.error_dict[me.MissedError]),
     }
-    assert error_breakdown(gt, dt).counts == theirs
+    ours = error_breakdown(gt, dt)
+    assert ours.counts == theirs
+    assert ours.ap * 100 == pytest.approx(run.ap, abs=1e-9)
+    fixed = run.fix_main_errors()
+    names = {
+        me.ClassError: "classification",
+        me.BoxError: "localisation",
+        me.OtherError: "both",
+        me.DuplicateError: "duplicate",
+        me.BackgroundError: "background",
+        me.MissedError: "missed",
+    }
+    for cls, name in names.items():
+        assert ours.delta_ap[name] * 100 == pytest.approx(fixed[cls], abs=1e-9), name
 
 
 # ----------------------------------------------------------------------------- segm, plots
@@ -402,10 +415,13 @@ def test_plots(tmp_path):
         ap.plot_f1(f1_scores(gt, dt), names=names),
         ap.plot_confusion_matrix(confusion_matrix(gt, dt), names=names, normalize=True),
         ap.plot_error_breakdown(error_breakdown(gt, dt)),
+        ap.plot_error_breakdown(error_breakdown(gt, dt), what="counts"),
     ]
     for k, fig in enumerate(figs):
         fig.savefig(tmp_path / f"{k}.png")
         assert (tmp_path / f"{k}.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"what='ap' is not 'delta_ap' or 'counts'"):
+        ap.plot_error_breakdown(error_breakdown(gt, dt), what="ap")
 
 
 def test_plot_without_matplotlib(monkeypatch):

@@ -153,8 +153,9 @@ def plot_confusion_matrix(
     return fig
 
 
-def plot_error_breakdown(errors: ErrorBreakdown, ax: Any = None) -> Any:
-    """Bars of the six TIDE error counts.
+def plot_error_breakdown(errors: ErrorBreakdown, ax: Any = None, what: str = "delta_ap") -> Any:
+    """Bars of the six TIDE error types: the AP each would add if fixed
+    (``what="delta_ap"``, TIDE's chart) or how many there are (``what="counts"``).
 
     Examples
     --------
@@ -168,10 +169,16 @@ def plot_error_breakdown(errors: ErrorBreakdown, ax: Any = None) -> Any:
     >>> len(fig.axes) >= 1
     True
     """
+    if what not in ("delta_ap", "counts"):
+        raise ValueError(f"plot_error_breakdown: what={what!r} is not 'delta_ap' or 'counts'")
     fig, ax = _axes(ax, (6, 3.5))
-    values = [errors.counts[name] for name in ERROR_TYPES]
+    source = errors.delta_ap if what == "delta_ap" else errors.counts
+    values = [source[name] for name in ERROR_TYPES]
     ax.bar(range(len(values)), values, color="tab:red")
     ax.set_xticks(range(len(values)), ERROR_TYPES, rotation=20)
-    ax.set(ylabel="count")
-    ax.set_title(f"errors ({errors.true_positives} true positives, {errors.ignored} ignored)")
+    ax.set(ylabel="AP gained if fixed" if what == "delta_ap" else "count")
+    ax.set_title(
+        f"TIDE errors (AP {errors.ap:.3f} at IoU {errors.pos_threshold:g}, "
+        f"{errors.true_positives} true positives)"
+    )
     return fig

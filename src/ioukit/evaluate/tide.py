@@ -17,7 +17,12 @@ objects of its class and ``IoU_o`` with objects of other classes:
 
 An object no detection matched is ``missed`` unless a localisation or
 classification error points at it (TIDE counts those objects as fixable by that
-error instead). tidecv's difference kept out: it also labels the ignored detections
+error instead).
+
+The error's weight is TIDE's dAP (:attr:`ErrorBreakdown.delta_ap`): the AP gained
+when that error type alone is fixed by tidecv's oracle, AP being tidecv's own
+(per class, 101 recall points, a class with detections but no objects counting 0).
+tidecv's difference kept out: it also labels the ignored detections
 (inside crowd regions) with an error; here they are counted as ``ignored``.
 """
 
@@ -50,6 +55,10 @@ class ErrorBreakdown:
     -2 ignored, -3 not evaluated (beyond max_dets)."""
     pos_threshold: float
     bg_threshold: float
+    ap: float = float("nan")
+    """TIDE's mAP at ``pos_threshold`` (tidecv prints it x 100)."""
+    delta_ap: dict[str, float] | None = None
+    """AP gained by fixing each error type alone (TIDE's dAP, on the 0-1 scale)."""
 
     def as_dict(self) -> dict[str, Any]:
         return jsonable(
@@ -59,6 +68,8 @@ class ErrorBreakdown:
                 "true_positives": self.true_positives,
                 "ignored": self.ignored,
                 "counts": self.counts,
+                "ap": self.ap,
+                "delta_ap": self.delta_ap,
                 "per_class": {
                     int(c): dict(zip(ERROR_TYPES, row.tolist(), strict=True))
                     for c, row in zip(self.classes, self.per_class, strict=True)
@@ -86,27 +97,86 @@ def _image_errors(iou, d_cls, g_cls, crowd_ioa, crowd_cls, pos, bg):
         inside = (crowd_ioa > pos) & (d_cls[:, None] == crowd_cls[None, :])
         label[(label != _TP) & inside.any(axis=1)] = _IGNORED
     usable = np.zeros(n_g, bool)
+    target = np.full(n_d, -1, dtype=np.int64)
     if n_g == 0:
-        return label, usable
+        return label, usable, target
     other_iou = np.where(same, 0.0, iou)
     used_cls_iou = np.where(used[None, :], cls_iou, 0.0)
     for k in np.flatnonzero(label == _BKG):
         j = int(np.argmax(cls_iou[k]))
         if bg <= cls_iou[k, j] <= pos:
             label[k] = _LOC
-            usable[j] |= not used[j]
+            if not used[j]:
+                usable[j], target[k] = True, j
             continue
         j = int(np.argmax(other_iou[k]))
         if other_iou[k, j] >= pos:
             label[k] = _CLS
-            usable[j] |= not used[j]
+            if not used[j]:
+                usable[j], target[k] = True, j
         elif used_cls_iou[k].max() >= pos:
             label[k] = _DUPE
         elif iou[k].max() <= bg:
             label[k] = _BKG
         else:
             label[k] = _BOTH
-    return label, ~used & ~usable
+    return label, ~used & ~usable, target
+
+
+def _tide_map(cls: np.ndarray, scores: np.ndarray, tp: np.ndarray, npos: np.ndarray) -> float:
+    """tidecv's mAP: per class, precision made monotone, read at 101 recall points
+    (nearest recall at or above each), averaged; a class with detections but no
+    objects counts 0; classes with neither are left out."""
+    aps = []
+    grid = np.arange(101) / 100
+    for k in range(npos.shape[0]):
+        sel = cls == k
+        if npos[k] <= 0:
+            if sel.any():
+                aps.append(0.0)
+            continue
+        hits = tp[sel][np.argsort(-scores[sel], kind="stable")]
+        if hits.size == 0:
+            aps.append(0.0)
+            continue
+        ctp = np.cumsum(hits)
+        precision = np.maximum.accumulate((ctp / np.arange(1, hits.size + 1))[::-1])[::-1]
+        idx = np.searchsorted(ctp / npos[k], grid, side="left")
+        aps.append(
+            float(np.where(idx < hits.size, precision[np.minimum(idx, hits.size - 1)], 0).mean())
+        )
+    return float(np.mean(aps)) if aps else 0.0
+
+
+def _delta_ap(det_error, target, rank, d_cls, g_cls, scores, npos, missed_per_class) -> tuple:
+    """TIDE's AP and the AP gained by fixing each error type alone (tidecv's oracle:
+    the best-scoring classification / localisation error of an unmatched object turns
+    into its true positive, the others of that type are dropped; duplicate, background
+    and both errors are dropped; missed objects leave the count of objects)."""
+    counted = det_error >= _TP
+    base_cls, base_tp = d_cls[counted], det_error[counted] == _TP
+    base = _tide_map(base_cls, scores[counted], base_tp, npos)
+    best = np.zeros(det_error.shape[0], bool)
+    cand = np.flatnonzero(target >= 0)
+    if cand.size:
+        order = cand[np.lexsort((rank[cand], target[cand]))]
+        first = np.r_[True, target[order][1:] != target[order][:-1]]
+        best[order[first]] = True
+    delta = {}
+    for e, name in enumerate(ERROR_TYPES):
+        cls, tp, n_pos = d_cls.copy(), det_error == _TP, npos
+        keep = counted & (det_error != e)
+        if e in (_CLS, _LOC):
+            fixed = (det_error == e) & best
+            keep |= fixed
+            tp = tp | fixed
+            if e == _CLS:
+                cls[fixed] = g_cls[target[fixed]]
+        elif e == _MISS:
+            n_pos = npos - missed_per_class
+            keep = counted
+        delta[name] = max(_tide_map(cls[keep], scores[keep], tp[keep], n_pos) - base, 0.0)
+    return base, delta
 
 
 def error_breakdown(
@@ -153,12 +223,15 @@ def error_breakdown(
     classes, g_cls, d_cls = class_index(src)
     per_class = np.zeros((classes.shape[0], len(ERROR_TYPES)), dtype=np.int64)
     det_error = np.full(src.dets.scores.shape[0], -3, dtype=np.int64)
+    det_target = np.full(src.dets.scores.shape[0], -1, dtype=np.int64)
+    rank = np.zeros(src.dets.scores.shape[0], dtype=np.int64)
     crowd, scores = src.truth.crowd, src.dets.scores
+    seen = 0
     for i in range(src.n_images):
         g_all, d = src.image(i)
         d = d[np.argsort(-scores[d], kind="stable")][:max_dets]
         g, c = g_all[~crowd[g_all]], g_all[crowd[g_all]]
-        label, missed = _image_errors(
+        label, missed, target = _image_errors(
             src.iou(d, g),
             d_cls[d],
             g_cls[g],
@@ -168,10 +241,17 @@ def error_breakdown(
             bg_threshold,
         )
         det_error[d] = label
+        det_target[d] = np.where(target >= 0, g[np.maximum(target, 0)] if g.size else -1, -1)
+        rank[d] = seen + np.arange(d.shape[0])
+        seen += d.shape[0]
         err = label >= 0
         np.add.at(per_class, (d_cls[d[err]], label[err]), 1)
         np.add.at(per_class, (g_cls[g[missed]], _MISS), 1)
     totals = per_class.sum(axis=0)
+    npos = np.bincount(g_cls[~crowd], minlength=classes.shape[0])
+    ap, delta = _delta_ap(
+        det_error, det_target, rank, d_cls, g_cls, scores, npos, per_class[:, _MISS]
+    )
     return ErrorBreakdown(
         counts={name: int(v) for name, v in zip(ERROR_TYPES, totals, strict=True)},
         per_class=per_class,
@@ -181,4 +261,6 @@ def error_breakdown(
         detection_error=det_error,
         pos_threshold=float(pos_threshold),
         bg_threshold=float(bg_threshold),
+        ap=ap,
+        delta_ap=delta,
     )
