@@ -161,6 +161,11 @@ class MeanAveragePrecision:
         """Memory held by the state (allocated capacity)."""
         return sum(col.nbytes for col in self._state.values())
 
+    def to(self, *args: Any, **kwargs: Any) -> MeanAveragePrecision:
+        """No-op returning ``self`` (torchmetrics' ``.to(device)``): the state lives
+        on the host whatever the device of the inputs."""
+        return self
+
     def update(self, preds: Any, targets: Any) -> None:
         """Add a batch: ``preds`` and ``targets`` are lists with one dict per image.
 
