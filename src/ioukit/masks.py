@@ -88,6 +88,7 @@ def rle_intervals(rles: RLESet) -> IntervalSets:
             rles.counts,
             rles.offsets,
             rles.heights,
+            rles.sizes(),
             slots,
             starts,
             ends,
@@ -174,11 +175,17 @@ def _pack_dense(masks: np.ndarray, boxes: np.ndarray) -> Packed:
     return Packed(words, offsets, boxes, areas)
 
 
-def _pack_intervals(sets: IntervalSets, heights: np.ndarray) -> Packed:
+def _interval_boxes(sets: IntervalSets, heights: np.ndarray) -> np.ndarray:
+    """Packing boxes of interval sets (transposed: image columns are bit rows)."""
     starts, ends, first, count, lo, hi, y0, y1, areas = sets
     boxes = np.empty((first.shape[0], 4), dtype=np.int64)
     if first.shape[0]:
         _parallel_call(_kernels().interval_boxes, lo, hi, y0, y1, heights, boxes)
+    return boxes
+
+
+def _pack_intervals(sets: IntervalSets, heights: np.ndarray, boxes: np.ndarray) -> Packed:
+    starts, ends, first, count, lo, hi, y0, y1, areas = sets
     offsets = _dense.packed_layout(boxes)
     words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
     if first.shape[0]:
@@ -194,23 +201,140 @@ def _fits(*box_sets: np.ndarray) -> bool:
     return total <= _dense.PACKED_BUDGET_WORDS
 
 
+def rle_packing_budget(ia: IntervalSets, ib: IntervalSets) -> int:
+    """Words that bit-packing two RLE sets may take: proportional to their runs
+    (:data:`_dense.PACKED_WORDS_PER_RUN` each, plus a small constant), never more
+    than :data:`_dense.PACKED_BUDGET_WORDS`. Beyond it the runs are intersected
+    directly, so memory stays proportional to the runs, not to the image."""
+    runs = int(ia[3].sum()) + int(ib[3].sum())
+    return min(
+        _dense.PACKED_BUDGET_WORDS, _dense.PACKED_MIN_WORDS + _dense.PACKED_WORDS_PER_RUN * runs
+    )
+
+
 def _rle_iou(ra: RLESet, rb: RLESet, crowd: np.ndarray | None) -> np.ndarray:
     ia, ib = rle_intervals(ra), rle_intervals(rb)
-    pa, pb = _pack_intervals(ia, ra.heights), None
-    if int(pa.offsets[-1]) <= _dense.PACKED_BUDGET_WORDS:
-        pb = _pack_intervals(ib, rb.heights)
-        if int(pa.offsets[-1]) + int(pb.offsets[-1]) <= _dense.PACKED_BUDGET_WORDS:
-            return packed_iou(pa, pb, crowd)
+    boxes_a, boxes_b = _interval_boxes(ia, ra.heights), _interval_boxes(ib, rb.heights)
+    words = int(_dense.packed_layout(boxes_a)[-1]) + int(_dense.packed_layout(boxes_b)[-1])
+    if words <= rle_packing_budget(ia, ib):
+        return packed_iou(
+            _pack_intervals(ia, ra.heights, boxes_a),
+            _pack_intervals(ib, rb.heights, boxes_b),
+            crowd,
+        )
     return interval_iou(ia, ib, crowd)
 
 
 # ----------------------------------------------------------------------------- sparse
 
 
-def _canonical_csr(x: Any, name: str, func: str) -> Any:
+def _int_array(arr: Any, what: str, name: str, func: str) -> np.ndarray:
+    out = np.asarray(arr)
+    if out.ndim != 1 or (out.size and out.dtype.kind not in "iu"):
+        raise ValueError(f"{func}: argument {name!r} has a malformed sparse {what} array")
+    return out.astype(np.int64, copy=False)
+
+
+def _first_bad(bad: np.ndarray, values: np.ndarray, what: str, name: str, func: str, limit) -> None:
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(
+            f"{func}: argument {name!r} has sparse {what} {int(values[k])} at position {k}, "
+            f"outside [0, {limit})"
+        )
+
+
+class _Blocks(NamedTuple):
+    """The block structure of a BSR matrix, checked as a CSR of blocks."""
+
+    shape: tuple
+    indptr: Any
+    indices: Any
+    blocks: Any
+    format: str = "csr"
+
+    @property
+    def data(self) -> np.ndarray:
+        return np.zeros(np.shape(self.blocks)[:1], dtype=np.int8)
+
+
+def _checked_compressed(x: Any, name: str, func: str) -> Any:
+    """A CSR array rebuilt from a CSR / CSC matrix whose index arrays are all checked
+    (O(nnz)) before SciPy or a kernel reads them."""
     from scipy import sparse
 
-    csr = sparse.csr_array(x, copy=True)
+    csr = x.format == "csr"
+    major, minor = x.shape if csr else x.shape[::-1]
+    indptr = _int_array(x.indptr, "indptr", name, func)
+    indices = _int_array(x.indices, "indices", name, func)
+    data = np.asarray(x.data)
+    if indptr.shape[0] != major + 1 or (indptr.shape[0] and indptr[0] != 0):
+        raise ValueError(
+            f"{func}: argument {name!r} has a malformed sparse indptr: expected {major + 1} "
+            "entries starting at 0"
+        )
+    steps = np.diff(indptr)
+    if (steps < 0).any():
+        row = int(np.argmax(steps < 0))
+        raise ValueError(
+            f"{func}: argument {name!r} has a sparse indptr that decreases at row {row} "
+            f"({int(indptr[row])} -> {int(indptr[row + 1])})"
+        )
+    nnz = int(indptr[-1])
+    if nnz > min(indices.shape[0], data.shape[0]) or data.ndim != 1:
+        raise ValueError(
+            f"{func}: argument {name!r} has a sparse indptr ending at {nnz} but only "
+            f"{indices.shape[0]} indices and {data.shape[0]} values"
+        )
+    indices, data = indices[:nnz], data[:nnz]
+    what = "column index" if csr else "row index"
+    _first_bad((indices < 0) | (indices >= minor), indices, what, name, func, minor)
+    if isinstance(x, _Blocks):
+        return None
+    built = (sparse.csr_array if csr else sparse.csc_array)(
+        (data, indices, indptr), shape=x.shape, copy=True
+    )
+    return sparse.csr_array(built)
+
+
+def _checked_coo(x: Any, name: str, func: str) -> Any:
+    from scipy import sparse
+
+    coords = getattr(x, "coords", None) or (x.row, x.col)
+    row = _int_array(coords[0], "row", name, func)
+    col = _int_array(coords[1], "col", name, func)
+    data = np.asarray(x.data)
+    if not (row.shape[0] == col.shape[0] == data.shape[0]) or data.ndim != 1:
+        raise ValueError(
+            f"{func}: argument {name!r} has sparse row, column and value arrays "
+            "of different lengths"
+        )
+    _first_bad((row < 0) | (row >= x.shape[0]), row, "row index", name, func, x.shape[0])
+    _first_bad((col < 0) | (col >= x.shape[1]), col, "column index", name, func, x.shape[1])
+    return sparse.csr_array(sparse.coo_array((data, (row, col)), shape=x.shape))
+
+
+def _canonical_csr(x: Any, name: str, func: str) -> Any:
+    """Sorted, duplicate-free 0/1 CSR of a SciPy sparse matrix, after checking its
+    shape and index arrays: malformed CSR/CSC/COO structure is a ValueError, never
+    passed to SciPy's compiled routines or the kernels."""
+    from scipy import sparse
+
+    shape = tuple(int(v) for v in x.shape)
+    if len(shape) != 2 or min(shape) < 0:
+        raise ValueError(f"{func}: sparse masks must be (N, H*W), got shape {x.shape} for {name!r}")
+    fmt = getattr(x, "format", None)
+    if fmt in ("csr", "csc"):
+        csr = _checked_compressed(x, name, func)
+    elif fmt == "coo":
+        csr = _checked_coo(x, name, func)
+    elif fmt == "bsr":  # checked block by block, then expanded by SciPy
+        rows, cols = x.blocksize
+        blocks = _Blocks((shape[0] // rows, shape[1] // cols), x.indptr, x.indices, x.data)
+        _checked_compressed(blocks, name, func)
+        csr = _checked_coo(sparse.coo_array(x), name, func)
+    else:  # lil, dok, dia: Python-level structures, converted by SciPy then checked
+        csr = _checked_coo(sparse.coo_array(x), name, func)
     csr.sum_duplicates()
     csr.eliminate_zeros()
     if csr.data.size and not np.all(csr.data == 1):
@@ -292,6 +416,9 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
             f"{func}: cannot mix sparse masks with {rep_a if rep_b == SPARSE else rep_b} masks; "
             "convert one side first"
         )
+    for x, rep, name in ((a, rep_a, "a"), (b, rep_b, "b")):
+        if rep == DENSE:
+            _dense.refuse_confusions(x, name, func)
     if rep_a == rep_b == DENSE:
         ma, _ = check.dense_masks(a, "a", func)
         mb, _ = check.dense_masks(b, "b", func)
@@ -322,8 +449,14 @@ def _same_size(size_a: tuple, size_b: tuple, func: str) -> None:
 
 
 def _crowd(crowd: Any, m: int, func: str) -> np.ndarray | None:
+    """Exactly one crowd flag per mask of ``b`` (no broadcasting), as a bool array."""
     if crowd is None:
         return None
+    shape = np.shape(crowd)
+    if shape != (m,):
+        raise ValueError(
+            f"{func}: crowd has shape {shape}, expected exactly one flag per mask of 'b' ({m},)"
+        )
     return np.ascontiguousarray(check.check_flags(crowd, (m,), "crowd", func))
 
 
@@ -404,8 +537,14 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
             )
     if la.shape != lb.shape:
         raise ValueError(f"{func}: label images have shapes {la.shape} and {lb.shape}")
-    ids_a, codes_a = _compact(la)
-    ids_b, codes_b = _compact(lb)
+    # bool images are one instance (True) on background (False): count them as 0/1
+    # (indexing with a bool array would select pixels instead of looking labels up)
+    ids_a, codes_a = _compact(la.view(np.uint8) if la.dtype == np.bool_ else la)
+    ids_b, codes_b = _compact(lb.view(np.uint8) if lb.dtype == np.bool_ else lb)
+    if la.dtype == np.bool_:
+        ids_a = ids_a.astype(np.bool_)
+    if lb.dtype == np.bool_:
+        ids_b = ids_b.astype(np.bool_)
     n_a, n_b = ids_a.shape[0] + 1, ids_b.shape[0] + 1
     inter = _contingency(codes_a, codes_b, n_a, n_b)
     area_a = inter.sum(axis=1)

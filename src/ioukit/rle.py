@@ -83,7 +83,7 @@ def _flat_polygon(poly: Any, where: str) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
-            f"{where} has coordinate {i} = {arr[i]!r}: coordinates must be finite and "
+            f"{where} has coordinate {i} = {float(arr[i])!r}: coordinates must be finite and "
             f"within +-{MAX_COORDINATE:.0e}"
         )
     return arr
@@ -132,14 +132,21 @@ def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
 
 
 def segmentations_to_rles(
-    segmentations: list[Any], heights: Any, widths: Any, name: str, func: str
+    segmentations: list[Any],
+    heights: Any,
+    widths: Any,
+    name: str,
+    func: str,
+    validate: bool = True,
 ) -> RLESet:
     """One RLE per COCO segmentation: polygon lists (their union), uncompressed or
-    compressed RLE dicts, as pycocotools' ``annToRLE`` reads them."""
+    compressed RLE dicts, as pycocotools' ``annToRLE`` reads them. ``validate=False``
+    passes uncompressed counts through unchecked (see :func:`from_uncompressed`);
+    only :func:`to_dicts` may then read the set."""
     heights = np.asarray(heights, dtype=np.int64)
     widths = np.asarray(widths, dtype=np.int64)
     if segmentations and all(type(segm) is dict for segm in segmentations):
-        return parse_rles(segmentations, name, func)[0]  # results files: RLE only
+        return parse_rles(segmentations, name, func, validate)[0]  # results files: RLE only
     polygons: list[np.ndarray] = []
     owners: list[int] = []
     dict_items: list[int] = []
@@ -169,7 +176,7 @@ def segmentations_to_rles(
             )
             per_item[owners[a]] = _merged(part, intersect=False)
     if dict_items:
-        parsed, _ = parse_rles([segmentations[i] for i in dict_items], name, func)
+        parsed, _ = parse_rles([segmentations[i] for i in dict_items], name, func, validate)
         for k, i in enumerate(dict_items):
             heights[i], widths[i] = parsed.heights[k], parsed.widths[k]
             per_item[i] = parsed.counts[parsed.offsets[k] : parsed.offsets[k + 1]]
@@ -205,6 +212,9 @@ def encode(mask: Any) -> dict | list[dict]:
     >>> rle.encode(m)
     {'size': [4, 5], 'counts': b'92203'}
     """
+    from ._dense import refuse_confusions
+
+    refuse_confusions(mask, "mask", "rle.encode")
     masks, single = check.dense_masks(mask, "mask", "rle.encode")
     return _one_or_many(to_dicts(masks_to_rles(masks, "mask", "rle.encode")), single)
 
@@ -372,9 +382,27 @@ def from_uncompressed(rles: Any, validate: bool = True) -> dict | list[dict]:
     return _one_or_many(to_dicts(parsed), single)
 
 
-def from_segmentation(segmentation: Any, h: int, w: int) -> dict:
+def from_segmentation(segmentation: Any, h: int, w: int, validate: bool = True) -> dict:
     """One RLE for a COCO annotation's ``segmentation`` (pycocotools' ``annToRLE``):
     the union of its polygons, or its RLE (compressed if it was not).
+
+    Parameters
+    ----------
+    segmentation : list of polygons or dict
+        Polygons ``[[x0, y0, x1, y1, ...], ...]`` or an RLE dict with compressed or
+        uncompressed counts.
+    h, w : int
+        Image height and width (used for polygons; an RLE carries its own size).
+    validate : bool, default True
+        Check that uncompressed counts are non-negative and add up to ``h * w``.
+        pycocotools passes them through unchecked; ``False`` does the same (they
+        are compressed as they are, and only a compressed string can be decoded
+        later, which is always checked).
+
+    Returns
+    -------
+    dict
+        ``{"size": [h, w], "counts": bytes}``.
 
     Examples
     --------
@@ -382,9 +410,16 @@ def from_segmentation(segmentation: Any, h: int, w: int) -> dict:
     >>> square = [0, 0, 2, 0, 2, 2, 0, 2]
     >>> rle.area(rle.from_segmentation([square, [3, 3, 5, 3, 5, 5, 3, 5]], h=5, w=5))
     8
+    >>> rle.from_segmentation({"size": [2, 2], "counts": [1, 1]}, 2, 2, validate=False)
+    {'size': [2, 2], 'counts': b'11'}
     """
     height, width = _image_size(h, w, "rle.from_segmentation")
     rles = segmentations_to_rles(
-        [segmentation], [height], [width], "segmentation", "rle.from_segmentation"
+        [segmentation],
+        [height],
+        [width],
+        "segmentation",
+        "rle.from_segmentation",
+        validate=bool(validate),
     )
     return to_dicts(rles)[0]

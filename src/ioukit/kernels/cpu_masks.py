@@ -44,20 +44,23 @@ def popcount64(typingctx, x):
 
 
 @nb.parallel_kernel
-def intervals_from_counts(counts, offsets, heights, slots, starts, ends, n, lo, hi, y0, y1, areas):
+def intervals_from_counts(counts, offsets, heights, sizes, slots, starts, ends, n, lo, hi, y0, y1, areas):
     """Foreground intervals of each RLE (adjacent runs merged) with its culling bounds.
 
     RLE ``i`` writes from ``slots[i]``; ``y0/y1`` are the first and last row of its
-    pixels (0 and h - 1 as soon as a run spans two columns).
+    pixels (0 and h - 1 as soon as a run spans two columns). Runs are clipped to
+    the ``sizes[i]`` = h * w pixels, so no interval leaves the image and no sum
+    wraps around, whatever the counts.
     """
     for i in prange(offsets.shape[0] - 1):
         h = heights[i]
+        size = sizes[i]
         k = slots[i]
         p = np.int64(0)
         total = np.int64(0)
         row_lo, row_hi = h, np.int64(-1)
         for j in range(offsets[i], offsets[i + 1]):
-            run = counts[j]
+            run = min(max(counts[j], np.int64(0)), size - p)
             if (j - offsets[i]) % 2 == 1 and run > 0:
                 if k > slots[i] and ends[k - 1] == p:
                     ends[k - 1] = p + run
