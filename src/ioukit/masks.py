@@ -277,8 +277,8 @@ def _checked_compressed(x: Any, name: str, func: str) -> Any:
     if (steps < 0).any():
         row = int(np.argmax(steps < 0))
         raise ValueError(
-            f"{func}: argument {name!r} has a sparse indptr that decreases at row {row} "
-            f"({int(indptr[row])} -> {int(indptr[row + 1])})"
+            f"{func}: argument {name!r} has a sparse indptr that decreases at "
+            f"{'row' if csr else 'column'} {row} ({int(indptr[row])} -> {int(indptr[row + 1])})"
         )
     nnz = int(indptr[-1])
     if nnz > min(indices.shape[0], data.shape[0]) or data.ndim != 1:

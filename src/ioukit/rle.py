@@ -82,9 +82,10 @@ def _flat_polygon(poly: Any, where: str) -> np.ndarray:
     bad = ~(np.abs(arr) <= MAX_COORDINATE)  # also NaN
     if bad.any():
         i = int(np.argmax(bad))
+        what = "is NaN or infinite" if not np.isfinite(arr[i]) else "is too large"
         raise ValueError(
-            f"{where} has coordinate {i} = {float(arr[i])!r}: coordinates must be finite and "
-            f"within +-{MAX_COORDINATE:.0e}"
+            f"{where} has coordinate {i} = {float(arr[i])!r}, which {what}: coordinates "
+            f"must be finite and within +-{MAX_COORDINATE:.0e}"
         )
     return arr
 

@@ -97,10 +97,11 @@ def _runs_status(counts, lo, hi, area):
 
     Each run is compared with what is left of ``area`` before it is added, so the
     running sum never exceeds ``area`` and cannot wrap around (int64 overflow)."""
-    total = np.int64(0)
     for j in range(lo, hi):
         if counts[j] < 0:
             return 4
+    total = np.int64(0)
+    for j in range(lo, hi):
         if counts[j] > area - total:
             return 5
         total += counts[j]
