@@ -134,9 +134,7 @@ def test_rle_packing_budget_is_proportional_to_the_runs(monkeypatch):
     far = {"size": [h, w], "counts": [0, 1, h * w - 2, 1]}
     calls = []
     original = masks_mod.packed_iou
-    monkeypatch.setattr(
-        masks_mod, "packed_iou", lambda *a: calls.append(1) or original(*a)
-    )
+    monkeypatch.setattr(masks_mod, "packed_iou", lambda *a: calls.append(1) or original(*a))
     assert ioukit.mask_iou([far], [far]).tolist() == [[1.0]]
     assert calls == []  # a 3000-column box for 4 runs: the interval path
     m = np.zeros((h, w), bool)

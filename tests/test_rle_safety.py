@@ -250,3 +250,52 @@ def test_mask_iou_of_wrapping_counts_in_the_fast_reader_path():
     s = wrapping_string(3, 5)
     with pytest.raises(ValueError, match="item 1 has a corrupt RLE: the run lengths do not"):
         ioukit.mask_iou([rle.encode(np.ones((3, 5), bool)), s], [s])
+
+
+@pytest.mark.parametrize("where", ["results", "ground truth"])
+def test_eval_segm_with_huge_polygon_coordinates_fails_cleanly(tmp_path, where):
+    """``ioukit eval --iou-type segm`` used to crash (SIGSEGV / malloc) on these."""
+    import json
+    import subprocess
+    import sys
+
+    from safety_util import SRC
+
+    square = [1.0, 1.0, 6.0, 1.0, 6.0, 6.0, 1.0, 6.0]
+    huge = [1.0, 1.0, 3e18, 1.0, 6.0, 2e18]
+    gt = {
+        "images": [{"id": 1, "height": 10, "width": 10}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "segmentation": [huge if where == "ground truth" else square],
+                "area": 25.0,
+                "bbox": [1, 1, 5, 5],
+                "iscrowd": 0,
+            }
+        ],
+    }
+    dt = [
+        {
+            "image_id": 1,
+            "category_id": 1,
+            "score": 0.9,
+            "segmentation": [huge if where == "results" else square],
+        }
+    ]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dt.json").write_text(json.dumps(dt))
+    env = {**__import__("os").environ, "PYTHONPATH": SRC}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ioukit", "eval", "gt.json", "dt.json", "--iou-type", "segm"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert proc.returncode > 0, proc.stderr  # an error exit, not a signal
+    assert "polygon 0 has coordinate" in proc.stderr + proc.stdout

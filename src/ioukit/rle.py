@@ -146,6 +146,7 @@ def segmentations_to_rles(
     only :func:`to_dicts` may then read the set."""
     heights = np.asarray(heights, dtype=np.int64)
     widths = np.asarray(widths, dtype=np.int64)
+    check_sizes(heights, widths, name, func)
     if segmentations and all(type(segm) is dict for segm in segmentations):
         return parse_rles(segmentations, name, func, validate)[0]  # results files: RLE only
     polygons: list[np.ndarray] = []

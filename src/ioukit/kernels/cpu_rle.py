@@ -196,14 +196,18 @@ def count_box_runs(masks, boxes, out):
     """Number of run lengths of each validated 0/1 mask (see :func:`_box_runs`)."""
     dummy = np.empty(1, dtype=np.int64)
     for n in prange(masks.shape[0]):
-        out[n] = _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False)
+        out[n] = _box_runs(
+            masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False
+        )
 
 
 @nb.parallel_kernel
 def counts_from_masks(masks, boxes, offsets, counts):
     """Run lengths of each validated 0/1 mask into ``counts[offsets[n]:]``."""
     for n in prange(masks.shape[0]):
-        _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True)
+        _box_runs(
+            masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True
+        )
 
 
 @nb.parallel_kernel
@@ -511,7 +515,14 @@ def polygons_to_counts(xy, poly_offsets, heights, widths, out_offsets, counts, l
     for i in prange(poly_offsets.shape[0] - 1):
         room = out_offsets[i + 1] - out_offsets[i]
         lengths[i] = _polygon_counts(
-            xy, poly_offsets[i], poly_offsets[i + 1], heights[i], widths[i], room, counts, out_offsets[i]
+            xy,
+            poly_offsets[i],
+            poly_offsets[i + 1],
+            heights[i],
+            widths[i],
+            room,
+            counts,
+            out_offsets[i],
         )
 
 
