@@ -299,3 +299,40 @@ def test_eval_segm_with_huge_polygon_coordinates_fails_cleanly(tmp_path, where):
     )
     assert proc.returncode > 0, proc.stderr  # an error exit, not a signal
     assert "polygon 0 has coordinate" in proc.stderr + proc.stdout
+
+
+def test_kernels_clip_unchecked_counts():
+    """Defence in depth: the kernels that sum runs clip them to h * w themselves, so
+    even counts that bypassed the checks (wrapping sums, negative or missing runs)
+    terminate and stay inside the image."""
+    reports = run_isolated(
+        """
+        from ioukit.kernels import cpu_rle, cpu_masks
+        from ioukit.masks import rle_intervals
+        from ioukit._rleset import RLESet, from_counts_list
+        bad = [[2**58] * 64 + [4], [-5, 9, 2**62, 1], [1], [], [0, 2**63 - 1, 2**63 - 1]]
+        rles = from_counts_list([2] * 5, [2] * 5, [np.array(c, np.int64) for c in bad])
+        areas = rles.areas()
+        report("areas", lambda: areas.tolist())
+        boxes = np.empty((5, 4))
+        cpu_rle.bboxes_from_counts(rles.counts, rles.offsets, rles.heights, rles.widths, boxes)
+        report("boxes", lambda: boxes.tolist())
+        for k in range(5):
+            part = from_counts_list([2, 2], [2, 2], [np.array(bad[k], np.int64), np.array([1, 2, 1])])
+            merged = cpu_rle.merge_counts(part.counts, part.offsets, np.int64(4), False)
+            report(f"merge {k}", lambda: [int(merged.sum()), int(merged.min())])
+        sets = rle_intervals(rles)
+        ends = [e for i in range(5) for e in sets[1][sets[2][i] : sets[2][i] + sets[3][i]]]
+        report("intervals", lambda: [int(max(ends, default=0))])
+        """,
+        timeout=300,
+    )
+    areas = eval(reports["areas"]["value"])
+    assert all(0 <= a <= 4 for a in areas)
+    for box in eval(reports["boxes"]["value"]):
+        x, y, w, h = box
+        assert 0 <= x and 0 <= y and x + w <= 2 and y + h <= 2
+    for k in range(5):
+        total, smallest = eval(reports[f"merge {k}"]["value"])
+        assert total == 4 and smallest >= 0
+    assert eval(reports["intervals"]["value"])[0] <= 4
