@@ -276,7 +276,9 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     ------
     ValueError
         Masks of different sizes, wrong dimensions, values other than 0/1, corrupt
-        RLE, crowd of the wrong length.
+        RLE, malformed sparse structure (indptr, indices), crowd without exactly one
+        flag per mask of ``b``, a Fortran-ordered ``(H, W, N)`` stack (pass
+        ``np.moveaxis(masks, -1, 0)``), or a polygon (see ``rle.from_polygons``).
     TypeError
         Float masks, sparse mixed with dense or RLE, unknown input types.
 
@@ -394,8 +396,9 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
 
     Parameters
     ----------
-    a, b : array_like of int, same shape
-        Label images (2-D or any dimension); 0 is background.
+    a, b : array_like of int or bool, same shape
+        Label images (2-D or any dimension); 0 is background (a bool image is one
+        instance, ``True``).
 
     Returns
     -------

@@ -204,7 +204,9 @@ def encode(mask: Any) -> dict | list[dict]:
     Raises
     ------
     ValueError
-        A value other than 0/1, or the wrong number of dimensions.
+        A value other than 0/1, the wrong number of dimensions, a Fortran-ordered
+        ``(H, W, N)`` stack (pycocotools' layout: pass ``np.moveaxis(mask, -1, 0)``)
+        or a polygon (rasterise it with :func:`from_polygons`).
 
     Examples
     --------
