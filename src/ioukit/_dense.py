@@ -13,6 +13,10 @@ import numpy as np
 
 #: Packed words allowed before mask IoU falls back to run intervals (256 MiB).
 PACKED_BUDGET_WORDS = 1 << 25
+#: For RLE input the packed words must also stay below this many per run (plus
+#: :data:`PACKED_MIN_WORDS`): memory is then proportional to the runs.
+PACKED_WORDS_PER_RUN = 64
+PACKED_MIN_WORDS = 1 << 16
 
 
 def _kernels() -> Any:
@@ -77,3 +81,42 @@ def pack(
         else:
             parallel_call(k.pack_masks, masks, boxes, offsets, words, areas)
     return words, areas
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def refuse_confusions(x: Any, name: str, func: str) -> None:
+    """ValueError for two common mix-ups before ``x`` is read as dense masks.
+
+    * pycocotools' ``(H, W, N)`` layout: a Fortran-ordered 3-D array whose last axis
+      is the smallest would otherwise be read as ``H`` masks of ``W x N``;
+    * a COCO polygon (a flat list of coordinates, or a list of them), which is not
+      a mask until it is rasterised.
+    """
+    if isinstance(x, np.ndarray):
+        if (
+            x.ndim == 3
+            and x.flags.f_contiguous
+            and not x.flags.c_contiguous
+            and x.shape[2] < min(x.shape[0], x.shape[1])
+        ):
+            raise ValueError(
+                f"{func}: argument {name!r} has shape {x.shape} in Fortran order, which looks "
+                "like pycocotools' (H, W, N) layout; masks are (N, H, W): pass "
+                "np.moveaxis(masks, -1, 0)"
+            )
+        return
+    if not isinstance(x, (list, tuple)) or not x:
+        return
+    flat = all(_is_number(v) for v in x)
+    nested = all(isinstance(p, (list, tuple)) and p and all(_is_number(v) for v in p) for p in x)
+    if nested:  # a list of polygons, unless it is a 2-D 0/1 mask written as lists
+        ragged = len({len(p) for p in x}) > 1
+        nested = ragged or any(v not in (0, 1) for p in x for v in p)
+    if flat or nested:
+        raise ValueError(
+            f"{func}: argument {name!r} looks like a polygon (a list of x, y coordinates), "
+            "not a mask; rasterise it first with ioukit.rle.from_polygons(polygons, h, w)"
+        )

@@ -21,6 +21,30 @@ def _kernels() -> Any:
     return cpu_rle
 
 
+#: Largest mask side and pixel count accepted: ``h * w`` and the rasteriser's
+#: ``5 * w`` stay far from int64 overflow.
+MAX_SIDE = 1 << 40
+MAX_PIXELS = 1 << 60
+
+
+def check_sizes(heights: np.ndarray, widths: np.ndarray, name: str, func: str) -> None:
+    """ValueError naming the first item whose height or width is negative or too large,
+    or whose ``h * w`` passes :data:`MAX_PIXELS` (checked without overflow)."""
+    h, w = np.asarray(heights, np.int64), np.asarray(widths, np.int64)
+    bad = (h < 0) | (w < 0) | (h > MAX_SIDE) | (w > MAX_SIDE)
+    bad |= ~bad & (w > 0) & (h > MAX_PIXELS // np.maximum(w, 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(_size_error(i, int(h[i]), int(w[i]), name, func))
+
+
+def _size_error(i: int, h: int, w: int, name: str, func: str) -> str:
+    return (
+        f"{func}: argument {name!r} item {i} has size [{h}, {w}]: height and width must be "
+        "non-negative, at most 2**40 each and 2**60 pixels in all"
+    )
+
+
 @dataclass(frozen=True)
 class RLESet:
     """Run-length encoded masks: RLE ``i`` is ``counts[offsets[i]:offsets[i + 1]]``
@@ -48,12 +72,18 @@ class RLESet:
             )
         return h, w
 
+    def sizes(self) -> np.ndarray:
+        """Pixels of each RLE's mask, ``h * w`` (sizes are checked when the set is built)."""
+        return self.heights * self.widths
+
     def areas(self) -> np.ndarray:
         out = np.empty(len(self), dtype=np.int64)
         if len(self):
             from ._numba import parallel_call
 
-            parallel_call(_kernels().areas_from_counts, self.counts, self.offsets, out)
+            parallel_call(
+                _kernels().areas_from_counts, self.counts, self.offsets, self.sizes(), out
+            )
         return out
 
 
@@ -94,16 +124,23 @@ def _size_of(item: Any, index: int, name: str, func: str) -> tuple[int, int]:
 
 def _sizes(items: list, name: str, func: str) -> tuple[np.ndarray, np.ndarray]:
     """Heights and widths of every item, in one NumPy conversion when all are well formed."""
+    fast = None
     try:
         sizes = np.array([item["size"] for item in items])
-        if sizes.shape == (len(items), 2) and sizes.dtype.kind in "iu" and (sizes >= 0).all():
-            return sizes[:, 0].astype(np.int64), sizes[:, 1].astype(np.int64)
+        if sizes.shape == (len(items), 2) and sizes.dtype.kind == "i" and (sizes >= 0).all():
+            fast = sizes[:, 0].astype(np.int64), sizes[:, 1].astype(np.int64)
     except (KeyError, TypeError, ValueError, OverflowError):
         pass
+    if fast is not None:
+        check_sizes(fast[0], fast[1], name, func)
+        return fast
     heights = np.empty(len(items), dtype=np.int64)
     widths = np.empty(len(items), dtype=np.int64)
     for i, item in enumerate(items):
-        heights[i], widths[i] = _size_of(item, i, name, func)
+        h, w = _size_of(item, i, name, func)
+        if max(h, w) > MAX_SIDE or h * w > MAX_PIXELS:
+            raise ValueError(_size_error(i, h, w, name, func))
+        heights[i], widths[i] = h, w
     return heights, widths
 
 

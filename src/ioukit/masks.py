@@ -29,6 +29,7 @@ from . import _dense
 from . import _dispatch as dispatch
 from . import _validate as check
 from ._rleset import RLESet, parse_rles
+from ._sparse_check import canonical_csr
 from .rle import masks_to_rles
 
 DENSE, SPARSE, RLE = "dense", "sparse", "rle"
@@ -88,6 +89,7 @@ def rle_intervals(rles: RLESet) -> IntervalSets:
             rles.counts,
             rles.offsets,
             rles.heights,
+            rles.sizes(),
             slots,
             starts,
             ends,
@@ -174,11 +176,17 @@ def _pack_dense(masks: np.ndarray, boxes: np.ndarray) -> Packed:
     return Packed(words, offsets, boxes, areas)
 
 
-def _pack_intervals(sets: IntervalSets, heights: np.ndarray) -> Packed:
+def _interval_boxes(sets: IntervalSets, heights: np.ndarray) -> np.ndarray:
+    """Packing boxes of interval sets (transposed: image columns are bit rows)."""
     starts, ends, first, count, lo, hi, y0, y1, areas = sets
     boxes = np.empty((first.shape[0], 4), dtype=np.int64)
     if first.shape[0]:
         _parallel_call(_kernels().interval_boxes, lo, hi, y0, y1, heights, boxes)
+    return boxes
+
+
+def _pack_intervals(sets: IntervalSets, heights: np.ndarray, boxes: np.ndarray) -> Packed:
+    starts, ends, first, count, lo, hi, y0, y1, areas = sets
     offsets = _dense.packed_layout(boxes)
     words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
     if first.shape[0]:
@@ -194,30 +202,31 @@ def _fits(*box_sets: np.ndarray) -> bool:
     return total <= _dense.PACKED_BUDGET_WORDS
 
 
+def rle_packing_budget(ia: IntervalSets, ib: IntervalSets) -> int:
+    """Words that bit-packing two RLE sets may take: proportional to their runs
+    (:data:`_dense.PACKED_WORDS_PER_RUN` each, plus a small constant), never more
+    than :data:`_dense.PACKED_BUDGET_WORDS`. Beyond it the runs are intersected
+    directly, so memory stays proportional to the runs, not to the image."""
+    runs = int(ia[3].sum()) + int(ib[3].sum())
+    return min(
+        _dense.PACKED_BUDGET_WORDS, _dense.PACKED_MIN_WORDS + _dense.PACKED_WORDS_PER_RUN * runs
+    )
+
+
 def _rle_iou(ra: RLESet, rb: RLESet, crowd: np.ndarray | None) -> np.ndarray:
     ia, ib = rle_intervals(ra), rle_intervals(rb)
-    pa, pb = _pack_intervals(ia, ra.heights), None
-    if int(pa.offsets[-1]) <= _dense.PACKED_BUDGET_WORDS:
-        pb = _pack_intervals(ib, rb.heights)
-        if int(pa.offsets[-1]) + int(pb.offsets[-1]) <= _dense.PACKED_BUDGET_WORDS:
-            return packed_iou(pa, pb, crowd)
+    boxes_a, boxes_b = _interval_boxes(ia, ra.heights), _interval_boxes(ib, rb.heights)
+    words = int(_dense.packed_layout(boxes_a)[-1]) + int(_dense.packed_layout(boxes_b)[-1])
+    if words <= rle_packing_budget(ia, ib):
+        return packed_iou(
+            _pack_intervals(ia, ra.heights, boxes_a),
+            _pack_intervals(ib, rb.heights, boxes_b),
+            crowd,
+        )
     return interval_iou(ia, ib, crowd)
 
 
 # ----------------------------------------------------------------------------- sparse
-
-
-def _canonical_csr(x: Any, name: str, func: str) -> Any:
-    from scipy import sparse
-
-    csr = sparse.csr_array(x, copy=True)
-    csr.sum_duplicates()
-    csr.eliminate_zeros()
-    if csr.data.size and not np.all(csr.data == 1):
-        row = int(np.searchsorted(csr.indptr, int(np.argmax(csr.data != 1)), side="right") - 1)
-        raise ValueError(f"{func}: argument {name!r} row {row} holds values other than 0 and 1")
-    csr.sort_indices()
-    return csr
 
 
 def _sparse_iou(a: Any, b: Any, crowd: np.ndarray | None, func: str) -> np.ndarray:
@@ -227,8 +236,8 @@ def _sparse_iou(a: Any, b: Any, crowd: np.ndarray | None, func: str) -> np.ndarr
             f"got {a.shape} and {b.shape}"
         )
     return interval_iou(
-        sparse_intervals(_canonical_csr(a, "a", func)),
-        sparse_intervals(_canonical_csr(b, "b", func)),
+        sparse_intervals(canonical_csr(a, "a", func)),
+        sparse_intervals(canonical_csr(b, "b", func)),
         crowd,
     )
 
@@ -267,7 +276,9 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     ------
     ValueError
         Masks of different sizes, wrong dimensions, values other than 0/1, corrupt
-        RLE, crowd of the wrong length.
+        RLE, malformed sparse structure (indptr, indices), crowd without exactly one
+        flag per mask of ``b``, a Fortran-ordered ``(H, W, N)`` stack (pass
+        ``np.moveaxis(masks, -1, 0)``), or a polygon (see ``rle.from_polygons``).
     TypeError
         Float masks, sparse mixed with dense or RLE, unknown input types.
 
@@ -292,6 +303,9 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
             f"{func}: cannot mix sparse masks with {rep_a if rep_b == SPARSE else rep_b} masks; "
             "convert one side first"
         )
+    for x, rep, name in ((a, rep_a, "a"), (b, rep_b, "b")):
+        if rep == DENSE:
+            _dense.refuse_confusions(x, name, func)
     if rep_a == rep_b == DENSE:
         ma, _ = check.dense_masks(a, "a", func)
         mb, _ = check.dense_masks(b, "b", func)
@@ -322,8 +336,14 @@ def _same_size(size_a: tuple, size_b: tuple, func: str) -> None:
 
 
 def _crowd(crowd: Any, m: int, func: str) -> np.ndarray | None:
+    """Exactly one crowd flag per mask of ``b`` (no broadcasting), as a bool array."""
     if crowd is None:
         return None
+    shape = np.shape(crowd)
+    if shape != (m,):
+        raise ValueError(
+            f"{func}: crowd has shape {shape}, expected exactly one flag per mask of 'b' ({m},)"
+        )
     return np.ascontiguousarray(check.check_flags(crowd, (m,), "crowd", func))
 
 
@@ -376,8 +396,9 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
 
     Parameters
     ----------
-    a, b : array_like of int, same shape
-        Label images (2-D or any dimension); 0 is background.
+    a, b : array_like of int or bool, same shape
+        Label images (2-D or any dimension); 0 is background (a bool image is one
+        instance, ``True``).
 
     Returns
     -------
@@ -404,8 +425,14 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
             )
     if la.shape != lb.shape:
         raise ValueError(f"{func}: label images have shapes {la.shape} and {lb.shape}")
-    ids_a, codes_a = _compact(la)
-    ids_b, codes_b = _compact(lb)
+    # bool images are one instance (True) on background (False): count them as 0/1
+    # (indexing with a bool array would select pixels instead of looking labels up)
+    ids_a, codes_a = _compact(la.view(np.uint8) if la.dtype == np.bool_ else la)
+    ids_b, codes_b = _compact(lb.view(np.uint8) if lb.dtype == np.bool_ else lb)
+    if la.dtype == np.bool_:
+        ids_a = ids_a.astype(np.bool_)
+    if lb.dtype == np.bool_:
+        ids_b = ids_b.astype(np.bool_)
     n_a, n_b = ids_a.shape[0] + 1, ids_b.shape[0] + 1
     inter = _contingency(codes_a, codes_b, n_a, n_b)
     area_a = inter.sum(axis=1)

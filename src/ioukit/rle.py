@@ -13,7 +13,11 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
-from ._rleset import RLESet, from_counts_list, parse_rles, to_dicts
+from ._rleset import RLESet, check_sizes, from_counts_list, parse_rles, to_dicts
+
+#: Largest polygon coordinate accepted (in pixels): on the 5x grid of the
+#: rasteriser every coordinate is then an exact integer in float64 and int64.
+MAX_COORDINATE = 1e15
 
 
 def _kernels() -> Any:
@@ -26,6 +30,19 @@ def _parallel_call(kernel: Any, *args: Any) -> Any:
     from ._numba import parallel_call
 
     return parallel_call(kernel, *args)
+
+
+def _image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
+    """Two non-negative integers small enough for int64 pixel arithmetic."""
+    from ._rleset import MAX_PIXELS, MAX_SIDE
+
+    height, width = check.image_size(h, w, func)
+    if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
+        raise ValueError(
+            f"{func}: image size h={height}, w={width} is too large "
+            "(at most 2**40 each and 2**60 pixels in all)"
+        )
+    return height, width
 
 
 def _one_or_many(items: list, single: bool) -> Any:
@@ -62,8 +79,14 @@ def _flat_polygon(poly: Any, where: str) -> np.ndarray:
         raise ValueError(f"{where} has an odd number of coordinates ({arr.shape[0]})")
     if arr.shape[0] < 6:
         raise ValueError(f"{where} has fewer than 3 points ({arr.shape[0] // 2})")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{where} has a coordinate that is NaN or infinite")
+    bad = ~(np.abs(arr) <= MAX_COORDINATE)  # also NaN
+    if bad.any():
+        i = int(np.argmax(bad))
+        what = "is NaN or infinite" if not np.isfinite(arr[i]) else "is too large"
+        raise ValueError(
+            f"{where} has coordinate {i} = {float(arr[i])!r}, which {what}: coordinates "
+            f"must be finite and within +-{MAX_COORDINATE:.0e}"
+        )
     return arr
 
 
@@ -71,12 +94,15 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     """Rasterise flat validated polygons (one RLE each) in one parallel call."""
     kernels = _kernels()
     n = len(polygons)
+    heights = np.asarray(heights, np.int64)
+    widths = np.asarray(widths, np.int64)
+    check_sizes(heights, widths, "polygons", "rasterise")
     poly_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([p.shape[0] for p in polygons], out=poly_offsets[1:])
     xy = np.concatenate(polygons) if n else np.zeros(0)
     bounds = np.empty(n, dtype=np.int64)
     if n:
-        _parallel_call(kernels.polygon_bounds, xy, poly_offsets, bounds)
+        _parallel_call(kernels.polygon_bounds, xy, poly_offsets, widths, bounds)
     slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(bounds, out=slots[1:])
     raw = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
@@ -86,8 +112,8 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
             kernels.polygons_to_counts,
             xy,
             poly_offsets,
-            np.asarray(heights, np.int64),
-            np.asarray(widths, np.int64),
+            heights,
+            widths,
             slots,
             raw,
             lengths,
@@ -96,24 +122,33 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     np.cumsum(lengths, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
     _parallel_call(kernels.gather_segments, raw, slots[:-1], lengths, offsets, counts)
-    return RLESet(np.asarray(heights, np.int64), np.asarray(widths, np.int64), counts, offsets)
+    return RLESet(heights, widths, counts, offsets)
 
 
 def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
     if len(rles) == 1:
         return rles.counts[rles.offsets[0] : rles.offsets[1]].copy()
-    return _kernels().merge_counts(rles.counts, rles.offsets, intersect)
+    size = np.int64(rles.heights[0]) * np.int64(rles.widths[0])
+    return _kernels().merge_counts(rles.counts, rles.offsets, size, intersect)
 
 
 def segmentations_to_rles(
-    segmentations: list[Any], heights: Any, widths: Any, name: str, func: str
+    segmentations: list[Any],
+    heights: Any,
+    widths: Any,
+    name: str,
+    func: str,
+    validate: bool = True,
 ) -> RLESet:
     """One RLE per COCO segmentation: polygon lists (their union), uncompressed or
-    compressed RLE dicts, as pycocotools' ``annToRLE`` reads them."""
+    compressed RLE dicts, as pycocotools' ``annToRLE`` reads them. ``validate=False``
+    passes uncompressed counts through unchecked (see :func:`from_uncompressed`);
+    only :func:`to_dicts` may then read the set."""
     heights = np.asarray(heights, dtype=np.int64)
     widths = np.asarray(widths, dtype=np.int64)
+    check_sizes(heights, widths, name, func)
     if segmentations and all(type(segm) is dict for segm in segmentations):
-        return parse_rles(segmentations, name, func)[0]  # results files: RLE only
+        return parse_rles(segmentations, name, func, validate)[0]  # results files: RLE only
     polygons: list[np.ndarray] = []
     owners: list[int] = []
     dict_items: list[int] = []
@@ -143,7 +178,7 @@ def segmentations_to_rles(
             )
             per_item[owners[a]] = _merged(part, intersect=False)
     if dict_items:
-        parsed, _ = parse_rles([segmentations[i] for i in dict_items], name, func)
+        parsed, _ = parse_rles([segmentations[i] for i in dict_items], name, func, validate)
         for k, i in enumerate(dict_items):
             heights[i], widths[i] = parsed.heights[k], parsed.widths[k]
             per_item[i] = parsed.counts[parsed.offsets[k] : parsed.offsets[k + 1]]
@@ -169,7 +204,9 @@ def encode(mask: Any) -> dict | list[dict]:
     Raises
     ------
     ValueError
-        A value other than 0/1, or the wrong number of dimensions.
+        A value other than 0/1, the wrong number of dimensions, a Fortran-ordered
+        ``(H, W, N)`` stack (pycocotools' layout: pass ``np.moveaxis(mask, -1, 0)``)
+        or a polygon (rasterise it with :func:`from_polygons`).
 
     Examples
     --------
@@ -179,6 +216,9 @@ def encode(mask: Any) -> dict | list[dict]:
     >>> rle.encode(m)
     {'size': [4, 5], 'counts': b'92203'}
     """
+    from ._dense import refuse_confusions
+
+    refuse_confusions(mask, "mask", "rle.encode")
     masks, single = check.dense_masks(mask, "mask", "rle.encode")
     return _one_or_many(to_dicts(masks_to_rles(masks, "mask", "rle.encode")), single)
 
@@ -238,7 +278,12 @@ def to_bbox(rles: Any) -> np.ndarray:
     out = np.empty((len(parsed), 4), dtype=np.float64)
     if len(parsed):
         _parallel_call(
-            _kernels().bboxes_from_counts, parsed.counts, parsed.offsets, parsed.heights, out
+            _kernels().bboxes_from_counts,
+            parsed.counts,
+            parsed.offsets,
+            parsed.heights,
+            parsed.widths,
+            out,
         )
     return out[0] if single else out
 
@@ -284,7 +329,7 @@ def from_polygons(polygons: Any, h: int, w: int) -> list[dict]:
            [0, 0, 0, 0, 0, 0],
            [0, 0, 0, 0, 0, 0]], dtype=uint8)
     """
-    height, width = check.image_size(h, w, "rle.from_polygons")
+    height, width = _image_size(h, w, "rle.from_polygons")
     flat = [_flat_polygon(p, f"rle.from_polygons: polygon {i}") for i, p in enumerate(polygons)]
     n = len(flat)
     return to_dicts(polygons_to_rles(flat, np.full(n, height), np.full(n, width)))
@@ -299,14 +344,21 @@ def from_bbox(boxes: Any, h: int, w: int) -> dict | list[dict]:
     >>> rle.from_bbox([3, 5, 4, 1], h=20, w=20)["counts"]
     b'Q21c000000o7'
     """
-    height, width = check.image_size(h, w, "rle.from_bbox")
+    height, width = _image_size(h, w, "rle.from_bbox")
     arr = np.asarray(boxes, dtype=np.float64)
     single = arr.ndim == 1
     arr = arr.reshape(-1, 4) if arr.size or arr.ndim != 1 else arr.reshape(0, 4)
     check.check_box_values(np.ascontiguousarray(arr), "xywh", "boxes", "rle.from_bbox")
     x0, y0 = arr[:, 0], arr[:, 1]
     x1, y1 = x0 + arr[:, 2], y0 + arr[:, 3]
-    polys = list(np.stack([x0, y0, x0, y1, x1, y1, x1, y0], axis=1))
+    corners = np.stack([x0, y0, x0, y1, x1, y1, x1, y0], axis=1)
+    far = ~(np.abs(corners) <= MAX_COORDINATE).all(axis=1)
+    if far.any():
+        i = int(np.argmax(far))
+        raise ValueError(
+            f"rle.from_bbox: box {i} = {arr[i].tolist()} has a corner beyond +-{MAX_COORDINATE:.0e}"
+        )
+    polys = list(corners)
     n = len(polys)
     return _one_or_many(
         to_dicts(polygons_to_rles(polys, np.full(n, height), np.full(n, width))), single
@@ -334,9 +386,27 @@ def from_uncompressed(rles: Any, validate: bool = True) -> dict | list[dict]:
     return _one_or_many(to_dicts(parsed), single)
 
 
-def from_segmentation(segmentation: Any, h: int, w: int) -> dict:
+def from_segmentation(segmentation: Any, h: int, w: int, validate: bool = True) -> dict:
     """One RLE for a COCO annotation's ``segmentation`` (pycocotools' ``annToRLE``):
     the union of its polygons, or its RLE (compressed if it was not).
+
+    Parameters
+    ----------
+    segmentation : list of polygons or dict
+        Polygons ``[[x0, y0, x1, y1, ...], ...]`` or an RLE dict with compressed or
+        uncompressed counts.
+    h, w : int
+        Image height and width (used for polygons; an RLE carries its own size).
+    validate : bool, default True
+        Check that uncompressed counts are non-negative and add up to ``h * w``.
+        pycocotools passes them through unchecked; ``False`` does the same (they
+        are compressed as they are, and only a compressed string can be decoded
+        later, which is always checked).
+
+    Returns
+    -------
+    dict
+        ``{"size": [h, w], "counts": bytes}``.
 
     Examples
     --------
@@ -344,9 +414,16 @@ def from_segmentation(segmentation: Any, h: int, w: int) -> dict:
     >>> square = [0, 0, 2, 0, 2, 2, 0, 2]
     >>> rle.area(rle.from_segmentation([square, [3, 3, 5, 3, 5, 5, 3, 5]], h=5, w=5))
     8
+    >>> rle.from_segmentation({"size": [2, 2], "counts": [1, 1]}, 2, 2, validate=False)
+    {'size': [2, 2], 'counts': b'11'}
     """
-    height, width = check.image_size(h, w, "rle.from_segmentation")
+    height, width = _image_size(h, w, "rle.from_segmentation")
     rles = segmentations_to_rles(
-        [segmentation], [height], [width], "segmentation", "rle.from_segmentation"
+        [segmentation],
+        [height],
+        [width],
+        "segmentation",
+        "rle.from_segmentation",
+        validate=bool(validate),
     )
     return to_dicts(rles)[0]

@@ -44,20 +44,25 @@ def popcount64(typingctx, x):
 
 
 @nb.parallel_kernel
-def intervals_from_counts(counts, offsets, heights, slots, starts, ends, n, lo, hi, y0, y1, areas):
+def intervals_from_counts(
+    counts, offsets, heights, sizes, slots, starts, ends, n, lo, hi, y0, y1, areas
+):
     """Foreground intervals of each RLE (adjacent runs merged) with its culling bounds.
 
     RLE ``i`` writes from ``slots[i]``; ``y0/y1`` are the first and last row of its
-    pixels (0 and h - 1 as soon as a run spans two columns).
+    pixels (0 and h - 1 as soon as a run spans two columns). Runs are clipped to
+    the ``sizes[i]`` = h * w pixels, so no interval leaves the image and no sum
+    wraps around, whatever the counts.
     """
     for i in prange(offsets.shape[0] - 1):
         h = heights[i]
+        size = sizes[i]
         k = slots[i]
         p = np.int64(0)
         total = np.int64(0)
         row_lo, row_hi = h, np.int64(-1)
         for j in range(offsets[i], offsets[i + 1]):
-            run = counts[j]
+            run = min(max(counts[j], np.int64(0)), size - p)
             if (j - offsets[i]) % 2 == 1 and run > 0:
                 if k > slots[i] and ends[k - 1] == p:
                     ends[k - 1] = p + run
@@ -177,7 +182,9 @@ def interval_iou(a_sets, b_sets, crowd, use_crowd, out):
                 inter = interval_intersection(sa, ea, fa[i], na[i], sb, eb, fb[j], nb_[j], lo, hi)
             fi = np.float64(inter)
             if use_crowd:
-                out[i, j] = crowd_iou_from_areas(fi, np.float64(area_a[i]), np.float64(area_b[j]), crowd[j])
+                out[i, j] = crowd_iou_from_areas(
+                    fi, np.float64(area_a[i]), np.float64(area_b[j]), crowd[j]
+                )
             else:
                 out[i, j] = iou_from_areas(fi, np.float64(area_a[i]), np.float64(area_b[j]))
 
@@ -391,9 +398,13 @@ def packed_iou(words, off_a, boxes_a, areas_a, off_b, boxes_b, areas_b, crowd, u
     n_a, n_b = out.shape
     for i in prange(n_a):
         for j in range(n_b):
-            inter = np.float64(packed_intersection(words, off_a[i], boxes_a[i], off_b[j], boxes_b[j]))
+            inter = np.float64(
+                packed_intersection(words, off_a[i], boxes_a[i], off_b[j], boxes_b[j])
+            )
             if use_crowd:
-                out[i, j] = crowd_iou_from_areas(inter, np.float64(areas_a[i]), np.float64(areas_b[j]), crowd[j])
+                out[i, j] = crowd_iou_from_areas(
+                    inter, np.float64(areas_a[i]), np.float64(areas_b[j]), crowd[j]
+                )
             else:
                 out[i, j] = iou_from_areas(inter, np.float64(areas_a[i]), np.float64(areas_b[j]))
 

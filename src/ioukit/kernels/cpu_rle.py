@@ -93,11 +93,17 @@ def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, w
 
 @nb.serial_kernel
 def _runs_status(counts, lo, hi, area):
-    """0, or 4 for a negative run, 5 for runs that do not add up to ``area``."""
-    total = np.int64(0)
+    """0, or 4 for a negative run, 5 for runs that do not add up to ``area``.
+
+    Each run is compared with what is left of ``area`` before it is added, so the
+    running sum never exceeds ``area`` and cannot wrap around (int64 overflow)."""
     for j in range(lo, hi):
         if counts[j] < 0:
             return 4
+    total = np.int64(0)
+    for j in range(lo, hi):
+        if counts[j] > area - total:
+            return 5
         total += counts[j]
     return 0 if total == area else 5
 
@@ -190,14 +196,18 @@ def count_box_runs(masks, boxes, out):
     """Number of run lengths of each validated 0/1 mask (see :func:`_box_runs`)."""
     dummy = np.empty(1, dtype=np.int64)
     for n in prange(masks.shape[0]):
-        out[n] = _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False)
+        out[n] = _box_runs(
+            masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False
+        )
 
 
 @nb.parallel_kernel
 def counts_from_masks(masks, boxes, offsets, counts):
     """Run lengths of each validated 0/1 mask into ``counts[offsets[n]:]``."""
     for n in prange(masks.shape[0]):
-        _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True)
+        _box_runs(
+            masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True
+        )
 
 
 @nb.parallel_kernel
@@ -224,170 +234,255 @@ def masks_from_counts(counts, offsets, out):
             p += run
 
 
+@nb.serial_kernel
+def _run(counts, i, p, size):
+    """Run ``counts[i]`` clipped to what is left of the ``size`` pixels after ``p``:
+    valid counts are unchanged, and no sum of clipped runs can pass ``size``."""
+    return min(max(counts[i], np.int64(0)), size - p)
+
+
 @nb.parallel_kernel
-def areas_from_counts(counts, offsets, out):
-    """Number of foreground pixels of each RLE (the sum of its odd runs)."""
+def areas_from_counts(counts, offsets, sizes, out):
+    """Number of foreground pixels of each RLE (the sum of its odd runs, clipped
+    to ``sizes[n]`` = h * w pixels)."""
     for n in prange(offsets.shape[0] - 1):
+        size = sizes[n]
+        p = np.int64(0)
         total = np.int64(0)
-        for i in range(offsets[n] + 1, offsets[n + 1], 2):
-            total += counts[i]
+        for i in range(offsets[n], offsets[n + 1]):
+            run = _run(counts, i, p, size)
+            if (i - offsets[n]) % 2 == 1:
+                total += run
+            p += run
         out[n] = total
 
 
 @nb.parallel_kernel
-def bboxes_from_counts(counts, offsets, heights, out):
-    """pycocotools' ``toBbox``: [x, y, w, h] of each RLE's foreground (zeros if empty)."""
+def bboxes_from_counts(counts, offsets, heights, widths, out):
+    """pycocotools' ``toBbox``: [x, y, w, h] of each RLE's foreground (zeros if empty).
+
+    Computed from the foreground runs themselves: zero-length runs are skipped,
+    so the box is always that of the decoded mask."""
     for n in prange(offsets.shape[0] - 1):
         h = heights[n]
-        lo = offsets[n]
-        m = ((offsets[n + 1] - lo) // 2) * 2
-        if m == 0 or h == 0:
+        size = h * widths[n]
+        xs, xe, ys, ye = np.int64(0), np.int64(-1), h, np.int64(-1)
+        p = np.int64(0)
+        for i in range(offsets[n], offsets[n + 1]):
+            run = _run(counts, i, p, size)
+            if (i - offsets[n]) % 2 == 1 and run > 0:
+                x0, x1 = p // h, (p + run - 1) // h
+                if xe < 0:
+                    xs = x0
+                xe = x1
+                if x1 > x0:
+                    ys, ye = np.int64(0), h - 1
+                else:
+                    ys = min(ys, p - x0 * h)
+                    ye = max(ye, p + run - 1 - x0 * h)
+            p += run
+        if xe < 0:
             out[n, 0] = out[n, 1] = out[n, 2] = out[n, 3] = 0.0
-            continue
-        xs, ys, xe, ye = np.int64(1) << 62, h, np.int64(0), np.int64(0)
-        cc = np.int64(0)
-        xp = np.int64(0)
-        for j in range(m):
-            cc += counts[lo + j]
-            t = cc - (j % 2)
-            y = t % h
-            x = (t - y) // h
-            if j % 2 == 0:
-                xp = x
-            elif xp < x:
-                ys = 0
-                ye = h - 1
-            xs = min(xs, x)
-            xe = max(xe, x)
-            ys = min(ys, y)
-            ye = max(ye, y)
-        out[n, 0] = xs
-        out[n, 1] = ys
-        out[n, 2] = xe - xs + 1
-        out[n, 3] = ye - ys + 1
+        else:
+            out[n, 0] = xs
+            out[n, 1] = ys
+            out[n, 2] = xe - xs + 1
+            out[n, 3] = ye - ys + 1
 
 
 @nb.serial_kernel
-def merge_counts(counts, offsets, intersect):
-    """Union (or intersection) of RLEs of one size, as canonical run lengths."""
+def _merge_two(a, b, size, intersect, out):
+    """Union (or intersection) of run lengths ``a`` and ``b`` of ``size`` pixels into
+    ``out`` (room for ``len(a) + len(b) + 1``); returns the number of runs.
+
+    Runs are clipped to ``size`` and missing runs count as background, so any
+    input terminates: each step moves the position forward or reads a count."""
+    ia, ea, va = np.int64(-1), np.int64(0), True
+    ib, eb, vb = np.int64(-1), np.int64(0), True
+    p, start, v, m = np.int64(0), np.int64(0), False, 0
+    while p < size:
+        while ea <= p:
+            ia += 1
+            if ia < a.shape[0]:
+                ea += _run(a, ia, ea, size)
+                va = not va
+            else:
+                ea, va = size, False
+        while eb <= p:
+            ib += 1
+            if ib < b.shape[0]:
+                eb += _run(b, ib, eb, size)
+                vb = not vb
+            else:
+                eb, vb = size, False
+        nv = (va and vb) if intersect else (va or vb)
+        if nv != v:
+            out[m] = p - start
+            m += 1
+            start, v = p, nv
+        p = min(ea, eb)
+    out[m] = size - start
+    return m + 1
+
+
+@nb.serial_kernel
+def merge_counts(counts, offsets, size, intersect):
+    """Union (or intersection) of RLEs of ``size`` pixels, as canonical run lengths
+    (pycocotools' ``rleMerge``)."""
     n = offsets.shape[0] - 1
     cur = counts[offsets[0] : offsets[1]].copy()
     for r in range(1, n):
         other = counts[offsets[r] : offsets[r + 1]]
         out = np.empty(cur.shape[0] + other.shape[0] + 1, dtype=np.int64)
-        ia, ib = 0, 0
-        ca, cb = cur[0], other[0]
-        va, vb = False, False
-        v = False
-        m, cc = 0, np.int64(0)
-        while True:
-            c = min(ca, cb)
-            cc += c
-            ca -= c
-            cb -= c
-            remaining = False
-            while ca == 0 and ia + 1 < cur.shape[0]:
-                ia += 1
-                ca = cur[ia]
-                va = not va
-            while cb == 0 and ib + 1 < other.shape[0]:
-                ib += 1
-                cb = other[ib]
-                vb = not vb
-            remaining = ca > 0 or cb > 0
-            nv = (va and vb) if intersect else (va or vb)
-            if nv != v or not remaining:
-                out[m] = cc
-                m += 1
-                cc = 0
-                v = nv
-            if not remaining:
-                break
+        m = _merge_two(cur, other, size, intersect, out)
         cur = out[:m].copy()
     return cur
 
 
+@nb.serial_kernel
+def _grid(value):
+    """A coordinate on the 5x grid, rounded as pycocotools' ``(int)(5 * x + .5)``
+    (coordinates are checked to be within +-1e15 first, so this is exact)."""
+    return np.int64(5.0 * value + 0.5)
+
+
 @nb.parallel_kernel
-def polygon_bounds(xy, poly_offsets, out):
-    """Upper bound on the number of run lengths of each polygon (for buffers): its
-    boundary points on the 5x grid, plus one."""
+def polygon_bounds(xy, poly_offsets, widths, out):
+    """Upper bound on the number of run lengths of each polygon (for buffers).
+
+    An edge crosses each pixel column centre at most once, so it adds at most
+    ``min(w, |dx| / 5 + 2)`` boundary points, plus one where it meets the previous
+    edge; the bound grows with the vertices and the image, not the coordinates."""
     for i in prange(poly_offsets.shape[0] - 1):
         start = poly_offsets[i]
         k = (poly_offsets[i + 1] - start) // 2
-        total = np.int64(1)
+        total = np.int64(2)
         for j in range(k):
             jn = (j + 1) % k
-            x0 = np.int64(5.0 * xy[start + 2 * j] + 0.5)
-            y0 = np.int64(5.0 * xy[start + 2 * j + 1] + 0.5)
-            x1 = np.int64(5.0 * xy[start + 2 * jn] + 0.5)
-            y1 = np.int64(5.0 * xy[start + 2 * jn + 1] + 0.5)
-            total += max(abs(x1 - x0), abs(y1 - y0)) + 1
+            dx = abs(_grid(xy[start + 2 * jn]) - _grid(xy[start + 2 * j]))
+            total += min(widths[i], dx // 5 + 2) + 1
         out[i] = total
 
 
 @nb.serial_kernel
-def _polygon_counts(xy, start, stop, h, w, out, out_start):
+def _edge_point(steep, xs, ys, s, t):
+    """Point ``t`` of an edge's walk on the 5x grid, as pycocotools computes it."""
+    if steep:
+        return np.int64(xs + s * t + 0.5), t + ys
+    return t + xs, np.int64(ys + s * t + 0.5)
+
+
+@nb.serial_kernel
+def _crossing(u0, v0, u1, v1, h, w, bx, n):
+    """Record the pixel where the walk step (u0, v0) -> (u1, v1) crosses a column
+    centre (pycocotools' rule, in float64 as it does); returns the new count."""
+    if u1 == u0 or n + 1 >= bx.shape[0]:  # (the last slot is kept for h * w)
+        return n
+    xd = float(u1 if u1 < u0 else u1 - 1)
+    xd = (xd + 0.5) / 5.0 - 0.5
+    if math.floor(xd) != xd or xd < 0 or xd > w - 1:
+        return n
+    yd = float(v1 if v1 < v0 else v0)
+    yd = (yd + 0.5) / 5.0 - 0.5
+    if yd < 0:
+        yd = 0.0
+    elif yd > h:
+        yd = float(h)
+    yd = math.ceil(yd)
+    bx[n] = np.int64(xd) * h + np.int64(yd)
+    return n + 1
+
+
+@nb.serial_kernel
+def _first_at_least(xs, s, sign, lo, hi, level):
+    """First ``t`` in ``[lo, hi]`` with ``sign * u(t) >= level`` for the steep walk
+    ``u(t) = (int)(xs + s * t + .5)`` (monotone in ``t``), or ``hi + 1``."""
+    while lo <= hi:
+        mid = lo + (hi - lo) // 2
+        if sign * np.int64(xs + s * mid + 0.5) >= level:
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    return lo
+
+
+@nb.serial_kernel
+def _edge_crossings(xs, ys, s, steep, nt, h, w, bx, n):
+    """Column crossings inside one edge's walk (points ``t = 0 .. nt``).
+
+    ``u`` moves by at most 1 per step and monotonically, and a crossing is a step
+    between ``u = 5c + 2`` and ``5c + 3`` for a column ``c`` of the image. So only
+    the stretch of the walk with ``u`` in ``[2, 5w - 2]`` matters, and in it one
+    step per column: at ``t = 5c + 2 - xs`` for a shallow edge (``u = t + xs``),
+    found by bisection for a steep one. The cost is at most a few steps per image
+    column, whatever the length of the edge."""
+    top = 5 * w - 2
+    if steep and s == 0.0:
+        return n  # a vertical edge: u never changes
+    if steep:
+        sign = np.int64(1) if s > 0 else np.int64(-1)
+        low, high = (np.int64(2), top) if s > 0 else (-top, np.int64(-2))
+        ta = _first_at_least(xs, s, sign, np.int64(0), nt, low)
+        tb = _first_at_least(xs, s, sign, ta, nt, high + 1) - 1
+        if ta >= tb:
+            return n
+        ua, ub = _edge_point(True, xs, ys, s, ta)[0], _edge_point(True, xs, ys, s, tb)[0]
+    else:
+        sign = np.int64(1)
+        ta = max(np.int64(0), 2 - xs)
+        tb = min(nt, top - xs)
+        if ta >= tb:
+            return n
+        ua, ub = ta + xs, tb + xs
+    umin, umax = min(ua, ub), max(ua, ub)
+    for c in range((umin + 2) // 5, (umax - 3) // 5 + 1):
+        if steep:
+            level = 5 * c + 3 if s > 0 else -(5 * c + 2)
+            t = _first_at_least(xs, s, sign, ta, tb, level)
+        else:
+            t = 5 * c + 3 - xs
+        u0, v0 = _edge_point(steep, xs, ys, s, t - 1)
+        u1, v1 = _edge_point(steep, xs, ys, s, t)
+        n = _crossing(u0, v0, u1, v1, h, w, bx, n)
+    return n
+
+
+@nb.serial_kernel
+def _polygon_counts(xy, start, stop, h, w, room, out, out_start):
     """Rasterise one closed polygon (COCO's rule) into run lengths at ``out[out_start:]``.
 
-    The boundary is walked on a grid 5 times finer than the pixels; wherever it
-    crosses a pixel column centre, the first pixel below the crossing starts or
-    ends a run. Coordinates are truncated toward zero as C's ``(int)`` does.
+    pycocotools walks the boundary on a grid 5 times finer than the pixels and,
+    wherever the walk crosses a pixel column centre, starts or ends a run at the
+    first pixel below the crossing. The same points are computed here (the same
+    float64 expressions, truncated toward zero as C's ``(int)`` does), but only
+    the part of each edge that can cross a column of the image is visited, so
+    time and memory depend on the image and the vertices, not on how far the
+    vertices lie outside it. ``room`` bounds the number of crossings.
     """
-    scale = 5.0
     k = (stop - start) // 2
-    px = np.empty(k + 1, dtype=np.int64)
-    py = np.empty(k + 1, dtype=np.int64)
+    bx = np.empty(room, dtype=np.int64)
+    n_cross = 0
+    pu, pv = np.int64(0), np.int64(0)
     for j in range(k):
-        px[j] = np.int64(scale * xy[start + 2 * j] + 0.5)
-        py[j] = np.int64(scale * xy[start + 2 * j + 1] + 0.5)
-    px[k] = px[0]
-    py[k] = py[0]
-    n_points = 0
-    for j in range(k):
-        n_points += max(abs(px[j] - px[j + 1]), abs(py[j] - py[j + 1])) + 1
-    u = np.empty(n_points, dtype=np.int64)
-    v = np.empty(n_points, dtype=np.int64)
-    m = 0
-    for j in range(k):
-        xs, xe, ys, ye = px[j], px[j + 1], py[j], py[j + 1]
+        jn = (j + 1) % k
+        xs, ys = _grid(xy[start + 2 * j]), _grid(xy[start + 2 * j + 1])
+        xe, ye = _grid(xy[start + 2 * jn]), _grid(xy[start + 2 * jn + 1])
         dx = abs(xe - xs)
         dy = abs(ys - ye)
         flip = (dx >= dy and xs > xe) or (dx < dy and ys > ye)
         if flip:
             xs, xe = xe, xs
             ys, ye = ye, ys
-        if dx >= dy:
-            slope = (ye - ys) / dx if dx > 0 else 0.0
-            for d in range(dx + 1):
-                t = dx - d if flip else d
-                u[m] = t + xs
-                v[m] = np.int64(ys + slope * t + 0.5)
-                m += 1
+        steep = dx < dy
+        if steep:
+            s, nt = (xe - xs) / dy, dy
         else:
-            slope = (xe - xs) / dy
-            for d in range(dy + 1):
-                t = dy - d if flip else d
-                v[m] = t + ys
-                u[m] = np.int64(xs + slope * t + 0.5)
-                m += 1
-    # boundary crossings of pixel column centres, back on the pixel grid
-    bx = np.empty(m + 1, dtype=np.int64)
-    n_cross = 0
-    for j in range(1, m):
-        if u[j] != u[j - 1]:
-            xd = float(u[j] if u[j] < u[j - 1] else u[j] - 1)
-            xd = (xd + 0.5) / scale - 0.5
-            if math.floor(xd) != xd or xd < 0 or xd > w - 1:
-                continue
-            yd = float(v[j] if v[j] < v[j - 1] else v[j - 1])
-            yd = (yd + 0.5) / scale - 0.5
-            if yd < 0:
-                yd = 0.0
-            elif yd > h:
-                yd = float(h)
-            yd = math.ceil(yd)
-            bx[n_cross] = np.int64(xd) * h + np.int64(yd)
-            n_cross += 1
+            s, nt = ((ye - ys) / dx if dx > 0 else 0.0), dx
+        fu, fv = _edge_point(steep, xs, ys, s, nt if flip else 0)
+        if j > 0:  # the step from the previous edge's last point to this edge's first
+            n_cross = _crossing(pu, pv, fu, fv, h, w, bx, n_cross)
+        n_cross = _edge_crossings(xs, ys, s, steep, nt, h, w, bx, n_cross)
+        pu, pv = _edge_point(steep, xs, ys, s, 0 if flip else nt)
     bx[n_cross] = h * w
     n_cross += 1
     a = np.sort(bx[:n_cross])
@@ -396,7 +491,6 @@ def _polygon_counts(xy, start, stop, h, w, out, out_start):
         t = a[j]
         a[j] -= previous
         previous = t
-    n = 0
     out[out_start] = a[0]
     n = 1
     j = 1
@@ -416,10 +510,19 @@ def _polygon_counts(xy, start, stop, h, w, out, out_start):
 @nb.parallel_kernel
 def polygons_to_counts(xy, poly_offsets, heights, widths, out_offsets, counts, lengths):
     """Rasterise polygon ``i`` (``xy[poly_offsets[i]:poly_offsets[i + 1]]``, flat x, y
-    pairs) into ``counts[out_offsets[i]:]``; its number of counts goes to ``lengths[i]``."""
+    pairs) into ``counts[out_offsets[i]:out_offsets[i + 1]]`` (room from
+    :func:`polygon_bounds`); its number of counts goes to ``lengths[i]``."""
     for i in prange(poly_offsets.shape[0] - 1):
+        room = out_offsets[i + 1] - out_offsets[i]
         lengths[i] = _polygon_counts(
-            xy, poly_offsets[i], poly_offsets[i + 1], heights[i], widths[i], counts, out_offsets[i]
+            xy,
+            poly_offsets[i],
+            poly_offsets[i + 1],
+            heights[i],
+            widths[i],
+            room,
+            counts,
+            out_offsets[i],
         )
 
 
