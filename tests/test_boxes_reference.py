@@ -47,7 +47,9 @@ def test_ioa_over(over, rng):
     )
     np.testing.assert_allclose(
         ioukit.box_ioa(a, b[:20], over=over, aligned=True),
-        ref.ioa(a, b[:20], over=over, aligned=True), rtol=1e-12, atol=1e-12,
+        ref.ioa(a, b[:20], over=over, aligned=True),
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 
@@ -59,10 +61,14 @@ def test_crowd_pairwise_and_aligned(rng):
     )
     np.testing.assert_allclose(
         ioukit.box_iou(a, b, crowd=crowd, aligned=True),
-        ref.iou(a, b, crowd=crowd, aligned=True), rtol=1e-12, atol=1e-12,
+        ref.iou(a, b, crowd=crowd, aligned=True),
+        rtol=1e-12,
+        atol=1e-12,
     )
     # crowd of all False is plain IoU; crowd as 0/1 ints is accepted
-    np.testing.assert_array_equal(ioukit.box_iou(a, b, crowd=np.zeros(25, int)), ioukit.box_iou(a, b))
+    np.testing.assert_array_equal(
+        ioukit.box_iou(a, b, crowd=np.zeros(25, int)), ioukit.box_iou(a, b)
+    )
 
 
 @pytest.mark.parametrize("metric", sorted(FUNCS))
@@ -102,7 +108,8 @@ def test_box_area_and_convert_roundtrip(rng):
         boxes = random_boxes(rng, 30, fmt)
         for offset in (0, 1):
             np.testing.assert_allclose(
-                ioukit.box_area(boxes, fmt=fmt, pixel_offset=offset), ref.area(boxes, fmt, offset),
+                ioukit.box_area(boxes, fmt=fmt, pixel_offset=offset),
+                ref.area(boxes, fmt, offset),
                 rtol=1e-12,
             )
         for dst in ("xyxy", "xywh", "cxcywh"):

@@ -645,7 +645,8 @@ def box_convert(
     func = "box_convert"
     src = _one_spelling(src, in_fmt, "src", "in_fmt", func)
     dst = _one_spelling(dst, out_fmt, "dst", "out_fmt", func)
-    check.check_choice(dst, check.BOX_FORMATS, "dst", func)
+    check.check_choice(src, check.BOX_FORMATS, "src" if in_fmt is None else "in_fmt", func)
+    check.check_choice(dst, check.BOX_FORMATS, "dst" if out_fmt is None else "out_fmt", func)
     boxes, shape, result, scale = _single_set(func, a, src, 0, validate)
     converted = np.empty_like(boxes)
     if converted.size:
