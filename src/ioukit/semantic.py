@@ -186,7 +186,7 @@ def _confusion(target: Any, pred: Any, num_classes: Any, ignore_index: Any, func
         _raise_bad_label(
             flat_t, flat_p, int(bad_at[bad_at >= 0].min()), t.shape, c, ignore_index, func
         )
-    return table.sum(axis=0).reshape(c, c)
+    return (table[0] if chunks == 1 else table.sum(axis=0)).reshape(c, c)
 
 
 def _raise_bad_label(flat_t, flat_p, at, shape, c, ignore_index, func) -> None:
