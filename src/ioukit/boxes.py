@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _box_inputs as prep
 from . import _dispatch as dispatch
 from . import _validate as check
 from ._dtypes import float_types
@@ -35,82 +36,11 @@ def _parallel_call(kernel: Any, *args: Any) -> Any:
     return _loaded["parallel_call"](kernel, *args)
 
 
-def _host_boxes(x: Any, name: str, func: str) -> np.ndarray:
-    arr = dispatch.to_numpy(x, name, func)
-    check.check_numeric(arr, name, func)
-    check.check_box_shape(arr, name, func)
-    return arr
-
-
-def _checked(
-    arr: np.ndarray, dtype: np.dtype, fmt: str, validate: bool, name: str, func: str
-) -> tuple[np.ndarray, float]:
-    """``(arr as C-contiguous dtype (a view when it already is), its largest |value|)``,
-    validated when ``validate``."""
-    converted = np.ascontiguousarray(arr, dtype=dtype)
-    return converted, check.check_box_values(converted, fmt, name, func, validate)
-
-
-#: Largest |coordinate| for which no product in the formulas can overflow: corners
-#: reach 2x, sides 4x, and squared diagonals 2 * (4x + 1)^2 < 2^128 (float32) or
-#: 2^1024 (float64).
-_SAFE_MAGNITUDE = {np.dtype(np.float32): 2.0**60, np.dtype(np.float64): 2.0**508}
-
-
-def _overflow_guard(compute: np.dtype, magnitude: float) -> tuple[np.dtype, float]:
-    """``(dtype to compute in, power-of-two scale for the coordinates)``.
-
-    The common case returns ``(compute, 1.0)`` and changes nothing. Coordinates so
-    large that an area or squared diagonal could overflow (float32 past 2^60,
-    float64 past 2^508) take a rare path: float32 boxes are computed in float64
-    (exact, then rounded once), float64 boxes are multiplied by a power of two
-    (exact, the metrics are ratios) so that the largest becomes about 1.
-    """
-    if magnitude <= _SAFE_MAGNITUDE[compute]:
-        return compute, 1.0
-    if compute == np.float32:
-        return np.dtype(np.float64), 1.0
-    return compute, math.ldexp(1.0, 1 - math.frexp(magnitude)[1])
-
-
-def _scaled(arr: np.ndarray, scale: float) -> np.ndarray:
-    return arr if scale == 1.0 else arr * arr.dtype.type(scale)
-
-
-def _batched(arr: np.ndarray, batch: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``arr`` as a C-contiguous ``(B, N, 4)`` array of ``dtype``; B is 1 when ``arr``
-    has no batch axes of its own (it is then shared by every batch)."""
-    own = arr.shape[:-2]
-    if math.prod(own) == 1:
-        flat = arr.reshape((1,) + arr.shape[-2:])
-    else:
-        if own != batch:
-            arr = np.broadcast_to(arr, batch + arr.shape[-2:])
-        flat = arr.reshape((math.prod(batch),) + arr.shape[-2:])
-    return np.ascontiguousarray(flat, dtype=dtype)
-
-
 def _features(boxes: np.ndarray, fmt: str, offset: Any) -> np.ndarray:
     kernels = _kernels()
     feats = np.empty((boxes.shape[0], kernels.N_FEATURES, boxes.shape[1]), dtype=boxes.dtype)
     kernels.box_features(boxes, kernels.FORMAT_CODES[fmt], offset, feats)
     return feats
-
-
-def _result_buffer(
-    out: Any, shape: tuple[int, ...], result: np.dtype, compute: np.dtype, func: str
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(buffer the kernel writes, caller's array to copy into or None)``."""
-    view = dispatch.out_view(out, func)
-    if view is None:
-        return np.empty(shape, dtype=compute), None
-    if view.shape != shape:
-        raise ValueError(f"{func}: argument 'out' has shape {view.shape}, expected {shape}")
-    if view.dtype != result:
-        raise TypeError(f"{func}: argument 'out' has dtype {view.dtype}, expected {result}")
-    if view.dtype == compute and view.flags.c_contiguous:
-        return view, None
-    return np.empty(shape, dtype=compute), view
 
 
 def _pairwise(
@@ -146,11 +76,11 @@ def _pairwise(
         return dispatch.backend(kind, func).pairwise_boxes(func, metric, a, b, **options)
     check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
     offset_value = check.check_pixel_offset(pixel_offset, func)
-    a_np = _host_boxes(a, "a", func)
-    b_np = _host_boxes(b, "b", func)
+    a_np = prep.host_boxes(a, "a", func)
+    b_np = prep.host_boxes(b, "b", func)
     compute, result = float_types(a_np.dtype, b_np.dtype)
-    a_np, big_a = _checked(a_np, compute, fmt, validate, "a", func)
-    b_np, big_b = _checked(b_np, compute, fmt, validate, "b", func)
+    a_np, big_a = prep.checked(a_np, compute, fmt, validate, "a", func)
+    b_np, big_b = prep.checked(b_np, compute, fmt, validate, "b", func)
     batch = check.broadcast_batch(a_np.shape[:-2], b_np.shape[:-2], func)
     n, m = a_np.shape[-2], b_np.shape[-2]
     if aligned:
@@ -160,19 +90,19 @@ def _pairwise(
     if crowd is not None:
         flags = check.check_flags(crowd, batch + (m,), "crowd", func)
         metric = "crowd_iou"
-    compute, scale = _overflow_guard(compute, max(big_a, big_b))
+    compute, scale = prep.overflow_guard(compute, max(big_a, big_b))
 
     if threshold is not None:
         return _thresholded(
             a_np, b_np, flags, fmt, offset_value, compute, scale, threshold, aligned, out, func
         )
-    buffer, copy_into = _result_buffer(out, shape, result, compute, func)
+    buffer, copy_into = prep.result_buffer(out, shape, result, compute, func)
     n_batch = math.prod(batch)
     if buffer.size:
         offset = compute.type(offset_value * scale)
         eps_value = compute.type(eps * scale * scale)
-        fa = _features(_scaled(_batched(a_np, batch, compute), scale), fmt, offset)
-        fb = _features(_scaled(_batched(b_np, batch, compute), scale), fmt, offset)
+        fa = _features(prep.scaled(prep.batched(a_np, batch, compute), scale), fmt, offset)
+        fb = _features(prep.scaled(prep.batched(b_np, batch, compute), scale), fmt, offset)
         target = buffer.reshape((n_batch,) + shape[len(batch) :])
         _run_kernel(metric, aligned, fa, fb, flags, n_batch, m, over, offset, eps_value, target)
     if copy_into is not None:
@@ -198,22 +128,16 @@ def _thresholded(
     from ._sparse_boxes import sparse_box_iou
 
     offset = compute.type(offset_value * scale)
-    fa = _features(_scaled(_batched(a_np, (), compute), scale), fmt, offset)[0]
-    fb = _features(_scaled(_batched(b_np, (), compute), scale), fmt, offset)[0]
+    fa = _features(prep.scaled(prep.batched(a_np, (), compute), scale), fmt, offset)[0]
+    fb = _features(prep.scaled(prep.batched(b_np, (), compute), scale), fmt, offset)[0]
     crowd = (
-        _flat_flags(flags, 1, b_np.shape[0])[0]
+        prep.flat_flags(flags, 1, b_np.shape[0])[0]
         if flags is not None
         else np.zeros(b_np.shape[0], bool)
     )
     result = sparse_box_iou(fa, fb, np.ascontiguousarray(crowd), offset, float(threshold))
     _, result_dtype = float_types(a_np.dtype, b_np.dtype)
     return result.astype(result_dtype, copy=False)
-
-
-def _flat_flags(flags: np.ndarray | None, n_batch: int, m: int) -> np.ndarray:
-    if flags is None:
-        return np.zeros((1, m), dtype=bool)
-    return np.ascontiguousarray(flags).reshape(n_batch, m)
 
 
 def _run_kernel(
@@ -232,14 +156,16 @@ def _run_kernel(
     k = _kernels()
     over_code = k.OVER_CODES[over]
     if aligned:
-        crowd = _flat_flags(flags, n_batch, m)
+        crowd = prep.flat_flags(flags, n_batch, m)
         _parallel_call(
             k.aligned_metric, k.METRIC_CODES[metric], fa, fb, crowd, over_code, offset, eps, target
         )
     elif metric == "iou":
         _parallel_call(k.pairwise_iou, fa, fb, offset, target)
     elif metric == "crowd_iou":
-        _parallel_call(k.pairwise_crowd_iou, fa, fb, _flat_flags(flags, n_batch, m), offset, target)
+        _parallel_call(
+            k.pairwise_crowd_iou, fa, fb, prep.flat_flags(flags, n_batch, m), offset, target
+        )
     elif metric == "ioa":
         _parallel_call(k.pairwise_ioa, fa, fb, over_code, offset, target)
     elif metric == "giou":
@@ -551,22 +477,13 @@ def _single_set(
         raise TypeError(f"{func}: {kind} inputs are not supported")
     check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
     check.check_pixel_offset(pixel_offset, func)
-    arr = _host_boxes(a, "a", func)
+    arr = prep.host_boxes(a, "a", func)
     compute, result = float_types(arr.dtype)
-    arr, magnitude = _checked(arr, compute, fmt, validate, "a", func)
-    compute, scale = _overflow_guard(compute, magnitude)
+    arr, magnitude = prep.checked(arr, compute, fmt, validate, "a", func)
+    compute, scale = prep.overflow_guard(compute, magnitude)
     n_batch = math.prod(arr.shape[:-2])
-    boxes = _scaled(np.asarray(arr.reshape((n_batch,) + arr.shape[-2:]), dtype=compute), scale)
+    boxes = prep.scaled(np.asarray(arr.reshape((n_batch,) + arr.shape[-2:]), dtype=compute), scale)
     return boxes, arr.shape, result, scale
-
-
-def _unscaled(values: np.ndarray, scale: float, power: int, result: np.dtype) -> np.ndarray:
-    """``values / scale**power`` as ``result``: inf where the true value exceeds the
-    dtype's range (IEEE overflow, as torchvision), never NaN."""
-    with np.errstate(over="ignore"):
-        for _ in range(power if scale != 1.0 else 0):
-            values = values * values.dtype.type(1.0 / scale)
-        return values.astype(result, copy=False)
 
 
 def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool = True) -> Any:
@@ -602,7 +519,7 @@ def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool
         k = _kernels()
         offset = boxes.dtype.type(pixel_offset * scale)
         _parallel_call(k.box_area, boxes, k.FORMAT_CODES[fmt], offset, areas)
-    return dispatch.restore(_unscaled(areas, scale, 2, result).reshape(shape[:-1]), a)
+    return dispatch.restore(prep.unscaled(areas, scale, 2, result).reshape(shape[:-1]), a)
 
 
 def box_convert(
@@ -643,8 +560,8 @@ def box_convert(
     array([[25., 40., 30., 40.]])
     """
     func = "box_convert"
-    src = _one_spelling(src, in_fmt, "src", "in_fmt", func)
-    dst = _one_spelling(dst, out_fmt, "dst", "out_fmt", func)
+    src = prep.one_spelling(src, in_fmt, "src", "in_fmt", func)
+    dst = prep.one_spelling(dst, out_fmt, "dst", "out_fmt", func)
     check.check_choice(src, check.BOX_FORMATS, "src" if in_fmt is None else "in_fmt", func)
     check.check_choice(dst, check.BOX_FORMATS, "dst" if out_fmt is None else "out_fmt", func)
     boxes, shape, result, scale = _single_set(func, a, src, 0, validate)
@@ -652,12 +569,4 @@ def box_convert(
     if converted.size:
         k = _kernels()
         _parallel_call(k.box_convert, boxes, k.FORMAT_CODES[src], k.FORMAT_CODES[dst], converted)
-    return dispatch.restore(_unscaled(converted, scale, 1, result).reshape(shape), a)
-
-
-def _one_spelling(value: Any, alias: Any, name: str, alias_name: str, func: str) -> Any:
-    if value is not None and alias is not None:
-        raise TypeError(f"{func}: give {name}= or {alias_name}=, not both")
-    if value is None and alias is None:
-        raise TypeError(f"{func}: missing the box format {name}= (or {alias_name}=)")
-    return value if value is not None else alias
+    return dispatch.restore(prep.unscaled(converted, scale, 1, result).reshape(shape), a)
