@@ -114,3 +114,10 @@ def test_threshold_extreme_boxes_stay_finite():
     got = ioukit.box_iou(a, a, threshold=0.5)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got.toarray(), np.eye(2))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_threshold_with_unvalidated_non_finite_boxes(bad):
+    a = np.array([[0, 0, 1, 1], [0, 0, bad, 1]])
+    with pytest.raises(ValueError, match="threshold= needs finite boxes; validate=False"):
+        ioukit.box_iou(a, a, threshold=0.5, validate=False)

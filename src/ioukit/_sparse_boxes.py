@@ -31,6 +31,10 @@ def sparse_box_iou(
     lo_y = float(min(fa[1].min(), fb[1].min()))
     span_x = float(max(fa[2].max(), fb[2].max())) + pad - lo_x
     span_y = float(max(fa[3].max(), fb[3].max())) + pad - lo_y
+    if not all(math.isfinite(v) for v in (lo_x, lo_y, span_x, span_y, side)):
+        raise ValueError(
+            "box_iou: threshold= needs finite boxes; validate=False let a NaN or inf through"
+        )
     while (math.floor(span_x / side) + 1) * (math.floor(span_y / side) + 1) > MAX_CELLS:
         side *= 2.0
     nx, ny = math.floor(span_x / side) + 1, math.floor(span_y / side) + 1
