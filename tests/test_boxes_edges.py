@@ -36,7 +36,9 @@ def test_touching_identical_and_nested():
     assert ioukit.box_giou([[0, 0, 10, 10]], [[10, 0, 20, 10]])[0, 0] == 0.0
     assert ioukit.box_iou([[0, 0, 10, 10]], [[2, 2, 8, 8]])[0, 0] == pytest.approx(0.36)
     # with the +1 convention touching boxes share a column of pixels
-    assert ioukit.box_iou([[0, 0, 9, 9]], [[9, 0, 18, 9]], pixel_offset=1)[0, 0] == pytest.approx(10 / 190)
+    assert ioukit.box_iou([[0, 0, 9, 9]], [[9, 0, 18, 9]], pixel_offset=1)[0, 0] == pytest.approx(
+        10 / 190
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -61,7 +63,9 @@ def test_huge_coordinates(dtype):
 )
 def test_invalid_xyxy_rows_are_named(func, bad, why):
     a = np.array([[0, 0, 1, 1], [0, 0, 1, 1], bad], np.float64)
-    with pytest.raises(ValueError, match=rf"argument 'a' has an invalid xyxy box at row 2: .*\({why}\)"):
+    with pytest.raises(
+        ValueError, match=rf"argument 'a' has an invalid xyxy box at row 2: .*\({why}\)"
+    ):
         func(a, [[0, 0, 1, 1]])
     with pytest.raises(ValueError, match=r"argument 'b' has an invalid xyxy box at row \(1, 2\)"):
         func([[0, 0, 1, 1]], np.stack([a[:2].repeat(2, 0)[:3], a]))
@@ -78,9 +82,13 @@ def test_negative_extent(fmt):
 
 
 def test_bad_shapes():
-    with pytest.raises(ValueError, match=r"argument 'a' must have shape \(\.\.\., N, 4\), got \(4,\).*a\[None\]"):
+    with pytest.raises(
+        ValueError, match=r"argument 'a' must have shape \(\.\.\., N, 4\), got \(4,\).*a\[None\]"
+    ):
         ioukit.box_iou([0, 0, 1, 1], [[0, 0, 1, 1]])
-    with pytest.raises(ValueError, match=r"argument 'b' must have shape \(\.\.\., N, 4\), got \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"argument 'b' must have shape \(\.\.\., N, 4\), got \(2, 3\)"
+    ):
         ioukit.box_iou([[0, 0, 1, 1]], np.zeros((2, 3)))
     with pytest.raises(ValueError, match="do not broadcast"):
         ioukit.box_iou(np.zeros((2, 3, 4)), np.zeros((3, 3, 4)))
@@ -91,7 +99,9 @@ def test_bad_shapes():
 
 
 def test_bad_dtypes():
-    with pytest.raises(TypeError, match="argument 'a' must hold integer or floating-point numbers, got dtype bool"):
+    with pytest.raises(
+        TypeError, match="argument 'a' must hold integer or floating-point numbers, got dtype bool"
+    ):
         ioukit.box_iou(np.zeros((1, 4), bool), np.zeros((1, 4)))
     with pytest.raises(TypeError, match="argument 'b' must hold .* got dtype <U1"):
         ioukit.box_iou(np.zeros((1, 4)), [["a", "b", "c", "d"]])
@@ -112,7 +122,7 @@ def test_bad_options():
         ioukit.box_iou([[0, 0, 1, 1]], [[0, 0, 1, 1]], pixel_offset=True)
     with pytest.raises(ValueError, match="dst='polar'"):
         ioukit.box_convert([[0, 0, 1, 1]], "xyxy", "polar")
-    with pytest.raises(ValueError, match="fmt='polar'"):
+    with pytest.raises(ValueError, match="src='polar'"):
         ioukit.box_convert([[0, 0, 1, 1]], "polar", "xyxy")
     with pytest.raises(TypeError, match="unexpected keyword"):
         ioukit.box_giou([[0, 0, 1, 1]], [[0, 0, 1, 1]], crowd=[True])
@@ -120,7 +130,9 @@ def test_bad_options():
 
 def test_bad_crowd():
     boxes = [[0, 0, 1, 1], [0, 0, 2, 2]]
-    with pytest.raises(ValueError, match=r"crowd has shape \(3,\), expected one flag per box of 'b'"):
+    with pytest.raises(
+        ValueError, match=r"crowd has shape \(3,\), expected one flag per box of 'b'"
+    ):
         ioukit.box_iou(boxes, boxes, crowd=[True, False, True])
     with pytest.raises(ValueError, match="crowd must hold only 0/1, found 2 at row 1"):
         ioukit.box_iou(boxes, boxes, crowd=[0, 2])

@@ -29,12 +29,17 @@ def test_torchvision_box_iou_float(dtype, atol):
     boxes = np.array(FLOAT_BOXES, dtype)
     want = [[1.0, 0.9933, 0.9673], [0.9933, 1.0, 0.9737], [0.9673, 0.9737, 1.0]]
     got = ioukit.box_iou(boxes, boxes)
-    assert got.dtype == dtype
+    assert got.dtype == (np.float32 if dtype == np.float16 else dtype)  # torchvision's _upcast
     np.testing.assert_allclose(got.astype(np.float64), want, atol=atol)
 
 
 def test_torchvision_giou():
-    want = [[1.0, 0.25, -0.7778], [0.25, 1.0, -0.8611], [-0.7778, -0.8611, 1.0], [0.0625, 0.25, -0.8819]]
+    want = [
+        [1.0, 0.25, -0.7778],
+        [0.25, 1.0, -0.8611],
+        [-0.7778, -0.8611, 1.0],
+        [0.0625, 0.25, -0.8819],
+    ]
     np.testing.assert_allclose(ioukit.box_giou(INT_BOXES, INT_BOXES2), want, atol=1e-4)
     # torchvision 0.29.1's actual float values (computed in expected_values.md)
     want_float = [[1.0, 0.9933, 0.9671], [0.9933, 1.0, 0.9736], [0.9671, 0.9736, 1.0]]
@@ -43,7 +48,12 @@ def test_torchvision_giou():
 
 @pytest.mark.parametrize("func", [ioukit.box_diou, ioukit.box_ciou])
 def test_torchvision_diou_ciou(func):
-    want = [[1.0, 0.1875, -0.4444], [0.1875, 1.0, -0.5625], [-0.4444, -0.5625, 1.0], [-0.0781, 0.1875, -0.6267]]
+    want = [
+        [1.0, 0.1875, -0.4444],
+        [0.1875, 1.0, -0.5625],
+        [-0.4444, -0.5625, 1.0],
+        [-0.0781, 0.1875, -0.6267],
+    ]
     np.testing.assert_allclose(func(INT_BOXES, INT_BOXES2), want, atol=1e-4)
     want_float = [[1, 0.9933, 0.9672], [0.9933, 1, 0.9737], [0.9672, 0.9737, 1]]
     np.testing.assert_allclose(func(FLOAT_BOXES, FLOAT_BOXES), want_float, atol=1e-4)
@@ -54,9 +64,12 @@ def test_torchvision_box_area():
     np.testing.assert_allclose(
         ioukit.box_area(FLOAT_BOXES), [604723.0806, 600965.4666, 592761.0085], atol=1e-4
     )
-    fp16 = np.array([[2.825, 1.8625, 3.90, 4.85], [2.825, 4.875, 19.20, 5.10], [2.925, 1.80, 8.90, 4.90]], np.float16)
+    fp16 = np.array(
+        [[2.825, 1.8625, 3.90, 4.85], [2.825, 4.875, 19.20, 5.10], [2.925, 1.80, 8.90, 4.90]],
+        np.float16,
+    )
     got = ioukit.box_area(fp16)
-    assert got.dtype == np.float16
+    assert got.dtype == np.float32  # torchvision upcasts half boxes (_upcast) before multiplying
     np.testing.assert_allclose(got.astype(np.float64), [3.2170, 3.7108, 18.5071], atol=0.01)
 
 
@@ -85,7 +98,14 @@ def test_torchvision_losses():
 # A2. detectron2 test_boxes.py
 def test_detectron2_pairwise_iou_and_ioa():
     boxes1 = [[0, 0, 1, 1], [0, 0, 1, 1]]
-    boxes2 = [[0, 0, 1, 1], [0, 0, 0.5, 1], [0, 0, 1, 0.5], [0, 0, 0.5, 0.5], [0.5, 0.5, 1, 1], [0.5, 0.5, 1.5, 1.5]]
+    boxes2 = [
+        [0, 0, 1, 1],
+        [0, 0, 0.5, 1],
+        [0, 0, 1, 0.5],
+        [0, 0, 0.5, 0.5],
+        [0.5, 0.5, 1, 1],
+        [0.5, 0.5, 1.5, 1.5],
+    ]
     want_iou = [[1.0, 0.5, 0.5, 0.25, 0.25, 0.25 / (2 - 0.25)]] * 2
     want_ioa = [[1.0, 1.0, 1.0, 1.0, 1.0, 0.25]] * 2
     np.testing.assert_allclose(ioukit.box_iou(boxes1, boxes2), want_iou, rtol=1e-12)
@@ -97,14 +117,19 @@ def test_mmcv_plus_one_convention():
     b1 = [[1, 1, 3, 4], [2, 2, 3, 4], [7, 7, 8, 8]]
     b2 = [[0, 2, 2, 5], [2, 1, 3, 3]]
     np.testing.assert_allclose(
-        ioukit.box_iou(b1, b2, pixel_offset=1), [[0.33333334, 0.5], [0.2, 0.5], [0.0, 0.0]], rtol=1e-6
+        ioukit.box_iou(b1, b2, pixel_offset=1),
+        [[0.33333334, 0.5], [0.2, 0.5], [0.0, 0.0]],
+        rtol=1e-6,
     )
     np.testing.assert_allclose(
         ioukit.box_iou(b1[:2], b2, aligned=True, pixel_offset=1), [0.33333334, 0.5], rtol=1e-6
     )
     np.testing.assert_allclose(
-        ioukit.box_iou([[0, 0, 3, 3]], [[4, 0, 5, 3], [3, 0, 4, 3], [2, 0, 3, 3], [1, 0, 2, 3]], pixel_offset=1),
-        [[0, 0.2, 0.5, 0.5]], rtol=1e-6,
+        ioukit.box_iou(
+            [[0, 0, 3, 3]], [[4, 0, 5, 3], [3, 0, 4, 3], [2, 0, 3, 3], [1, 0, 2, 3]], pixel_offset=1
+        ),
+        [[0, 0.2, 0.5, 0.5]],
+        rtol=1e-6,
     )
 
 
@@ -125,14 +150,20 @@ SUPERVISION_CASES = [
 @pytest.mark.parametrize("true_box,det_box,iou,ios", SUPERVISION_CASES)
 def test_supervision_single_pairs(true_box, det_box, iou, ios):
     assert float(ioukit.box_iou([true_box], [det_box])[0, 0]) == pytest.approx(iou, rel=1e-6)
-    assert float(ioukit.box_ioa([true_box], [det_box], over="min")[0, 0]) == pytest.approx(ios, rel=1e-6)
+    assert float(ioukit.box_ioa([true_box], [det_box], over="min")[0, 0]) == pytest.approx(
+        ios, rel=1e-6
+    )
 
 
 def test_supervision_batch_and_empty():
     true = [[0, 0, 10, 10], [10, 10, 20, 20]]
     det = [[0, 0, 10, 10], [5, 5, 15, 15]]
-    np.testing.assert_allclose(ioukit.box_iou(true, det), [[1.0, 0.14285715], [0.0, 0.14285715]], rtol=1e-6)
-    np.testing.assert_allclose(ioukit.box_ioa(true, det, over="min"), [[1.0, 0.25], [0.0, 0.25]], rtol=1e-6)
+    np.testing.assert_allclose(
+        ioukit.box_iou(true, det), [[1.0, 0.14285715], [0.0, 0.14285715]], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        ioukit.box_ioa(true, det, over="min"), [[1.0, 0.25], [0.0, 0.25]], rtol=1e-6
+    )
     assert ioukit.box_iou(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0, 0)
     assert ioukit.box_iou(np.zeros((1, 4)), np.zeros((0, 4))).shape == (1, 0)
     assert ioukit.box_iou(np.zeros((0, 4)), np.zeros((1, 4))).shape == (0, 1)
@@ -143,7 +174,8 @@ def test_supervision_batch_and_empty():
 # A5. torchmetrics
 def test_torchmetrics_corner_case_float32():
     got = ioukit.box_iou(
-        np.array([[296.55, 93.96, 314.97, 152.79]], np.float32), np.array([[300, 100, 315, 150]], np.float32)
+        np.array([[296.55, 93.96, 314.97, 152.79]], np.float32),
+        np.array([[300, 100, 315, 150]], np.float32),
     )
     assert got.dtype == np.float32
     assert float(got[0, 0]) == pytest.approx(0.6897670030593872, abs=1e-7)
@@ -151,7 +183,9 @@ def test_torchmetrics_corner_case_float32():
 
 @pytest.mark.parametrize("fmt,want", [("xyxy", 0.25), ("xywh", 1 / 7), ("cxcywh", 1 / 7)])
 def test_torchmetrics_box_formats(fmt, want):
-    assert float(ioukit.box_iou([[0.5, 0.5, 1, 1]], [[0, 0, 1, 1]], fmt=fmt)[0, 0]) == pytest.approx(want, abs=1e-3)
+    assert float(
+        ioukit.box_iou([[0.5, 0.5, 1, 1]], [[0, 0, 1, 1]], fmt=fmt)[0, 0]
+    ) == pytest.approx(want, abs=1e-3)
 
 
 # A6. pycocotools maskUtils.iou on xywh boxes

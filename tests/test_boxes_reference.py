@@ -47,7 +47,9 @@ def test_ioa_over(over, rng):
     )
     np.testing.assert_allclose(
         ioukit.box_ioa(a, b[:20], over=over, aligned=True),
-        ref.ioa(a, b[:20], over=over, aligned=True), rtol=1e-12, atol=1e-12,
+        ref.ioa(a, b[:20], over=over, aligned=True),
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 
@@ -59,10 +61,14 @@ def test_crowd_pairwise_and_aligned(rng):
     )
     np.testing.assert_allclose(
         ioukit.box_iou(a, b, crowd=crowd, aligned=True),
-        ref.iou(a, b, crowd=crowd, aligned=True), rtol=1e-12, atol=1e-12,
+        ref.iou(a, b, crowd=crowd, aligned=True),
+        rtol=1e-12,
+        atol=1e-12,
     )
     # crowd of all False is plain IoU; crowd as 0/1 ints is accepted
-    np.testing.assert_array_equal(ioukit.box_iou(a, b, crowd=np.zeros(25, int)), ioukit.box_iou(a, b))
+    np.testing.assert_array_equal(
+        ioukit.box_iou(a, b, crowd=np.zeros(25, int)), ioukit.box_iou(a, b)
+    )
 
 
 @pytest.mark.parametrize("metric", sorted(FUNCS))
@@ -102,7 +108,8 @@ def test_box_area_and_convert_roundtrip(rng):
         boxes = random_boxes(rng, 30, fmt)
         for offset in (0, 1):
             np.testing.assert_allclose(
-                ioukit.box_area(boxes, fmt=fmt, pixel_offset=offset), ref.area(boxes, fmt, offset),
+                ioukit.box_area(boxes, fmt=fmt, pixel_offset=offset),
+                ref.area(boxes, fmt, offset),
                 rtol=1e-12,
             )
         for dst in ("xyxy", "xywh", "cxcywh"):
@@ -120,9 +127,11 @@ def test_out_is_filled_and_returned(rng):
     strided = np.zeros((12, 10), dtype=np.float32).T  # not C-contiguous: filled through a copy
     assert ioukit.box_iou(a, b, out=strided) is strided
     np.testing.assert_array_equal(strided, ioukit.box_iou(a, b))
-    half = np.zeros((10, 12), dtype=np.float16)
-    ioukit.box_iou(a.astype(np.float16), b.astype(np.float16), out=half)
-    np.testing.assert_allclose(half, ioukit.box_iou(a, b), atol=2e-3)
+    single = np.zeros((10, 12), dtype=np.float32)  # half inputs give float32 results
+    ioukit.box_iou(a.astype(np.float16), b.astype(np.float16), out=single)
+    np.testing.assert_allclose(single, ioukit.box_iou(a, b), atol=2e-3)
+    with pytest.raises(TypeError, match="'out' has dtype float16, expected float32"):
+        ioukit.box_iou(a.astype(np.float16), b, out=single.astype(np.float16))
 
 
 def test_large_matrix_uses_every_row(rng):

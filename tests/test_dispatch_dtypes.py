@@ -39,7 +39,7 @@ class ArrayOnly:
     [
         (np.float64, np.float64),
         (np.float32, np.float32),
-        (np.float16, np.float16),
+        (np.float16, np.float32),  # computed and returned in float32, as torchvision
         (np.int8, np.float64),
         (np.int16, np.float64),
         (np.int32, np.float64),
@@ -53,9 +53,21 @@ class ArrayOnly:
 def test_every_dtype(dtype, result):
     got = ioukit.box_iou(np.array(A, dtype), np.array(B, dtype))
     assert got.dtype == result
-    np.testing.assert_allclose(got.astype(np.float64), WANT, atol=2e-3 if dtype == np.float16 else 1e-6)
-    for func in (ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou, ioukit.box_ioa, ioukit.box_area):
-        value = func(np.array(A, dtype), np.array(B, dtype)) if func is not ioukit.box_area else func(np.array(A, dtype))
+    np.testing.assert_allclose(
+        got.astype(np.float64), WANT, atol=2e-3 if dtype == np.float16 else 1e-6
+    )
+    for func in (
+        ioukit.box_giou,
+        ioukit.box_diou,
+        ioukit.box_ciou,
+        ioukit.box_ioa,
+        ioukit.box_area,
+    ):
+        value = (
+            func(np.array(A, dtype), np.array(B, dtype))
+            if func is not ioukit.box_area
+            else func(np.array(A, dtype))
+        )
         assert value.dtype == result
 
 
@@ -72,12 +84,26 @@ def test_mixed_dtypes_promote(da, db, result):
     assert ioukit.box_iou(np.array(A, da), np.array(B, db)).dtype == result
 
 
-def test_bfloat16_computed_in_float32():
+def test_bfloat16_computed_and_returned_in_float32():
     ml_dtypes = pytest.importorskip("ml_dtypes")
     a = np.array(A, dtype=ml_dtypes.bfloat16)
     got = ioukit.box_iou(a, a)
-    assert got.dtype == ml_dtypes.bfloat16
-    np.testing.assert_allclose(got.astype(np.float32), ioukit.box_iou(A, A), atol=1e-2)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, ioukit.box_iou(A, A), atol=1e-2)
+    for func in (ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou, ioukit.box_ioa):
+        assert func(a, a).dtype == np.float32
+    assert ioukit.box_area(a).dtype == np.float32
+    assert ioukit.box_convert(a, "xyxy", "xywh").dtype == np.float32
+
+
+def test_half_area_does_not_overflow():
+    # 300 x 300 = 90000 > 65504, the float16 maximum: float32 results keep it
+    box = np.array([[0, 0, 300, 300]], dtype=np.float16)
+    for fmt in ("xyxy", "xywh"):
+        area = ioukit.box_area(box, fmt=fmt)
+        assert area.dtype == np.float32 and area.tolist() == [90000.0]
+        assert ioukit.box_iou(box, box, fmt=fmt).tolist() == [[1.0]]
+        assert ioukit.box_giou(box, box, fmt=fmt).tolist() == [[1.0]]
 
 
 @pytest.mark.parametrize("wrap", [list, tuple, np.asarray, DLPackOnly, ArrayOnly])
@@ -97,12 +123,16 @@ def test_non_contiguous_and_big_endian_inputs():
 
 def test_torch_in_torch_out():
     torch = pytest.importorskip("torch")
-    a = torch.tensor(A, dtype=torch.float32, requires_grad=True)
+    a = torch.tensor(A, dtype=torch.float32)
     got = ioukit.box_iou(a, torch.tensor(B, dtype=torch.float32))
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float32
     np.testing.assert_allclose(got.numpy(), WANT, atol=1e-6)
-    half = ioukit.box_giou(torch.tensor(A, dtype=torch.bfloat16), torch.tensor(B, dtype=torch.bfloat16))
-    assert half.dtype == torch.bfloat16
+    half = ioukit.box_giou(
+        torch.tensor(A, dtype=torch.bfloat16), torch.tensor(B, dtype=torch.bfloat16)
+    )
+    assert half.dtype == torch.float32
+    with pytest.raises(TypeError, match="requires grad"):
+        ioukit.box_giou(a.requires_grad_(), a)
 
 
 def test_array_kind():
@@ -111,7 +141,12 @@ def test_array_kind():
     assert _dispatch.array_kind([1, 2]) == "numpy"
 
     class FakeCuda:
-        __cuda_array_interface__ = {"shape": (1, 4), "typestr": "<f4", "data": (0, False), "version": 3}
+        __cuda_array_interface__ = {
+            "shape": (1, 4),
+            "typestr": "<f4",
+            "data": (0, False),
+            "version": 3,
+        }
 
     assert _dispatch.array_kind(FakeCuda()) == "cuda"
 
@@ -124,13 +159,20 @@ def test_sparse_boxes_rejected():
 
 def test_mixed_kinds_are_a_type_error():
     sparse = pytest.importorskip("scipy.sparse")
-    with pytest.raises(TypeError, match="inputs must all live in one place, but 'a' is numpy, 'b' is sparse"):
+    with pytest.raises(
+        TypeError, match="inputs must all live in one place, but 'a' is numpy, 'b' is sparse"
+    ):
         ioukit.box_iou(A, sparse.csr_matrix(np.ones((2, 4))))
 
 
 def test_missing_backend_message():
     class FakeCuda:
-        __cuda_array_interface__ = {"shape": (1, 4), "typestr": "<f4", "data": (0, False), "version": 3}
+        __cuda_array_interface__ = {
+            "shape": (1, 4),
+            "typestr": "<f4",
+            "data": (0, False),
+            "version": 3,
+        }
 
     with pytest.raises((TypeError, ImportError), match="cuda"):
         ioukit.box_iou(FakeCuda(), FakeCuda())

@@ -120,6 +120,13 @@ def to_numpy(x: Any, name: str, func: str) -> np.ndarray:
     anything with ``__array__`` or ``__dlpack__``."""
     if isinstance(x, np.ndarray):
         return x
+    if is_torch(x) and getattr(x, "requires_grad", False):
+        raise TypeError(
+            f"{func}: argument {name!r} is a torch tensor that requires grad; ioukit computes "
+            "without autograd, so the result would carry no gradient. For a differentiable "
+            "loss use torchvision.ops (generalized_box_iou_loss, distance_box_iou_loss, "
+            f"complete_box_iou_loss, box_iou); for values only, pass {name}.detach()"
+        )
     try:
         if is_torch(x):
             t = x.detach()
@@ -135,28 +142,30 @@ def to_numpy(x: Any, name: str, func: str) -> np.ndarray:
         ) from None
 
 
-def _torch_dtype_of(x: Any) -> Any:
-    return getattr(x, "dtype", None)
-
-
 def restore(result: np.ndarray, *inputs: Any) -> Any:
-    """Give ``result`` back in the library of the inputs: a torch tensor when any input
-    was one (same dtype rule, bfloat16/float16 included), else the NumPy array."""
+    """Give ``result`` back in the library of the inputs: a torch CPU tensor of the
+    same dtype when any input was one, else the NumPy array."""
     for x in inputs:
         if is_torch(x):
             torch = sys.modules["torch"]
-            tensor = torch.from_numpy(np.ascontiguousarray(result))
-            dtype = _torch_dtype_of(x)
-            if dtype in (torch.bfloat16, torch.float16) and tensor.is_floating_point():
-                tensor = tensor.to(dtype)
-            return tensor
+            return torch.from_numpy(np.ascontiguousarray(result))
     return result
 
 
 def out_view(out: Any, func: str) -> np.ndarray | None:
-    """A writable NumPy view of a caller's ``out=`` array (None when not given)."""
+    """A writable NumPy view of a caller's ``out=`` array (None when not given).
+
+    Only arrays whose memory the view shares are accepted: NumPy arrays, torch CPU
+    tensors and DLPack producers. A list or any other array-like would be converted
+    to a new array, filled, and leave the caller's object unchanged: TypeError.
+    """
     if out is None:
         return None
+    if not (isinstance(out, np.ndarray) or is_torch(out) or hasattr(out, "__dlpack__")):
+        raise TypeError(
+            f"{func}: argument 'out' must be a writable NumPy array (or torch CPU tensor) "
+            f"to fill in place, got {type(out).__name__}"
+        )
     view = to_numpy(out, "out", func)
     if not view.flags.writeable:
         raise ValueError(f"{func}: argument 'out' is read-only")

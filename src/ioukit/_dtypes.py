@@ -1,9 +1,10 @@
 """The dtype rules of DESIGN.md section 2.
 
 float32 in, float32 out; float64 in, float64 out; float16 and bfloat16 are
-computed in float32 and returned in their own dtype; integer inputs are computed
-and returned in float64. Mixed inputs promote as NumPy does, so int + float32
-gives float64 and float16 + float32 gives float32. Never an integer result.
+computed and returned in float32 (as torchvision does: a half-precision area
+overflows at 65504, a 256 x 256 box); integer inputs are computed and returned
+in float64. Mixed inputs promote as NumPy does, so int + float32 gives float64
+and float16 + float32 gives float32. Never an integer result.
 """
 
 from __future__ import annotations
@@ -27,10 +28,8 @@ def compute_dtype_of(dtype: np.dtype) -> np.dtype:
 
 
 def result_dtype_of(dtype: np.dtype) -> np.dtype:
-    """The output dtype for one input dtype."""
-    if dtype.kind == "f" or _is_half(dtype):
-        return dtype
-    return FLOAT64
+    """The output dtype for one input dtype: the compute dtype (half gives float32)."""
+    return compute_dtype_of(dtype)
 
 
 def float_types(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
@@ -44,20 +43,7 @@ def float_types(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
     >>> float_types(np.dtype("int32"), np.dtype("float16"))
     (dtype('float64'), dtype('float64'))
     >>> float_types(np.dtype("float16"), np.dtype("float16"))
-    (dtype('float32'), dtype('float16'))
+    (dtype('float32'), dtype('float32'))
     """
-    results = [result_dtype_of(d) for d in dtypes]
-    result = results[0]
-    for other in results[1:]:
-        if other != result:
-            if _is_half(result) and _is_half(other):
-                result = FLOAT32
-            else:
-                result = np.promote_types(
-                    FLOAT32 if _is_half(result) and result.kind == "V" else result,
-                    FLOAT32 if _is_half(other) and other.kind == "V" else other,
-                )
     compute = FLOAT64 if any(compute_dtype_of(d) == FLOAT64 for d in dtypes) else FLOAT32
-    if result == FLOAT64:
-        compute = FLOAT64
-    return compute, result
+    return compute, compute

@@ -54,25 +54,32 @@ def check_box_shape(arr: np.ndarray, name: str, func: str) -> None:
         )
 
 
-def check_box_values(arr: np.ndarray, fmt: str, name: str, func: str) -> None:
-    """ValueError at the first box that is NaN/inf or has a negative extent.
+def check_box_values(
+    arr: np.ndarray, fmt: str, name: str, func: str, validate: bool = True
+) -> float:
+    """ValueError at the first box that is NaN/inf or has a negative extent (when
+    ``validate``); returns the largest ``|value|`` of ``arr`` (0.0 when empty).
 
     ``arr`` is already float32/float64 and C-contiguous; one compiled pass finds
-    the first bad row, so a valid input costs O(N) and no temporaries.
+    the first bad row and the magnitude, so a valid input costs O(N) and no
+    temporaries.
     """
     if arr.size == 0:
-        return
+        return 0.0
     from .kernels import cpu_boxes
 
     flat = arr.reshape(-1, 4)
-    row, reason = cpu_boxes.first_invalid_box(flat, cpu_boxes.FORMAT_CODES[fmt])
+    row, reason, big = cpu_boxes.first_invalid_box(flat, cpu_boxes.FORMAT_CODES[fmt], validate)
     if row < 0:
-        return
+        return float(big)
     where = format_index(int(row), arr.shape[:-1])
     values = [float(v) for v in flat[row]]
     why = cpu_boxes.INVALID_REASONS[reason]
+    hint = ""
+    if fmt == "xyxy" and reason in (1, 2) and bool((flat[:, 2:] >= 0).all()):
+        hint = '; every box has a non-negative 3rd and 4th value: are they xywh? pass fmt="xywh"'
     raise ValueError(
-        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {values} ({why})"
+        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {values} ({why}){hint}"
     )
 
 
@@ -97,8 +104,12 @@ def broadcast_batch(
         ) from None
 
 
-def check_flags(flags: Any, target: tuple[int, ...], name: str, func: str) -> np.ndarray:
-    """A bool array broadcast to ``target`` from 0/1 or bool values; ValueError otherwise."""
+def check_flags(
+    flags: Any, target: tuple[int, ...], name: str, func: str, item: str = "box"
+) -> np.ndarray:
+    """A bool array of shape ``target`` from 0/1 or bool values: exactly one flag per
+    ``item`` of ``b`` (shape ``(M,)``, or batch dimensions that broadcast to those of
+    ``target``). A scalar or a single flag is not spread over every item."""
     arr = np.asarray(flags)
     if arr.dtype.kind not in "biu" and not (arr.dtype.kind == "f" and arr.size == 0):
         raise TypeError(f"{func}: {name} must be booleans or 0/1 integers, got dtype {arr.dtype}")
@@ -108,13 +119,15 @@ def check_flags(flags: Any, target: tuple[int, ...], name: str, func: str) -> np
             f"{func}: {name} must hold only 0/1, found {arr.ravel()[first].item()!r} at row "
             f"{format_index(first, arr.shape) if arr.ndim else 0}"
         )
+    expected = f"one flag per {item} of 'b' (shape {target[-1:]}" + (
+        f" or {target})" if len(target) > 1 else ")"
+    )
+    if arr.ndim == 0 or arr.ndim > len(target) or arr.shape[-1] != target[-1]:
+        raise ValueError(f"{func}: {name} has shape {arr.shape}, expected {expected}")
     try:
         return np.broadcast_to(arr.astype(bool, copy=False), target)
     except ValueError:
-        raise ValueError(
-            f"{func}: {name} has shape {arr.shape}, expected one flag per box of 'b' "
-            f"(shape {target[-1:]} or {target})"
-        ) from None
+        raise ValueError(f"{func}: {name} has shape {arr.shape}, expected {expected}") from None
 
 
 def image_size(h: Any, w: Any, func: str) -> tuple[int, int]:

@@ -8,10 +8,12 @@ and gives the result back in the caller's library.
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
 
+from . import _box_inputs as prep
 from . import _dispatch as dispatch
 from . import _validate as check
 from ._dtypes import float_types
@@ -34,57 +36,11 @@ def _parallel_call(kernel: Any, *args: Any) -> Any:
     return _loaded["parallel_call"](kernel, *args)
 
 
-def _host_boxes(x: Any, name: str, func: str) -> np.ndarray:
-    arr = dispatch.to_numpy(x, name, func)
-    check.check_numeric(arr, name, func)
-    check.check_box_shape(arr, name, func)
-    return arr
-
-
-def _checked(
-    arr: np.ndarray, dtype: np.dtype, fmt: str, validate: bool, name: str, func: str
-) -> np.ndarray:
-    """``arr`` as C-contiguous ``dtype`` (a view when it already is), validated."""
-    converted = np.ascontiguousarray(arr, dtype=dtype)
-    if validate:
-        check.check_box_values(converted, fmt, name, func)
-    return converted
-
-
-def _batched(arr: np.ndarray, batch: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """``arr`` as a C-contiguous ``(B, N, 4)`` array of ``dtype``; B is 1 when ``arr``
-    has no batch axes of its own (it is then shared by every batch)."""
-    own = arr.shape[:-2]
-    if math.prod(own) == 1:
-        flat = arr.reshape((1,) + arr.shape[-2:])
-    else:
-        if own != batch:
-            arr = np.broadcast_to(arr, batch + arr.shape[-2:])
-        flat = arr.reshape((math.prod(batch),) + arr.shape[-2:])
-    return np.ascontiguousarray(flat, dtype=dtype)
-
-
 def _features(boxes: np.ndarray, fmt: str, offset: Any) -> np.ndarray:
     kernels = _kernels()
     feats = np.empty((boxes.shape[0], kernels.N_FEATURES, boxes.shape[1]), dtype=boxes.dtype)
     kernels.box_features(boxes, kernels.FORMAT_CODES[fmt], offset, feats)
     return feats
-
-
-def _result_buffer(
-    out: Any, shape: tuple[int, ...], result: np.dtype, compute: np.dtype, func: str
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(buffer the kernel writes, caller's array to copy into or None)``."""
-    view = dispatch.out_view(out, func)
-    if view is None:
-        return np.empty(shape, dtype=compute), None
-    if view.shape != shape:
-        raise ValueError(f"{func}: argument 'out' has shape {view.shape}, expected {shape}")
-    if view.dtype != result:
-        raise TypeError(f"{func}: argument 'out' has dtype {view.dtype}, expected {result}")
-    if view.dtype == compute and view.flags.c_contiguous:
-        return view, None
-    return np.empty(shape, dtype=compute), view
 
 
 def _pairwise(
@@ -120,11 +76,11 @@ def _pairwise(
         return dispatch.backend(kind, func).pairwise_boxes(func, metric, a, b, **options)
     check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
     offset_value = check.check_pixel_offset(pixel_offset, func)
-    a_np = _host_boxes(a, "a", func)
-    b_np = _host_boxes(b, "b", func)
+    a_np = prep.host_boxes(a, "a", func)
+    b_np = prep.host_boxes(b, "b", func)
     compute, result = float_types(a_np.dtype, b_np.dtype)
-    a_np = _checked(a_np, compute, fmt, validate, "a", func)
-    b_np = _checked(b_np, compute, fmt, validate, "b", func)
+    a_np, big_a = prep.checked(a_np, compute, fmt, validate, "a", func)
+    b_np, big_b = prep.checked(b_np, compute, fmt, validate, "b", func)
     batch = check.broadcast_batch(a_np.shape[:-2], b_np.shape[:-2], func)
     n, m = a_np.shape[-2], b_np.shape[-2]
     if aligned:
@@ -134,18 +90,19 @@ def _pairwise(
     if crowd is not None:
         flags = check.check_flags(crowd, batch + (m,), "crowd", func)
         metric = "crowd_iou"
+    compute, scale = prep.overflow_guard(compute, max(big_a, big_b))
 
     if threshold is not None:
         return _thresholded(
-            a_np, b_np, flags, fmt, offset_value, compute, threshold, aligned, out, func
+            a_np, b_np, flags, fmt, offset_value, compute, scale, threshold, aligned, out, func
         )
-    buffer, copy_into = _result_buffer(out, shape, result, compute, func)
+    buffer, copy_into = prep.result_buffer(out, shape, result, compute, func)
     n_batch = math.prod(batch)
     if buffer.size:
-        offset = compute.type(offset_value)
-        eps_value = compute.type(eps)
-        fa = _features(_batched(a_np, batch, compute), fmt, offset)
-        fb = _features(_batched(b_np, batch, compute), fmt, offset)
+        offset = compute.type(offset_value * scale)
+        eps_value = compute.type(eps * scale * scale)
+        fa = _features(prep.scaled(prep.batched(a_np, batch, compute), scale), fmt, offset)
+        fb = _features(prep.scaled(prep.batched(b_np, batch, compute), scale), fmt, offset)
         target = buffer.reshape((n_batch,) + shape[len(batch) :])
         _run_kernel(metric, aligned, fa, fb, flags, n_batch, m, over, offset, eps_value, target)
     if copy_into is not None:
@@ -156,29 +113,31 @@ def _pairwise(
     return dispatch.restore(buffer.astype(result, copy=False), a, b)
 
 
-def _thresholded(a_np, b_np, flags, fmt, offset_value, compute, threshold, aligned, out, func):
+def _thresholded(
+    a_np, b_np, flags, fmt, offset_value, compute, scale, threshold, aligned, out, func
+):
     """The sparse path of ``box_iou(..., threshold=t)``."""
     if aligned or out is not None or a_np.ndim != 2 or b_np.ndim != 2:
         raise ValueError(f"{func}: threshold= needs 2-D (N, 4) inputs, without aligned= or out=")
-    if not 0 < threshold <= 1:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float, np.integer, np.floating))
+        or not 0 < threshold <= 1
+    ):
         raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
     from ._sparse_boxes import sparse_box_iou
 
-    offset = compute.type(offset_value)
-    fa = _features(_batched(a_np, (), compute), fmt, offset)[0]
-    fb = _features(_batched(b_np, (), compute), fmt, offset)[0]
+    offset = compute.type(offset_value * scale)
+    fa = _features(prep.scaled(prep.batched(a_np, (), compute), scale), fmt, offset)[0]
+    fb = _features(prep.scaled(prep.batched(b_np, (), compute), scale), fmt, offset)[0]
     crowd = (
-        _flat_flags(flags, 1, b_np.shape[0])[0]
+        prep.flat_flags(flags, 1, b_np.shape[0])[0]
         if flags is not None
         else np.zeros(b_np.shape[0], bool)
     )
-    return sparse_box_iou(fa, fb, np.ascontiguousarray(crowd), offset, threshold)
-
-
-def _flat_flags(flags: np.ndarray | None, n_batch: int, m: int) -> np.ndarray:
-    if flags is None:
-        return np.zeros((1, m), dtype=bool)
-    return np.ascontiguousarray(flags).reshape(n_batch, m)
+    result = sparse_box_iou(fa, fb, np.ascontiguousarray(crowd), offset, float(threshold))
+    _, result_dtype = float_types(a_np.dtype, b_np.dtype)
+    return result.astype(result_dtype, copy=False)
 
 
 def _run_kernel(
@@ -197,14 +156,16 @@ def _run_kernel(
     k = _kernels()
     over_code = k.OVER_CODES[over]
     if aligned:
-        crowd = _flat_flags(flags, n_batch, m)
+        crowd = prep.flat_flags(flags, n_batch, m)
         _parallel_call(
             k.aligned_metric, k.METRIC_CODES[metric], fa, fb, crowd, over_code, offset, eps, target
         )
     elif metric == "iou":
         _parallel_call(k.pairwise_iou, fa, fb, offset, target)
     elif metric == "crowd_iou":
-        _parallel_call(k.pairwise_crowd_iou, fa, fb, _flat_flags(flags, n_batch, m), offset, target)
+        _parallel_call(
+            k.pairwise_crowd_iou, fa, fb, prep.flat_flags(flags, n_batch, m), offset, target
+        )
     elif metric == "ioa":
         _parallel_call(k.pairwise_ioa, fa, fb, over_code, offset, target)
     elif metric == "giou":
@@ -230,7 +191,8 @@ _COMMON_PARAMETERS = """
     pixel_offset : {0, 1}, default 0
         1 for the legacy Pascal VOC / cython_bbox convention, width = x2 - x1 + 1.
     out : ndarray, optional
-        Preallocated output of the result's shape and dtype; it is returned.
+        Preallocated NumPy array (or torch CPU tensor) of the result's shape and
+        dtype, filled in place and returned. Anything else is a TypeError.
     validate : bool, default True
         Check that every box is finite with non-negative extent (an O(N + M)
         pass); False skips it, and invalid boxes then give unspecified values."""
@@ -239,17 +201,22 @@ _RETURNS = """
     Returns
     -------
     ndarray or tensor
-        float32 for float32 input, float64 for float64 or integer input, float16
-        / bfloat16 for half inputs (computed in float32); a torch tensor when an
-        input was one.
+        The metric, shape ``(..., N, M)`` (``(..., N)`` when aligned): float32
+        for float32 or half (float16, bfloat16) input, float64 for float64 or
+        integer input; a torch tensor when an input was one. With ``threshold``,
+        a ``scipy.sparse.csr_array``. Finite boxes never give NaN or inf,
+        however large.
 
     Raises
     ------
     ValueError
         Wrong shape, a non-finite box or negative extent (naming the argument and
-        row), batch shapes that do not broadcast, a bad option.
+        row), batch shapes that do not broadcast, a bad option, ``out`` of the
+        wrong shape.
     TypeError
-        Non-numeric input, inputs from different libraries/devices."""
+        Non-numeric input, inputs from different libraries/devices, a torch
+        tensor that requires grad, ``out`` that is not an array of the result's
+        dtype."""
 
 
 def box_iou(
@@ -258,23 +225,27 @@ def box_iou(
     *,
     fmt: str = "xyxy",
     aligned: bool = False,
-    crowd: Any = None,
     pixel_offset: int = 0,
     out: Any = None,
     validate: bool = True,
+    crowd: Any = None,
     threshold: float | None = None,
 ) -> Any:
     """Intersection over union of boxes.
 
     Parameters
-    ----------{common}
+    ----------
+    {common}
     crowd : array_like of bool, shape (M,) or (..., M), optional
-        Marks crowd regions among ``b``. Against a crowd box the union is the area
-        of the ``a`` box (pycocotools' rule: ``a`` are detections, ``b`` ground truth).
+        Marks crowd regions among ``b``: exactly one flag per box of ``b`` (a
+        single flag is not spread over every box). Against a crowd box the union
+        is the area of the ``a`` box (pycocotools' rule: ``a`` are detections,
+        ``b`` ground truth).
     threshold : float in (0, 1], optional
         Return only the pairs with IoU >= threshold, as a ``scipy.sparse.csr_array``
         (N, M), found through a spatial grid without forming the N x M matrix: a
         million boxes against a million fit in memory. 2-D inputs only.
+
     {returns}
 
     Examples
@@ -317,7 +288,9 @@ def box_giou(
     Values lie in [-1, 1]. A zero-area enclosing box contributes no penalty.
 
     Parameters
-    ----------{common}
+    ----------
+    {common}
+
     {returns}
 
     Examples
@@ -346,9 +319,9 @@ def box_diou(
     fmt: str = "xyxy",
     aligned: bool = False,
     pixel_offset: int = 0,
-    eps: float = 1e-7,
     out: Any = None,
     validate: bool = True,
+    eps: float = 1e-7,
 ) -> Any:
     """Distance IoU: ``IoU - d^2 / (c^2 + eps)``.
 
@@ -356,9 +329,11 @@ def box_diou(
     smallest enclosing box, as in ``torchvision.ops.distance_box_iou``.
 
     Parameters
-    ----------{common}
+    ----------
+    {common}
     eps : float, default 1e-7
         Added to ``c^2`` as torchvision does.
+
     {returns}
 
     Examples
@@ -388,9 +363,9 @@ def box_ciou(
     fmt: str = "xyxy",
     aligned: bool = False,
     pixel_offset: int = 0,
-    eps: float = 1e-7,
     out: Any = None,
     validate: bool = True,
+    eps: float = 1e-7,
 ) -> Any:
     """Complete IoU: ``DIoU - alpha * v`` with the aspect-ratio term ``v``.
 
@@ -399,9 +374,11 @@ def box_ciou(
     the angle is computed as ``atan2(w, h)`` so zero-height boxes stay finite.
 
     Parameters
-    ----------{common}
+    ----------
+    {common}
     eps : float, default 1e-7
         As in torchvision.
+
     {returns}
 
     Examples
@@ -428,20 +405,22 @@ def box_ioa(
     a: Any,
     b: Any,
     *,
-    over: str = "a",
     fmt: str = "xyxy",
     aligned: bool = False,
     pixel_offset: int = 0,
     out: Any = None,
     validate: bool = True,
+    over: str = "a",
 ) -> Any:
     """Intersection over area (IoA / IoF): intersection divided by one box's area.
 
     Parameters
-    ----------{common}
+    ----------
+    {common}
     over : {"a", "b", "min"}, default "a"
         Divide by the area of the ``a`` box, of the ``b`` box (detectron2's
         ``pairwise_ioa``), or of the smaller of the two (supervision's IoS).
+
     {returns}
 
     Examples
@@ -467,27 +446,44 @@ def box_ioa(
     )
 
 
+def _splice(doc: str, **blocks: str) -> str:
+    """``doc`` with each line that holds only ``{name}`` replaced by ``blocks[name]``,
+    re-indented to that line's indentation (docstrings are indented in the source
+    before Python 3.13 and dedented by the compiler from 3.13 on)."""
+    lines = []
+    for line in doc.splitlines():
+        key = line.strip()
+        if key.startswith("{") and key.endswith("}") and key[1:-1] in blocks:
+            indent = line[: len(line) - len(line.lstrip())]
+            block = textwrap.dedent(blocks[key[1:-1]]).strip("\n")
+            lines.extend(indent + row if row else "" for row in block.splitlines())
+        else:
+            lines.append(line)
+    return "\n".join(lines) + ("\n" if doc.endswith("\n") else "")
+
+
 for _f in (box_iou, box_giou, box_diou, box_ciou, box_ioa):
-    _f.__doc__ = _f.__doc__.replace("{common}", _COMMON_PARAMETERS).replace(
-        "{returns}", _RETURNS.strip("\n")
-    )
+    _f.__doc__ = _splice(_f.__doc__, common=_COMMON_PARAMETERS, returns=_RETURNS)
 del _f
 
 
 def _single_set(
     func: str, a: Any, fmt: str, pixel_offset: int, validate: bool
-) -> tuple[np.ndarray, tuple[int, ...], np.dtype, np.dtype]:
-    """``(boxes as a (B, N, 4) array, the input's shape, compute dtype, result dtype)``."""
+) -> tuple[np.ndarray, tuple[int, ...], np.dtype, np.dtype, float]:
+    """``(boxes as a (B, N, 4) array of the compute dtype, the input's shape, result
+    dtype, the coordinate scale)``: see :func:`_overflow_guard` for the last two."""
     kind = dispatch.common_kind(func, a=a)
     if kind != dispatch.NUMPY:
         raise TypeError(f"{func}: {kind} inputs are not supported")
     check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
     check.check_pixel_offset(pixel_offset, func)
-    arr = _host_boxes(a, "a", func)
+    arr = prep.host_boxes(a, "a", func)
     compute, result = float_types(arr.dtype)
-    arr = _checked(arr, compute, fmt, validate, "a", func)
+    arr, magnitude = prep.checked(arr, compute, fmt, validate, "a", func)
+    compute, scale = prep.overflow_guard(compute, magnitude)
     n_batch = math.prod(arr.shape[:-2])
-    return arr.reshape((n_batch,) + arr.shape[-2:]), arr.shape, compute, result
+    boxes = prep.scaled(np.asarray(arr.reshape((n_batch,) + arr.shape[-2:]), dtype=compute), scale)
+    return boxes, arr.shape, result, scale
 
 
 def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool = True) -> Any:
@@ -498,14 +494,18 @@ def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool
     a : array_like, shape (..., N, 4)
         Boxes.
     fmt : {"xyxy", "xywh", "cxcywh"}, default "xyxy"
+        Box format.
     pixel_offset : {0, 1}, default 0
         1 for the legacy convention, area = (x2 - x1 + 1) * (y2 - y1 + 1).
     validate : bool, default True
+        Check that every box is finite with non-negative extent.
 
     Returns
     -------
     ndarray, shape (..., N)
-        Areas, with the dtype rules of :func:`box_iou`.
+        Areas, with the dtype rules of :func:`box_iou` (float16 boxes give float32
+        areas). An area past the result dtype's largest value is inf (IEEE
+        overflow, as torchvision); finite boxes never give NaN.
 
     Examples
     --------
@@ -513,15 +513,24 @@ def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool
     >>> ioukit.box_area([[0, 0, 100, 100], [0, 0, 0, 0]])
     array([10000.,     0.])
     """
-    boxes, shape, compute, result = _single_set("box_area", a, fmt, pixel_offset, validate)
-    areas = np.empty(boxes.shape[:2], dtype=compute)
+    boxes, shape, result, scale = _single_set("box_area", a, fmt, pixel_offset, validate)
+    areas = np.empty(boxes.shape[:2], dtype=boxes.dtype)
     if areas.size:
         k = _kernels()
-        _parallel_call(k.box_area, boxes, k.FORMAT_CODES[fmt], compute.type(pixel_offset), areas)
-    return dispatch.restore(areas.reshape(shape[:-1]).astype(result, copy=False), a)
+        offset = boxes.dtype.type(pixel_offset * scale)
+        _parallel_call(k.box_area, boxes, k.FORMAT_CODES[fmt], offset, areas)
+    return dispatch.restore(prep.unscaled(areas, scale, 2, result).reshape(shape[:-1]), a)
 
 
-def box_convert(a: Any, src: str, dst: str, *, validate: bool = True) -> Any:
+def box_convert(
+    a: Any,
+    src: str | None = None,
+    dst: str | None = None,
+    *,
+    in_fmt: str | None = None,
+    out_fmt: str | None = None,
+    validate: bool = True,
+) -> Any:
     """Convert boxes between the ``xyxy``, ``xywh`` and ``cxcywh`` formats.
 
     Parameters
@@ -530,25 +539,34 @@ def box_convert(a: Any, src: str, dst: str, *, validate: bool = True) -> Any:
         Boxes in format ``src``.
     src, dst : {"xyxy", "xywh", "cxcywh"}
         Source and destination formats.
+    in_fmt, out_fmt : {"xyxy", "xywh", "cxcywh"}, optional
+        torchvision's names for ``src`` and ``dst`` (``box_convert(boxes, in_fmt=,
+        out_fmt=)``); giving both spellings of one is a TypeError.
     validate : bool, default True
+        Check that every box is finite with non-negative extent.
 
     Returns
     -------
     ndarray, shape (..., N, 4)
-        Floating point boxes (integers become float64, like every ioukit result).
+        Floating point boxes (integers become float64, half precision float32).
+        A coordinate past the dtype's range is inf.
 
     Examples
     --------
     >>> import ioukit
     >>> ioukit.box_convert([[10, 20, 30, 40]], "xywh", "xyxy")
     array([[10., 20., 40., 60.]])
-    >>> ioukit.box_convert([[10, 20, 40, 60]], "xyxy", "cxcywh")
+    >>> ioukit.box_convert([[10, 20, 40, 60]], in_fmt="xyxy", out_fmt="cxcywh")
     array([[25., 40., 30., 40.]])
     """
-    check.check_choice(dst, check.BOX_FORMATS, "dst", "box_convert")
-    boxes, shape, compute, result = _single_set("box_convert", a, src, 0, validate)
+    func = "box_convert"
+    src = prep.one_spelling(src, in_fmt, "src", "in_fmt", func)
+    dst = prep.one_spelling(dst, out_fmt, "dst", "out_fmt", func)
+    check.check_choice(src, check.BOX_FORMATS, "src" if in_fmt is None else "in_fmt", func)
+    check.check_choice(dst, check.BOX_FORMATS, "dst" if out_fmt is None else "out_fmt", func)
+    boxes, shape, result, scale = _single_set(func, a, src, 0, validate)
     converted = np.empty_like(boxes)
     if converted.size:
         k = _kernels()
         _parallel_call(k.box_convert, boxes, k.FORMAT_CODES[src], k.FORMAT_CODES[dst], converted)
-    return dispatch.restore(converted.reshape(shape).astype(result, copy=False), a)
+    return dispatch.restore(prep.unscaled(converted, scale, 1, result).reshape(shape), a)

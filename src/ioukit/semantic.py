@@ -14,6 +14,7 @@ Conventions (see docs/semantics.md):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,19 +53,59 @@ def _common_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
     return np.dtype(np.int64)  # uint64: values past int64 are out of range anyway
 
 
+#: Largest ``num_classes``: the (C, C) int64 confusion matrix is then 2 GiB.
+MAX_CLASSES = 1 << 14
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
 def _check_classes(num_classes: Any, func: str) -> int:
-    if (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, (int, np.integer))
-        or num_classes < 1
-    ):
-        raise ValueError(f"{func}: num_classes must be an integer >= 1, got {num_classes!r}")
+    """``num_classes`` as an int in ``[1, MAX_CLASSES]``, checked before any allocation."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(
+            f"{func}: num_classes must be an integer >= 1, got {num_classes!r} "
+            f"({type(num_classes).__name__})"
+        )
+    if not 1 <= num_classes <= MAX_CLASSES:
+        raise ValueError(
+            f"{func}: num_classes must be an integer in [1, {MAX_CLASSES}] (the confusion "
+            f"matrix has num_classes**2 int64 bins), got {num_classes!r}"
+        )
     return int(num_classes)
+
+
+def _check_ignore(ignore_index: Any, func: str) -> int | None:
+    """``ignore_index`` as an exact int (None stays None); it is compared with the labels'
+    values exactly, never after a cast, so it must be an integer within int64."""
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(
+            f"{func}: ignore_index must be an integer or None, got {ignore_index!r} "
+            f"({type(ignore_index).__name__})"
+        )
+    if not -_INT64_MAX - 1 <= int(ignore_index) <= _INT64_MAX:
+        raise ValueError(f"{func}: ignore_index must fit in int64, got {ignore_index!r}")
+    return int(ignore_index)
+
+
+def _check_huge_labels(arr: np.ndarray, name: str, c: int, func: str) -> None:
+    """uint64 labels past int64 can be no class and no (int64) ignore index: raise on the
+    first, naming its true value, before the kernels see the array cast to int64."""
+    if arr.dtype != np.uint64 or arr.size == 0:
+        return
+    huge = arr > np.uint64(_INT64_MAX)
+    if huge.any():
+        at = int(np.argmax(huge.reshape(-1)))
+        value = int(arr.reshape(-1)[at])
+        raise ValueError(
+            f"{func}: {name} label {value} at index {format_index(at, arr.shape)} "
+            f"is outside [0, {c})"
+        )
 
 
 def confusion_matrix(
     target: Any, pred: Any, num_classes: int, ignore_index: int | None = None
-) -> np.ndarray:
+) -> Any:
     """Pixel confusion matrix of two integer label maps.
 
     Parameters
@@ -76,18 +117,25 @@ def confusion_matrix(
         Number of classes C; labels are ``0 .. C - 1``.
     ignore_index : int, optional
         Target label whose pixels are skipped (255 for Cityscapes, 0 for ADE20K).
+        Compared with the label values exactly (a uint64 label 2**64 - 1 is not
+        -1); it must be an integer.
 
     Returns
     -------
-    ndarray of int64, shape (C, C)
-        ``cm[t, p]`` = pixels of target class ``t`` predicted as ``p``.
+    ndarray or tensor of int64, shape (C, C)
+        ``cm[t, p]`` = pixels of target class ``t`` predicted as ``p``; a torch
+        CPU tensor when an input was one (CUDA inputs: a NumPy array).
 
     Raises
     ------
     ValueError
-        Different shapes, float labels, ``num_classes < 1``, or a label outside
-        ``[0, C)`` that is not the ignore index (the message names the value, the
-        array and the index).
+        Different shapes, float labels, ``num_classes`` not an integer in
+        ``[1, MAX_CLASSES]`` (checked before anything is allocated), or a label
+        outside ``[0, C)`` that is not the ignore index (the message names the
+        value, the array and the index).
+    TypeError
+        ``ignore_index`` that is not an integer (``255.7``), a torch tensor that
+        requires grad.
 
     Examples
     --------
@@ -96,8 +144,14 @@ def confusion_matrix(
     array([[1, 0],
            [1, 1]])
     """
-    func = "confusion_matrix"
+    cm = _confusion(target, pred, num_classes, ignore_index, "confusion_matrix")
+    return dispatch.restore(cm, target, pred)
+
+
+def _confusion(target: Any, pred: Any, num_classes: Any, ignore_index: Any, func: str) -> Any:
+    """The confusion matrix as a NumPy array (host inputs) or the backend's result."""
     c = _check_classes(num_classes, func)
+    ignore_index = _check_ignore(ignore_index, func)
     kind = dispatch.common_kind(func, target=target, pred=pred)
     if kind not in (dispatch.NUMPY, dispatch.SPARSE):
         return dispatch.backend(kind, func).confusion_matrix(target, pred, c, ignore_index)
@@ -105,17 +159,20 @@ def confusion_matrix(
     p = _label_array(pred, "pred", func)
     if t.shape != p.shape:
         raise ValueError(f"{func}: target has shape {t.shape} but pred has shape {p.shape}")
+    _check_huge_labels(t, "target", c, func)
+    _check_huge_labels(p, "pred", c, func)
     dtype = _common_dtype(t.dtype, p.dtype)
     flat_t = np.ascontiguousarray(t, dtype=dtype).reshape(-1)
     flat_p = np.ascontiguousarray(p, dtype=dtype).reshape(-1)
     has_ignore = ignore_index is not None
-    ignore = int(ignore_index) if has_ignore else 0
+    ignore = ignore_index if has_ignore else 0
     if flat_t.size == 0:
         return np.zeros((c, c), dtype=np.int64)
     from ._numba import num_threads, parallel_call
 
     k = _kernels()
     chunks = max(1, min(num_threads(), flat_t.size // (1 << 16) + 1))
+    chunks = max(1, min(chunks, (1 << 25) // (c * c)))  # per-thread tables: <= 256 MiB
     table = np.zeros((chunks, c * c), dtype=np.int64)
     bad_at = np.empty(chunks, dtype=np.int64)
     args = (np.int64(c), np.int64(ignore), has_ignore, table, bad_at)
@@ -129,7 +186,7 @@ def confusion_matrix(
         _raise_bad_label(
             flat_t, flat_p, int(bad_at[bad_at >= 0].min()), t.shape, c, ignore_index, func
         )
-    return table.sum(axis=0).reshape(c, c)
+    return (table[0] if chunks == 1 else table.sum(axis=0)).reshape(c, c)
 
 
 def _raise_bad_label(flat_t, flat_p, at, shape, c, ignore_index, func) -> None:
@@ -263,22 +320,37 @@ class SegmentationIoU:
     Parameters
     ----------
     num_classes : int
+        Number of classes C, at most :data:`MAX_CLASSES`.
     ignore_index : int, optional
         Target label to skip.
     class_names : sequence of str, optional
         Names reported in the result (length ``num_classes``).
     absent : {"nan", "zero"} or float, default "nan"
         See :func:`iou_from_confusion`.
+    per_sample : bool, default False
+        False: IoU from the counts summed over the data set (mmseg, HF ``evaluate``,
+        the ADE20K devkit). True: torchmetrics' ``MeanIoU`` definition, which
+        averages per-sample IoUs: for each sample (a 2-D map, or each slice of a
+        batch ``(B, ...)``) the IoU of every class present in it (union > 0); the
+        per-class result is the mean over the samples where the class is present
+        (``absent`` where it never is), and ``miou`` is the mean over samples of
+        each sample's mean over its present classes. Accuracies and ``fwiou``
+        stay those of the summed counts.
 
     Examples
     --------
     >>> from ioukit.semantic import SegmentationIoU
     >>> metric = SegmentationIoU(num_classes=3, ignore_index=255)
     >>> metric.update([[0, 1], [2, 255]], [[0, 1], [1, 0]])
-    >>> metric.update([[2, 2]], [[2, 2]])
+    >>> metric.update(target=[[2, 2]], pred=[[2, 2]])
     >>> r = metric.compute()
     >>> r.iou.round(3).tolist(), round(r.miou, 4)
     ([1.0, 0.5, 0.667], 0.7222)
+    >>> per_sample = SegmentationIoU(num_classes=2, per_sample=True)
+    >>> per_sample.update([[[0, 1]], [[1, 1]]], [[[0, 0]], [[1, 1]]])  # a batch of 2
+    >>> r = per_sample.compute()
+    >>> r.iou.tolist(), r.miou
+    ([0.5, 0.5], 0.625)
     """
 
     def __init__(
@@ -287,11 +359,17 @@ class SegmentationIoU:
         ignore_index: int | None = None,
         class_names: Any = None,
         absent: str | float = "nan",
+        per_sample: bool = False,
     ) -> None:
         self.num_classes = _check_classes(num_classes, "SegmentationIoU")
-        self.ignore_index = ignore_index
+        self.ignore_index = _check_ignore(ignore_index, "SegmentationIoU")
         self.absent = absent
         _absent_value(absent, "SegmentationIoU")
+        if not isinstance(per_sample, bool):
+            raise TypeError(
+                f"SegmentationIoU: per_sample must be True or False, got {per_sample!r}"
+            )
+        self.per_sample = per_sample
         if class_names is not None and len(class_names) != self.num_classes:
             raise ValueError(
                 f"SegmentationIoU: {len(class_names)} class names for {self.num_classes} classes"
@@ -299,33 +377,93 @@ class SegmentationIoU:
         self.class_names = tuple(class_names) if class_names is not None else None
         self.confusion = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
         self.images = 0
+        # per_sample state: sums of per-sample IoUs and how many samples had each class
+        self.sample_iou_sum = np.zeros(self.num_classes, dtype=np.float64)
+        self.sample_class_count = np.zeros(self.num_classes, dtype=np.int64)
+        self.sample_miou_sum = 0.0
+        self.sample_count = 0
 
-    def update(self, target: Any, pred: Any) -> None:
-        """Add one label map, or a batch ``(B, H, W)``, to the running counts."""
-        self.confusion += confusion_matrix(target, pred, self.num_classes, self.ignore_index)
+    def update(self, target: Any = None, pred: Any = None, *, preds: Any = None) -> None:
+        """Add one label map, or a batch ``(B, H, W)``, to the running counts.
+
+        ``update(target, pred)``: target first (torchmetrics' ``update(preds, target)``
+        has the other order). Keywords are safe in any order, and torchmetrics'
+        ``preds=`` is accepted for ``pred=``.
+        """
+        func = "SegmentationIoU.update"
+        if preds is not None:
+            if pred is not None:
+                raise TypeError(f"{func}: give pred= or preds=, not both")
+            pred = preds
+        if target is None or pred is None:
+            raise TypeError(f"{func}: needs both target= and pred=")
         shape = np.shape(target)
-        self.images += shape[0] if len(shape) == 3 else 1
+        samples = shape[0] if len(shape) >= 3 else 1
+        if self.per_sample:
+            cm = self._add_samples(target, pred, len(shape) >= 3, func)
+        else:
+            cm = _confusion(target, pred, self.num_classes, self.ignore_index, func)
+        self.confusion += np.asarray(cm)
+        self.images += samples
+
+    def _add_samples(self, target: Any, pred: Any, batched: bool, func: str) -> np.ndarray:
+        """Add each sample's IoUs to the per-sample sums; returns the summed counts."""
+        t = _label_array(target, "target", func)
+        p = _label_array(pred, "pred", func)
+        if t.shape != p.shape:
+            raise ValueError(f"{func}: target has shape {t.shape} but pred has shape {p.shape}")
+        total = np.zeros((self.num_classes, self.num_classes), dtype=np.int64)
+        for one_t, one_p in zip(t, p, strict=True) if batched else [(t, p)]:
+            cm = _confusion(one_t, one_p, self.num_classes, self.ignore_index, func)
+            total += cm
+            inter = np.diagonal(cm).astype(np.float64)
+            union = cm.sum(axis=0) + cm.sum(axis=1) - inter
+            present = union > 0
+            iou = np.divide(inter, union, out=np.zeros_like(inter), where=present)
+            self.sample_iou_sum += iou
+            self.sample_class_count += present
+            if present.any():
+                self.sample_miou_sum += float(iou[present].mean())
+                self.sample_count += 1
+        return total
 
     def merge(self, other: SegmentationIoU) -> SegmentationIoU:
         """Add another accumulator's counts (from another worker); returns self."""
-        if (other.num_classes, other.ignore_index) != (self.num_classes, self.ignore_index):
+        mine = (self.num_classes, self.ignore_index, self.per_sample)
+        theirs = (other.num_classes, other.ignore_index, other.per_sample)
+        if mine != theirs:
             raise ValueError(
-                "SegmentationIoU.merge: accumulators differ in num_classes or ignore_index "
-                f"({self.num_classes}, {self.ignore_index!r}) vs "
-                f"({other.num_classes}, {other.ignore_index!r})"
+                "SegmentationIoU.merge: accumulators differ in num_classes, ignore_index or "
+                f"per_sample {mine!r} vs {theirs!r}"
             )
         self.confusion += other.confusion
         self.images += other.images
+        self.sample_iou_sum += other.sample_iou_sum
+        self.sample_class_count += other.sample_class_count
+        self.sample_miou_sum += other.sample_miou_sum
+        self.sample_count += other.sample_count
         return self
 
     def reset(self) -> None:
         """Forget every update."""
         self.confusion[...] = 0
         self.images = 0
+        self.sample_iou_sum[...] = 0
+        self.sample_class_count[...] = 0
+        self.sample_miou_sum, self.sample_count = 0.0, 0
 
     def compute(self) -> SegmentationResult:
         """The scores of everything seen so far."""
-        return scores_from_confusion(self.confusion, self.absent, self.class_names)
+        result = scores_from_confusion(self.confusion, self.absent, self.class_names)
+        if not self.per_sample:
+            return result
+        fill = _absent_value(self.absent, "SegmentationIoU")
+        counts = self.sample_class_count
+        iou = np.divide(
+            self.sample_iou_sum, counts, out=np.full(counts.shape, fill), where=counts > 0
+        )
+        miou = self.sample_miou_sum / self.sample_count if self.sample_count else math.nan
+        return dataclasses.replace(result, iou=iou, miou=miou)
 
 
 def binary_iou(target: Any, pred: Any, ignore_index: int | None = None) -> float:

@@ -38,26 +38,33 @@ INVALID_REASONS = ("not finite", "x2 < x1", "y2 < y1", "negative width", "negati
 
 
 @nb.serial_kernel
-def first_invalid_box(flat, fmt):
-    """``(row, reason)`` of the first invalid box of ``flat`` (K, 4), or ``(-1, -1)``.
+def first_invalid_box(flat, fmt, check):
+    """``(row, reason, magnitude)`` for ``flat`` (K, 4).
 
-    ``reason`` indexes :data:`INVALID_REASONS`.
+    ``row`` is the first invalid box (``reason`` indexes :data:`INVALID_REASONS`),
+    or -1 (and ``reason`` -1) when every box is valid or ``check`` is False.
+    ``magnitude`` is the largest ``|value|`` (over the valid rows), which tells the
+    front-end whether the formulas' products could overflow.
     """
+    big = flat.dtype.type(0)
     for i in range(flat.shape[0]):
         p, q, r, t = flat[i, 0], flat[i, 1], flat[i, 2], flat[i, 3]
+        big = max(big, abs(p), abs(q), abs(r), abs(t))
+        if not check:
+            continue
         if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(r) and math.isfinite(t)):
-            return i, 0
+            return i, 0, big
         if fmt == 0:
             if r < p:
-                return i, 1
+                return i, 1, big
             if t < q:
-                return i, 2
+                return i, 2, big
         else:
             if r < 0:
-                return i, 3
+                return i, 3, big
             if t < 0:
-                return i, 4
-    return -1, -1
+                return i, 4, big
+    return -1, -1, big
 
 
 @nb.serial_kernel
@@ -83,7 +90,9 @@ def box_area(boxes, fmt, offset, out):
     for r in prange(n_batch * n):
         b = r // n
         i = r - b * n
-        w, h = box_sides(boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset)
+        w, h = box_sides(
+            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset
+        )
         out[b, i] = w * h
 
 
@@ -193,8 +202,22 @@ def pairwise_diou(fa, fb, offset, eps, out):
         row = out[b, i]
         for j in range(m):
             row[j] = diou_pair(
-                ax0, ay0, ax1, ay1, area_a, acx, acy,
-                bx0[j], by0[j], bx1[j], by1[j], area_b[j], bcx[j], bcy[j], offset, eps,
+                ax0,
+                ay0,
+                ax1,
+                ay1,
+                area_a,
+                acx,
+                acy,
+                bx0[j],
+                by0[j],
+                bx1[j],
+                by1[j],
+                area_b[j],
+                bcx[j],
+                bcy[j],
+                offset,
+                eps,
             )
 
 
@@ -215,9 +238,25 @@ def pairwise_ciou(fa, fb, offset, eps, out):
         row = out[b, i]
         for j in range(m):
             row[j] = ciou_pair(
-                ax0, ay0, ax1, ay1, area_a, acx, acy, angle_a,
-                bx0[j], by0[j], bx1[j], by1[j], area_b[j], bcx[j], bcy[j], angle_b[j],
-                offset, eps, one,
+                ax0,
+                ay0,
+                ax1,
+                ay1,
+                area_a,
+                acx,
+                acy,
+                angle_a,
+                bx0[j],
+                by0[j],
+                bx1[j],
+                by1[j],
+                area_b[j],
+                bcx[j],
+                bcy[j],
+                angle_b[j],
+                offset,
+                eps,
+                one,
             )
 
 

@@ -4,7 +4,9 @@ The boxes of ``b`` are registered in the cells of a uniform grid (cell side abou
 twice their median size; boxes spanning more than ``MAX_SPAN`` cells per axis go
 to a short list checked against everything). Each box of ``a`` visits the cells
 it covers; a pair is examined in exactly one cell, the one holding the top-left
-corner of its intersection, so nothing is counted twice. Memory is O(N + M + K)
+corner of its intersection, so nothing is counted twice. With ``pixel_offset=1`` a
+box covers ``[x0, x1 + 1]``: both the registration and the visit use that extent,
+since such boxes overlap even when ``x1 < x0`` of the other (by less than a pixel). Memory is O(N + M + K)
 for K reported pairs.
 """
 
@@ -28,14 +30,16 @@ def _cell(v, origin, side, n):
 
 
 @nb.serial_kernel
-def build_grid(fb, origin_x, origin_y, side, nx, ny):
-    """``(cell_start, cell_items, big)``: the boxes of ``fb`` (feature planes) per cell."""
+def build_grid(fb, offset, origin_x, origin_y, side, nx, ny):
+    """``(cell_start, cell_items, big)``: the boxes of ``fb`` (feature planes) per cell.
+
+    A box covers ``[x0, x1 + offset]`` (``offset`` 1: the legacy inclusive pixels)."""
     m = fb.shape[1]
     counts = np.zeros(nx * ny + 1, dtype=np.int64)
     big = np.zeros(m, dtype=np.bool_)
     for j in range(m):
-        cx0, cx1 = _cell(fb[0, j], origin_x, side, nx), _cell(fb[2, j], origin_x, side, nx)
-        cy0, cy1 = _cell(fb[1, j], origin_y, side, ny), _cell(fb[3, j], origin_y, side, ny)
+        cx0, cx1 = _cell(fb[0, j], origin_x, side, nx), _cell(fb[2, j] + offset, origin_x, side, nx)
+        cy0, cy1 = _cell(fb[1, j], origin_y, side, ny), _cell(fb[3, j] + offset, origin_y, side, ny)
         if cx1 - cx0 >= MAX_SPAN or cy1 - cy0 >= MAX_SPAN:
             big[j] = True
             continue
@@ -48,8 +52,8 @@ def build_grid(fb, origin_x, origin_y, side, nx, ny):
     for j in range(m):
         if big[j]:
             continue
-        cx0, cx1 = _cell(fb[0, j], origin_x, side, nx), _cell(fb[2, j], origin_x, side, nx)
-        cy0, cy1 = _cell(fb[1, j], origin_y, side, ny), _cell(fb[3, j], origin_y, side, ny)
+        cx0, cx1 = _cell(fb[0, j], origin_x, side, nx), _cell(fb[2, j] + offset, origin_x, side, nx)
+        cy0, cy1 = _cell(fb[1, j], origin_y, side, ny), _cell(fb[3, j] + offset, origin_y, side, ny)
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 items[fill[cy * nx + cx]] = j
@@ -66,8 +70,8 @@ def _visit(i, fa, fb, crowd, offset, threshold, grid, write, cols, vals, at):
     start, items, big, origin_x, origin_y, side, nx, ny = grid
     ax0, ay0, ax1, ay1, area_a = fa[0, i], fa[1, i], fa[2, i], fa[3, i], fa[4, i]
     k = 0
-    cx0, cx1 = _cell(ax0, origin_x, side, nx), _cell(ax1, origin_x, side, nx)
-    cy0, cy1 = _cell(ay0, origin_y, side, ny), _cell(ay1, origin_y, side, ny)
+    cx0, cx1 = _cell(ax0, origin_x, side, nx), _cell(ax1 + offset, origin_x, side, nx)
+    cy0, cy1 = _cell(ay0, origin_y, side, ny), _cell(ay1 + offset, origin_y, side, ny)
     for cy in range(cy0, cy1 + 1):
         for cx in range(cx0, cx1 + 1):
             cell = cy * nx + cx
