@@ -31,11 +31,17 @@ def _targets() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fuzz_reports():
+def fuzz_reports(request):
+    """One run of the selected targets (all of them unless ``-k`` picks some)."""
     from fuzz import runner
 
+    selected = [
+        item.callspec.params["target"]
+        for item in request.session.items
+        if hasattr(item, "callspec") and "target" in item.callspec.params
+    ]
     options = runner.Options(seed=SEED, cases=CASES, jobs=JOBS, max_failures=25)
-    return runner.run(_targets(), options)
+    return runner.run(selected or _targets(), options)
 
 
 @pytest.mark.parametrize("target", _targets())
