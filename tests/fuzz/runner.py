@@ -114,6 +114,7 @@ class Worker:
             preexec_fn=lambda: _limit_memory(limit),
         )
         self.buffer = b""
+        self.history: collections.deque = collections.deque(maxlen=4)  # last cases run
         self.options = options
         self.job: Any = None
         self.deadline = 0.0
@@ -150,10 +151,13 @@ class Worker:
         return [m for m in messages if "compiling" not in m and "compiled" not in m]
 
     def stderr_tail(self, limit: int = 1500) -> str:
+        """What the worker wrote to stderr during the last command (the list of
+        extension modules that faulthandler appends is left out)."""
         self.stderr.seek(self.mark)
         text = self.stderr.read().decode(errors="replace")
         self.stderr.seek(0, os.SEEK_END)
-        return text[-limit:]
+        lines = [line for line in text.splitlines() if not line.startswith("Extension modules:")]
+        return "\n".join(lines).strip()[-limit:]
 
     def kill(self) -> str:
         """Stop the worker; returns how it ended."""
@@ -198,6 +202,7 @@ def _wait_ready(worker: Worker) -> None:
 
 def _normalise(message: str) -> str:
     first = message.splitlines()[0] if message else ""
+    first = re.sub(r"0x[0-9a-fA-F]+", "0x#", first)
     return re.sub(r"-?\d+(\.\d+)?(e[+-]?\d+)?", "#", first)[:140]
 
 
@@ -229,6 +234,7 @@ def run(targets: list[str], options: Options, progress: Any = None) -> dict[str,
                     if report.stopped:
                         continue
                     worker.job = (name, index)
+                    worker.history.append(f"{name}:{options.seed}:{index}")
                     worker.send(
                         {"target": name, "seed": options.seed, "index": index}, options.timeout
                     )
@@ -247,7 +253,12 @@ def run(targets: list[str], options: Options, progress: Any = None) -> dict[str,
                     messages = worker.read_messages()
                     if messages is None:
                         how = worker.kill()
-                        outcome = ("fail", f"crash: worker {how}\n{worker.stderr_tail()}")
+                        earlier = ", ".join(list(worker.history)[:-1]) or "none"
+                        outcome = (
+                            "fail",
+                            f"crash: worker {how}\n(earlier cases in this worker, which may have "
+                            f"corrupted its memory: {earlier})\n{worker.stderr_tail()}",
+                        )
                     elif messages:
                         outcome = (messages[-1]["status"], messages[-1])
                 if outcome is None and time.monotonic() > worker.deadline:
@@ -302,9 +313,12 @@ def _record(report: TargetReport, index: int, status: str, detail: str, options:
 
 
 def failure_kind(detail: str) -> str:
-    """A one-line signature of a failure (for grouping)."""
-    first = detail.splitlines()[0] if detail else "?"
-    return _normalise(first)[:100]
+    """A one-line signature of a failure (for grouping): the first line without
+    numbers, and for a broken invariant only the part before its values."""
+    first = _normalise(detail.splitlines()[0] if detail else "?")
+    if first.startswith("invariant broken: "):
+        first = ":".join(first.split(":")[:2])
+    return first[:100]
 
 
 def format_reports(reports: dict[str, TargetReport], seed: int, details: int = 3) -> str:

@@ -35,9 +35,8 @@ def _break(rng: np.random.Generator, part: dict) -> None:
         )
     elif op == 2 and indices.size:
         i = int(rng.integers(indices.size))
-        indices[i] = int(
-            rng.choice([-1, -(2**31), part["shape"][1], part["shape"][1] + 7, 2**31 - 1])
-        )
+        bad = [-1, -(2**31), part["shape"][1], part["shape"][1] + 7, 2**31 - 1]
+        indices[i] = int(np.clip(rng.choice(bad), -(2**31), 2**31 - 1))
     elif op == 3 and indices.size:
         rng.shuffle(indices)  # unsorted, maybe duplicated within a row
     elif op == 4:
