@@ -27,6 +27,8 @@ def _boxes(dtypes: tuple[str, ...]) -> None:
             fn(a, a)
             fn(a, a, aligned=True)
         boxes.box_iou(a, a, crowd=[False, True])
+        big = np.tile(a, (92, 1))  # 184 x 184 pairs: past boxes.SERIAL_PAIRS, the parallel kernel
+        boxes.box_iou(big, big)
         boxes.box_area(a)
         boxes.box_convert(a, "xyxy", "cxcywh")
 
