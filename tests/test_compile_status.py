@@ -77,3 +77,18 @@ def test_cache_is_warm():
     assert cache_is_warm([cpu_semantic.confusion_runs]) is CACHE
     assert cache_is_warm([]) is True
     assert cache_is_warm([object()]) is False  # not a cached dispatcher
+
+
+def test_cli_note_says_how_much_was_compiling():
+    from ioukit._compile_status import CompileRecord
+    from ioukit.cli import _compile_note
+
+    watch = CompileWatch()
+    assert _compile_note(watch) == []
+    watch.records.append(CompileRecord("ioukit.kernels.k.f", "(int64)", 2.5, 2.0, 0))
+    watch.records.append(CompileRecord("ioukit.kernels.k.g", "(int64)", 0.5, 0.5, 1))
+    assert watch.count == 1 and watch.seconds == 2.5
+    assert _compile_note(watch)[-1] == (
+        "(the time above includes 2.5 s compiling kernels: first run only)"
+    )
+    assert watch.summary() == "compiled 1 kernels in 2.5 s (first run only)"
