@@ -174,6 +174,32 @@ FAMILIES: dict[str, Callable[[tuple[str, ...]], None]] = {
 """Kernel families :func:`warmup` knows, by name."""
 
 
+# A kernel of each family whose cache index on disk suggests the family is cached
+# (then warmup(jobs=N) starts no workers; a missing signature still compiles here).
+_MARKERS = {
+    "coco": ("cpu_coco", "accumulate"),
+    "boxes": ("cpu_boxes", "pairwise_ciou"),
+    "rle": ("cpu_rle", "merge_counts"),
+    "dense_masks": ("cpu_masks", "pack_masks_words"),
+    "sparse_boxes": ("cpu_sparse", "fill_pairs"),
+    "semantic": ("cpu_semantic", "confusion_uint8"),
+    "rle_masks": ("cpu_masks", "pack_intervals"),
+    "sparse_masks": ("cpu_masks", "intervals_from_indices"),
+    "polygons": ("cpu_rle", "polygons_to_counts"),
+    "json": ("cpu_json", "scan_results"),
+}
+
+
+def _looks_cached(name: str) -> bool:
+    import importlib
+
+    from ._compile_status import cache_is_warm
+
+    module, attr = _MARKERS[name]
+    kernel = getattr(importlib.import_module(f".kernels.{module}", __package__), attr)
+    return cache_is_warm([kernel])
+
+
 def _warm_family(name: str, dtypes: tuple[str, ...]) -> float:
     start = time.perf_counter()
     FAMILIES[name](dtypes)
@@ -225,8 +251,9 @@ def warmup(
         ``"json"`` (the compiled reader of result files).
     jobs : int or None, default 1
         Worker processes compiling families side by side (None: one per CPU). With
-        more than one, the workers fill the on-disk cache, then this process loads
-        it; without the cache (``IOUKIT_CACHE=0``) everything compiles here.
+        more than one, the workers fill the on-disk cache with the families not yet
+        in it, then this process loads it; without the cache (``IOUKIT_CACHE=0``)
+        everything compiles here.
 
     Returns
     -------
@@ -251,13 +278,14 @@ def warmup(
     start = time.perf_counter()
     from ._numba import CACHE
 
-    if workers > 1 and CACHE:
+    cold = [name for name in chosen if not _looks_cached(name)] if workers > 1 and CACHE else []
+    if len(cold) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")  # no forked numba threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for future in [pool.submit(_warm_family, name, dtypes) for name in chosen]:
+        with ProcessPoolExecutor(max_workers=min(workers, len(cold)), mp_context=context) as pool:
+            for future in [pool.submit(_warm_family, name, dtypes) for name in cold]:
                 future.result()
     for name in chosen:  # compiles, or loads what the workers cached
         _warm_family(name, dtypes)
