@@ -30,9 +30,17 @@ def test_watch_records_a_cold_compile_and_announces_it():
     assert record.signature == "(int64)"
     assert record.depth == 0 and 0 <= record.self_seconds <= record.seconds
     text = stream.getvalue()
-    assert text.startswith(NOTICE + "\n")
-    assert "compiled 1 kernels" in text
+    assert text.startswith("\n" + NOTICE + "\n")  # after a progress bar's line
+    assert "compiling kernel 1 (0.0 s so far): <locals>.add_one" in text
     assert text.endswith(f"ioukit: {watch.summary()}\n")
+
+
+def test_watch_without_progress_prints_the_notice_and_summary_only():
+    kernel = _fresh_kernel()
+    stream = io.StringIO()
+    with CompileWatch(announce=True, stream=stream, progress=False) as watch:
+        kernel(1)
+    assert stream.getvalue() == f"{NOTICE}\nioukit: {watch.summary()}\n"
 
 
 def test_watch_is_silent_when_nothing_compiles():

@@ -94,8 +94,15 @@ class CompileWatch:
         return self.stream if self.stream is not None else sys.stderr
 
     def _start(self, data: dict) -> None:
-        if not self.records and not self._stack and self.announce:
-            self._write(NOTICE + "\n")
+        if self.announce and not self._stack:
+            progress = self._show_progress()
+            if not self.records:  # the first compilation: a line of its own
+                self._write(("\n" if progress else "") + NOTICE + "\n")
+            if progress:
+                name = ".".join(_dispatcher_name(data.get("dispatcher")).rsplit(".", 2)[-2:])
+                text = f"  compiling kernel {self.count + 1} ({self.seconds:.1f} s so far): {name}"
+                self._write("\r" + text[:78].ljust(78))
+                self._drew = True
         self._stack.append([time.perf_counter(), 0.0, data])
 
     def _end(self, data: dict) -> None:
@@ -114,11 +121,6 @@ class CompileWatch:
             len(self._stack),
         )
         self.records.append(record)
-        if self.announce and self._show_progress() and record.depth == 0:
-            short = record.name.rsplit(".", 2)
-            text = f"  compiled {self.count} kernels, {self.seconds:5.1f} s: {'.'.join(short[-2:])}"
-            self._write("\r" + text[:78].ljust(78))
-            self._drew = True
 
     def _show_progress(self) -> bool:
         if self.progress is not None:
