@@ -200,6 +200,22 @@ def _looks_cached(name: str) -> bool:
     return cache_is_warm([kernel])
 
 
+def cold_families(families: Iterable[str]) -> list[str]:
+    """The known families among ``families`` whose kernels are not in the on-disk cache
+    (all of them with ``IOUKIT_CACHE=0``); compiles nothing.
+
+    Examples
+    --------
+    >>> from ioukit._warmup import cold_families
+    >>> cold_families(["no such family"])
+    []
+    """
+    from ._numba import CACHE
+
+    known = [name for name in families if name in FAMILIES]
+    return [name for name in known if not (CACHE and _looks_cached(name))]
+
+
 def _warm_family(name: str, dtypes: tuple[str, ...]) -> float:
     start = time.perf_counter()
     FAMILIES[name](dtypes)
@@ -278,7 +294,7 @@ def warmup(
     start = time.perf_counter()
     from ._numba import CACHE
 
-    cold = [name for name in chosen if not _looks_cached(name)] if workers > 1 and CACHE else []
+    cold = cold_families(chosen) if workers > 1 and CACHE else []
     if len(cold) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor

@@ -158,13 +158,17 @@ def _compile_note(watch: CompileWatch) -> list[str]:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """compile-time: ``ioukit warmup``: compile every kernel family into the on-disk cache."""
-    from ._warmup import FAMILIES, warmup
+    from ._warmup import FAMILIES, cold_families, warmup
 
-    with CompileWatch(announce=True) as watch:
-        seconds = warmup(families=args.family or None, jobs=args.jobs)
-    names = ", ".join(args.family or FAMILIES)
-    state = f"compiled {watch.count} kernels" if watch.cold else "all loaded from the cache"
-    print(f"warmed up {names} in {seconds:.1f} s ({state})")
+    names = args.family or list(FAMILIES)
+    cold = cold_families(names)  # workers compile out of sight: say so up front
+    if cold:
+        families = ", ".join(cold)
+        print(f"ioukit: compiling the kernels of {families} (first run only)", file=sys.stderr)
+    with CompileWatch(announce=not cold) as watch:
+        seconds = warmup(families=names, jobs=args.jobs)
+    state = "compiled" if cold or watch.cold else "all loaded from the cache"
+    print(f"warmed up {', '.join(names)} in {seconds:.1f} s ({state})")
     return 0
 
 
