@@ -95,3 +95,20 @@ def test_warmup_command_unknown_family(capsys):
 
     assert main(["warmup", "--family", "nope"]) == 1
     assert "unknown family 'nope'" in capsys.readouterr().err
+
+
+def test_warmup_command_says_what_will_compile(capsys, monkeypatch):
+    from ioukit import _warmup
+    from ioukit.cli import main
+
+    monkeypatch.setattr(_warmup, "cold_families", lambda names: list(names))
+    assert main(["warmup", "--family", "boxes", "--jobs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "ioukit: compiling the kernels of boxes (first run only)" in captured.err
+    assert captured.out.rstrip().endswith("(compiled)")
+
+
+def test_cold_families_ignores_unknown_names():
+    from ioukit._warmup import cold_families
+
+    assert cold_families(["nope"]) == []
