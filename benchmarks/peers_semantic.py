@@ -5,6 +5,11 @@ maps (1024 x 2048, uint8, 19 classes, ignore 255): irregular class regions
 (nearest of 60 random seeds), about 8 % ignored, and a prediction that is the
 target shifted by a few pixels with some regions relabelled. It times the whole
 accumulation both ways and prints pixels per second and the ratio.
+
+``--case noise`` makes the worst case of the run-length kernels instead: every
+pixel an independent label (uniform over the 19 classes, about 8 % ignored), so no
+two neighbours share a (target, prediction) pair; ``--dtype int32`` times the
+generic kernel instead of the uint8 one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ def frames(rng: np.random.Generator, n: int, h: int = 1024, w: int = 2048, class
     return np.stack(targets), np.stack(preds)
 
 
+def noise_frames(rng: np.random.Generator, n: int, h: int = 1024, w: int = 2048, classes: int = 19):
+    target = rng.integers(0, classes, (n, h, w), dtype=np.uint8)
+    target[rng.random((n, h, w)) < 0.08] = 255
+    pred = rng.integers(0, classes, (n, h, w), dtype=np.uint8)
+    return target, pred
+
+
 def read_ceiling():
     """A parallel Numba pass that only reads both arrays (a sum over 64-bit words):
     the memory-read ceiling for any kernel that must look at every label."""
@@ -63,11 +75,17 @@ def numpy_bincount(target, pred, classes, ignore):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--case", choices=("maps", "noise"), default="maps")
+    parser.add_argument("--dtype", choices=("uint8", "int32"), default="uint8")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    target, pred = frames(rng, args.frames)
+    target, pred = (frames if args.case == "maps" else noise_frames)(rng, args.frames)
+    if args.dtype != "uint8":
+        target, pred = target.astype(args.dtype), pred.astype(args.dtype)
     pixels = target.size
-    assert np.array_equal(confusion_matrix(target, pred, 19, 255), numpy_bincount(target, pred, 19, 255))
+    assert np.array_equal(
+        confusion_matrix(target, pred, 19, 255), numpy_bincount(target, pred, 19, 255)
+    )
 
     def streamed():
         metric = SegmentationIoU(19, ignore_index=255)
@@ -79,9 +97,13 @@ def main() -> None:
     ours_stream = median_seconds(streamed, repeat=7)
     reference = median_seconds(lambda: numpy_bincount(target, pred, 19, 255), repeat=3)
     read_both = read_ceiling()
-    words_t, words_p = target.reshape(-1).view(np.uint64), pred.reshape(-1).view(np.uint64)
+    words_t = target.reshape(-1).view(np.uint64)
+    words_p = pred.reshape(-1).view(np.uint64)
     read = median_seconds(lambda: read_both(words_t, words_p), repeat=7)
-    print(f"# {args.frames} frames of 1024 x 2048 uint8, 19 classes, ignore 255: {pixels / 1e6:.0f} M pixels")
+    what = "label maps" if args.case == "maps" else "per-pixel noise"
+    print(
+        f"# {what}: {args.frames} frames of 1024 x 2048 {args.dtype}, 19 classes, ignore 255: {pixels / 1e6:.0f} M pixels"
+    )
     print("| method | time | pixels/s | NumPy bincount / this |")
     print("|---|---|---|---|")
     for name, t in (

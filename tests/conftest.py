@@ -1,5 +1,5 @@
-"""Test fixtures: the shared data location and random boxes (the fresh numba cache is
-set in the root conftest.py)."""
+"""Test fixtures: the shared data location and random boxes (the numba cache, keyed
+by the source, is set in the root conftest.py)."""
 
 from __future__ import annotations
 

@@ -84,13 +84,13 @@ def test_eval_file_mistakes(tmp_path):
     cases = [
         (
             [GT, str(truncated)],
-            "detections file " + str(truncated) + ": the compressed file is truncated",
+            f"detections file '{truncated}' is not a readable gzip file",
         ),
         (
             [str(truncated), DT],
-            "ground truth file " + str(truncated) + ": the compressed file is truncated",
+            f"ground truth file '{truncated}' is not a readable gzip file",
         ),
-        ([GT, str(not_gzip)], "not a valid gzip file"),
+        ([GT, str(not_gzip)], "is not a readable gzip file"),
         ([GT, str(deep)], "detection"),
         ([GT, str(wrong)], "image id 'x'"),
         ([GT, str(huge)], "detection 0 has image id"),

@@ -20,6 +20,9 @@ from ._dtypes import float_types
 
 _loaded: dict[str, Any] = {}
 
+SERIAL_PAIRS = 1 << 15
+"""Pairwise IoU of at most this many pairs runs in one thread (waking the pool costs more)."""
+
 
 def _kernels() -> Any:
     """The CPU box kernels, imported on first use (importing ioukit compiles nothing)."""
@@ -160,6 +163,8 @@ def _run_kernel(
         _parallel_call(
             k.aligned_metric, k.METRIC_CODES[metric], fa, fb, crowd, over_code, offset, eps, target
         )
+    elif metric == "iou" and target.size <= SERIAL_PAIRS:  # compile-time: no pool wake-up
+        k.pairwise_iou_serial(fa, fb, offset, target)
     elif metric == "iou":
         _parallel_call(k.pairwise_iou, fa, fb, offset, target)
     elif metric == "crowd_iou":

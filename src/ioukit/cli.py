@@ -19,6 +19,7 @@ import numpy as np
 
 from . import __version__
 from ._cli_errors import EXIT_USAGE, check_writable, run_guarded
+from ._compile_status import CompileWatch
 from .bands import DEFAULT_BANDS, iou_band
 
 
@@ -72,11 +73,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("The main job on the embedded sample: 100 COCO val2014 images with the official")
     print("pycocotools demo results (see ioukit/data/NOTICE.md), boxes then masks.")
     for iou_type in ("bbox", "segm"):
-        _, _, lines, _ = evaluate_and_report(
-            sample_path("gt"), sample_path(iou_type), iou_type, 0.5, args.per_class
-        )
+        with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
+            _, _, lines, _ = evaluate_and_report(
+                sample_path("gt"), sample_path(iou_type), iou_type, 0.5, args.per_class
+            )
         print()
-        print("\n".join(lines))
+        print("\n".join(lines + _compile_note(watch)))
     print()
     print(_speed_line())
     return 0
@@ -126,19 +128,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _check_input_file(args.dt, "detections")
     _check_outputs(args)
     client = _client(args)
-    result, report, lines, seconds = evaluate_and_report(
-        args.gt,
-        args.dt,
-        args.iou_type,
-        args.threshold,
-        args.per_class,
-        client=client,
-        params=_params(args),
-        min_score=args.min_score,
-    )
-    print("\n".join(lines))
+    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
+        result, report, lines, seconds = evaluate_and_report(
+            args.gt,
+            args.dt,
+            args.iou_type,
+            args.threshold,
+            args.per_class,
+            client=client,
+            params=_params(args),
+            min_score=args.min_score,
+        )
+    print("\n".join(lines + _compile_note(watch)))
     if args.json:
-        write_json(args.json, as_json(result, report, seconds))
+        write_json(args.json, dict(as_json(result, report, seconds), compile_seconds=watch.seconds))
     if args.plot:
         from ._plot import plot_report
 
@@ -286,6 +289,32 @@ def _label(text: str) -> int:
     return value
 
 
+def _compile_note(watch: CompileWatch) -> list[str]:
+    """compile-time: what share of the reported time went to compiling (cold runs only)."""
+    if not watch.cold:
+        return []
+    return [
+        "",
+        f"(the time above includes {watch.seconds:.1f} s compiling kernels: first run only)",
+    ]
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """compile-time: ``ioukit warmup``: compile every kernel family into the on-disk cache."""
+    from ._warmup import FAMILIES, cold_families, warmup
+
+    names = args.family or list(FAMILIES)
+    cold = cold_families(names)  # workers compile out of sight: say so up front
+    if cold:
+        families = ", ".join(cold)
+        print(f"ioukit: compiling the kernels of {families} (first run only)", file=sys.stderr)
+    with CompileWatch(announce=not cold) as watch:
+        seconds = warmup(families=names, jobs=args.jobs)
+    state = "compiled" if cold or watch.cold else "all loaded from the cache"
+    print(f"warmed up {', '.join(names)} in {seconds:.1f} s ({state})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ioukit`` argument parser (demo, eval, semseg)."""
     parser = _Parser(
@@ -427,6 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="read and count on a running Dask cluster (needs ioukit[dask])",
     )
     sem.set_defaults(handler=cmd_semseg)
+
+    warm = sub.add_parser(  # compile-time
+        "warmup",
+        help="compile every kernel now into the on-disk cache, so later runs start fast",
+        description="Compile (or load from the numba cache) every kernel family, in "
+        "parallel worker processes with --jobs.",
+    )
+    warm.add_argument("--family", action="append", metavar="NAME", help="only this family")
+    warm.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: one per CPU)"
+    )
+    warm.set_defaults(handler=cmd_warmup)
     return parser
 
 

@@ -134,6 +134,27 @@ def pairwise_iou(fa, fb, offset, out):
             row[j] = iou_from_areas(inter, area_a, area_b[j])
 
 
+# compile-time (issue 12): a serial twin for small outputs, which would spend longer
+# waking the thread pool than computing. Its own function, not
+# ``serial_kernel(pairwise_iou.py_func)``: numba's cache files are named after the
+# Python function, and the twin must not share (and load) the parallel one's.
+@nb.serial_kernel
+def pairwise_iou_serial(fa, fb, offset, out):
+    """:func:`pairwise_iou` in one thread (``boxes.SERIAL_PAIRS`` pairs or fewer)."""
+    n_batch, n, m = out.shape
+    for r in range(n_batch * n):
+        b = r // n
+        i = r - b * n
+        pa = fa[b if fa.shape[0] > 1 else 0]
+        pb = fb[b if fb.shape[0] > 1 else 0]
+        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
+        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
+        row = out[b, i]
+        for j in range(m):
+            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
+            row[j] = iou_from_areas(inter, area_a, area_b[j])
+
+
 @nb.parallel_kernel
 def pairwise_crowd_iou(fa, fb, crowd, offset, out):
     """Pairwise IoU where ``crowd[b, j]`` marks crowd regions of ``b`` (pycocotools rule)."""
