@@ -109,7 +109,12 @@ def _load_pair(
 def _cli_message(err: ValueError, name: str | None) -> str:
     """The library's Python advice in command-line words."""
     text = str(err)
-    for prefix in ("confusion_matrix: ", "read_label_map: ", "SegmentationIoU: "):
+    for prefix in (
+        "confusion_matrix: ",
+        "read_label_map: ",
+        "SegmentationIoU.update: ",
+        "SegmentationIoU: ",
+    ):
         text = text.replace(prefix, "")
     for python, cli in (
         ("(pass ignore_index= to skip it)", "(--ignore-index skips it)"),
