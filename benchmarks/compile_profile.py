@@ -2,7 +2,7 @@
 
 ``python benchmarks/compile_profile.py`` runs each scenario in a fresh process
 with an empty numba cache and listens to numba's ``numba:compile`` events (see
-``ioukit._compile_status``):
+``ioukit._core.compile_status``):
 
 * ``warmup``: ``ioukit.warmup()`` of every family, one family after the other
   (each compilation is charged to the family that first needed it);
@@ -31,13 +31,13 @@ SCENARIOS = ("warmup", "eval-bbox", "eval-segm")
 
 def child(scenario: str, out_path: str) -> None:
     start = time.perf_counter()
-    from ioukit._compile_status import CompileWatch
+    from ioukit._core.compile_status import CompileWatch
 
     records = []
     family = {"name": ""}
     with CompileWatch() as watch:
         if scenario == "warmup":
-            from ioukit import _warmup
+            from ioukit._core import warmup as _warmup
 
             for name in _warmup.FAMILIES:
                 family["name"] = name
@@ -46,7 +46,8 @@ def child(scenario: str, out_path: str) -> None:
                 for r in watch.records[before:]:
                     records.append((name, r))
         else:
-            from ioukit.cli import main
+            from ioukit.cli.main.main import main
+
             from ioukit.data import sample_path
 
             iou_type = scenario.split("-", 1)[1]

@@ -1,4 +1,4 @@
-"""ioukit._compile_status: knowing (and saying) when numba compiles."""
+"""ioukit._core.compile_status: knowing (and saying) when numba compiles."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import numba
 import numpy as np
 
-from ioukit._compile_status import NOTICE, CompileWatch, cache_is_warm
+from ioukit._core.compile_status import NOTICE, CompileWatch, cache_is_warm
 
 
 def _fresh_kernel():
@@ -76,7 +76,7 @@ def test_listener_is_removed_on_exit():
 
 
 def test_cache_is_warm():
-    from ioukit._numba import CACHE
+    from ioukit._core.jit import CACHE
     from ioukit.kernels import cpu_semantic
     from ioukit.semantic import confusion_matrix
 
@@ -88,8 +88,9 @@ def test_cache_is_warm():
 
 
 def test_cli_note_says_how_much_was_compiling():
-    from ioukit._compile_status import CompileRecord
-    from ioukit.cli import _compile_note
+    from ioukit.cli.main.main import _compile_note
+
+    from ioukit._core.compile_status import CompileRecord
 
     watch = CompileWatch()
     assert _compile_note(watch) == []

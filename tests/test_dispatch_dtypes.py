@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ioukit
-from ioukit import _dispatch
+from ioukit._core import dispatch as _dispatch
 
 A = [[0, 0, 10, 10], [5, 5, 15, 15]]
 B = [[0, 0, 10, 10], [20, 20, 30, 30], [2, 2, 8, 8]]

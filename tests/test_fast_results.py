@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from ioukit._rleset import parse_rles
-from ioukit.evaluate.coco_data import read_detections, read_ground_truth
-from ioukit.evaluate.fast_results import _scan, read_results_file
+from ioukit._masks.rleset import parse_rles
+from ioukit.evaluate.readers import read_detections, read_ground_truth
+from ioukit.evaluate.results_reader import _scan, read_results_file
 
 VAL2014 = "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
 FILES = [

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ioukit.evaluate.coco_data import parse_json, read_detections, read_ground_truth
-from ioukit.evaluate.fast_results import _scan
+from ioukit.evaluate.readers import parse_json, read_detections, read_ground_truth
+from ioukit.evaluate.results_reader import _scan
 from ioukit.kernels import cpu_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def test_conformance(name, tmp_path):
 
 DEEP_SCRIPT = r"""
 import sys
-from ioukit.evaluate.coco_data import read_detections, read_ground_truth
+from ioukit.evaluate.readers import read_detections, read_ground_truth
 truth = read_ground_truth({"images": [{"id": 1}], "annotations": []}, "bbox")
 cases = [
     "[" * 2_000_000 + "]" * 2_000_000,
@@ -138,7 +138,7 @@ BOUNDS_SCRIPT = r"""
 import sys
 import numpy as np
 from ioukit.kernels import cpu_json
-from ioukit.evaluate.fast_results import _scan
+from ioukit.evaluate.results_reader import _scan
 text = open(sys.argv[1], "rb").read()
 ok = 0
 for cut in range(len(text) + 1):

@@ -184,7 +184,7 @@ def test_label_overlap_errors():
 
 def test_run_interval_fallback_for_huge_masks(rng, monkeypatch):
     """Past the packed-bits memory budget, dense and RLE inputs intersect runs instead."""
-    from ioukit import _dense
+    from ioukit._masks import dense as _dense
 
     a, b = ellipse_masks(rng, 14), ellipse_masks(rng, 9)
     crowd = rng.random(9) < 0.4

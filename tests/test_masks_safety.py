@@ -96,7 +96,7 @@ def test_checked_sparse_formats_still_agree(rng):
 HUGE_RLES = """
 import ioukit
 from ioukit import rle
-from ioukit._rleset import from_counts_list, to_dicts
+from ioukit._masks.rleset import from_counts_list, to_dicts
 h = w = 120000
 size = h * w
 def two_pixels(p, q, size=size):  # pixels p < q (column-major), far apart

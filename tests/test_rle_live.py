@@ -120,7 +120,7 @@ def test_every_shared_segmentation(shared_data, path, images_from):
     assert [d["counts"] for d in ours_dicts] == [
         t["counts"] if isinstance(t["counts"], bytes) else t["counts"].encode() for t in theirs[:20]
     ]
-    from ioukit._rleset import to_dicts
+    from ioukit._masks.rleset import to_dicts
 
     got = [d["counts"] for d in to_dicts(ours)]
     want = [t["counts"] if isinstance(t["counts"], bytes) else t["counts"].encode() for t in theirs]

@@ -11,7 +11,7 @@ from safety_util import run_isolated
 
 import ioukit
 from ioukit import rle
-from ioukit._rleset import from_counts_list, to_dicts
+from ioukit._masks.rleset import from_counts_list, to_dicts
 
 # 64 runs of 2**58 add up to 2**64, which wraps to 0 in int64: with a last run of
 # 4 the sum "is" h * w = 4 for a 2 x 2 mask. Compressed, this is 109 bytes.
@@ -33,7 +33,7 @@ def test_overflowing_run_sums_are_errors_in_every_function():
         """
         import ioukit
         from ioukit import rle
-        from ioukit._rleset import from_counts_list, to_dicts
+        from ioukit._masks.rleset import from_counts_list, to_dicts
         counts = np.array([2**58] * 64 + [4], dtype=np.int64)
         s = to_dicts(from_counts_list([2], [2], [counts]))[0]
         u = {"size": [2, 2], "counts": [2**62] * 4 + [4]}
@@ -113,7 +113,7 @@ def test_merge_of_zero_length_runs_terminates_and_matches_decode(rng):
 
 
 def rle_counts(d: dict) -> np.ndarray:
-    from ioukit._rleset import parse_rles
+    from ioukit._masks.rleset import parse_rles
 
     parsed, _ = parse_rles(d, "d", "test")
     return parsed.counts
@@ -309,7 +309,7 @@ def test_kernels_clip_unchecked_counts():
         """
         from ioukit.kernels import cpu_rle, cpu_masks
         from ioukit.masks import rle_intervals
-        from ioukit._rleset import RLESet, from_counts_list
+        from ioukit._masks.rleset import RLESet, from_counts_list
         bad = [[2**58] * 64 + [4], [-5, 9, 2**62, 1], [1], [], [0, 2**63 - 1, 2**63 - 1]]
         rles = from_counts_list([2] * 5, [2] * 5, [np.array(c, np.int64) for c in bad])
         areas = rles.areas()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import ioukit
-from ioukit._warmup import FAMILIES
+from ioukit._core.warmup import FAMILIES
 
 SRC = Path(ioukit.__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ print(json.dumps(found))
 
 
 def test_every_family_is_listed():
-    from ioukit._warmup import _MARKERS
+    from ioukit._core.warmup import _MARKERS
 
     assert set(KERNELS) == set(FAMILIES) == set(_MARKERS)
 
@@ -84,22 +84,23 @@ def test_warmup_rejects_bad_jobs(jobs):
 
 
 def test_warmup_command(capsys):
-    from ioukit.cli import main
+    from ioukit.cli.main.main import main
 
     assert main(["warmup", "--family", "boxes", "--jobs", "1"]) == 0
     assert capsys.readouterr().out.startswith("warmed up boxes in ")
 
 
 def test_warmup_command_unknown_family(capsys):
-    from ioukit.cli import main
+    from ioukit.cli.main.main import main
 
     assert main(["warmup", "--family", "nope"]) == 1
     assert "unknown family 'nope'" in capsys.readouterr().err
 
 
 def test_warmup_command_says_what_will_compile(capsys, monkeypatch):
-    from ioukit import _warmup
-    from ioukit.cli import main
+    from ioukit.cli.main.main import main
+
+    from ioukit._core import warmup as _warmup
 
     monkeypatch.setattr(_warmup, "cold_families", lambda names: list(names))
     assert main(["warmup", "--family", "boxes", "--jobs", "1"]) == 0
@@ -109,6 +110,6 @@ def test_warmup_command_says_what_will_compile(capsys, monkeypatch):
 
 
 def test_cold_families_ignores_unknown_names():
-    from ioukit._warmup import cold_families
+    from ioukit._core.warmup import cold_families
 
     assert cold_families(["nope"]) == []

@@ -6,7 +6,7 @@ Importing ioukit compiles nothing and imports no numba: kernels are compiled
 """
 
 from . import rle, semantic
-from ._warmup import warmup
+from ._core.warmup import warmup
 from .boxes import box_area, box_ciou, box_convert, box_diou, box_giou, box_ioa, box_iou
 from .masks import LabelOverlap, label_overlap, mask_iou
 

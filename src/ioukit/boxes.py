@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _box_inputs as prep
-from . import _dispatch as dispatch
-from . import _validate as check
-from ._dtypes import float_types
+from ._boxes import inputs as prep
+from ._core import dispatch
+from ._core import validate as check
+from ._core.dtypes import float_types
 
 _loaded: dict[str, Any] = {}
 
@@ -27,7 +27,7 @@ SERIAL_PAIRS = 1 << 15
 def _kernels() -> Any:
     """The CPU box kernels, imported on first use (importing ioukit compiles nothing)."""
     if "cpu" not in _loaded:
-        from . import _numba
+        from ._core import jit as _numba
         from .kernels import cpu_boxes
 
         _loaded["cpu"], _loaded["parallel_call"] = cpu_boxes, _numba.parallel_call
@@ -128,7 +128,7 @@ def _thresholded(
         or not 0 < threshold <= 1
     ):
         raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
-    from ._sparse_boxes import sparse_box_iou
+    from ._boxes.sparse_grid import sparse_box_iou
 
     offset = compute.type(offset_value * scale)
     fa = _features(prep.scaled(prep.batched(a_np, (), compute), scale), fmt, offset)[0]

@@ -77,7 +77,7 @@ def _subset(truth: Any, dets: Any, image_lo: int, image_hi: int) -> tuple[Any, A
 
 
 def _rle_subset(rles: Any, index: np.ndarray) -> Any:
-    from ._rleset import subset
+    from ._masks.rleset import subset
 
     return subset(rles, index)
 

@@ -25,11 +25,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _dense
-from . import _dispatch as dispatch
-from . import _validate as check
-from ._rleset import RLESet, parse_rles
-from ._sparse_check import canonical_csr
+from ._core import dispatch
+from ._core import validate as check
+from ._masks import dense as _dense
+from ._masks.rleset import RLESet, parse_rles
+from ._masks.sparse_check import canonical_csr
 from .rle import masks_to_rles
 
 DENSE, SPARSE, RLE = "dense", "sparse", "rle"
@@ -42,7 +42,7 @@ def _kernels() -> Any:
 
 
 def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._numba import parallel_call
+    from ._core.jit import parallel_call
 
     return parallel_call(kernel, *args)
 
@@ -446,7 +446,7 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
 def _contingency(codes_a: np.ndarray, codes_b: np.ndarray, n_a: int, n_b: int) -> np.ndarray:
     """(n_a, n_b) pixel counts of each pair of codes."""
     if n_a * n_b <= 1 << 24:
-        from ._numba import num_threads
+        from ._core.jit import num_threads
 
         chunks = max(1, min(num_threads(), codes_a.shape[0] // 65536 + 1))
         table = np.zeros((chunks, n_a * n_b), dtype=np.int64)

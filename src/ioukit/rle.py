@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as check
-from ._rleset import RLESet, check_sizes, from_counts_list, parse_rles, to_dicts
+from ._core import validate as check
+from ._masks.rleset import RLESet, check_sizes, from_counts_list, parse_rles, to_dicts
 
 #: Largest polygon coordinate accepted (in pixels): on the 5x grid of the
 #: rasteriser every coordinate is then an exact integer in float64 and int64.
@@ -27,14 +27,14 @@ def _kernels() -> Any:
 
 
 def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._numba import parallel_call
+    from ._core.jit import parallel_call
 
     return parallel_call(kernel, *args)
 
 
 def _image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
     """Two non-negative integers small enough for int64 pixel arithmetic."""
-    from ._rleset import MAX_PIXELS, MAX_SIDE
+    from ._masks.rleset import MAX_PIXELS, MAX_SIDE
 
     height, width = check.image_size(h, w, func)
     if max(height, width) > MAX_SIDE or height * width > MAX_PIXELS:
@@ -54,7 +54,7 @@ def _one_or_many(items: list, single: bool) -> Any:
 
 def masks_to_rles(masks: np.ndarray, name: str, func: str) -> RLESet:
     """An :class:`RLESet` of a ``(N, H, W)`` uint8 stack of 0/1 masks (checked here)."""
-    from ._dense import mask_boxes
+    from ._masks.dense import mask_boxes
 
     kernels = _kernels()
     n, h, w = masks.shape
@@ -216,7 +216,7 @@ def encode(mask: Any) -> dict | list[dict]:
     >>> rle.encode(m)
     {'size': [4, 5], 'counts': b'92203'}
     """
-    from ._dense import refuse_confusions
+    from ._masks.dense import refuse_confusions
 
     refuse_confusions(mask, "mask", "rle.encode")
     masks, single = check.dense_masks(mask, "mask", "rle.encode")

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _dispatch as dispatch
-from ._validate import format_index
+from ._core import dispatch
+from ._core.validate import format_index
 
 _KEPT_DTYPES = (np.uint8, np.uint16, np.int32, np.int64)
 
@@ -168,7 +168,7 @@ def _confusion(target: Any, pred: Any, num_classes: Any, ignore_index: Any, func
     ignore = ignore_index if has_ignore else 0
     if flat_t.size == 0:
         return np.zeros((c, c), dtype=np.int64)
-    from ._numba import num_threads, parallel_call
+    from ._core.jit import num_threads, parallel_call
 
     k = _kernels()
     chunks = max(1, min(num_threads(), flat_t.size // (1 << 16) + 1))

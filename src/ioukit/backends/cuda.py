@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate as check
-from .._dispatch import is_cuda
+from .._core import validate as check
+from .._core.dispatch import is_cuda
 
 #: Threads per block (x, y) of the 2-D kernels and of the 1-D kernels (x * y);
 #: tests shrink them (IOUKIT_CUDA_THREADS="4,4") so the simulator covers many blocks.

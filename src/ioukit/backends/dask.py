@@ -8,7 +8,7 @@ axis (and a mask's height and width) is rechunked to one chunk. Small results
 Thread policy: a task runs its kernel with ``IOUKIT_DASK_TASK_THREADS`` numba
 threads (default 1), since Dask already runs one task per core; numba's thread
 count is per calling thread, so tasks never oversubscribe the machine. Under
-numba's ``workqueue`` layer the calls are also serialised (see ``ioukit._numba``).
+numba's ``workqueue`` layer the calls are also serialised (see ``ioukit._core.jit``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .._dtypes import float_types
-from .._validate import check_same_length
+from .._core.dtypes import float_types
+from .._core.validate import check_same_length
 
 
 def _dask() -> Any:

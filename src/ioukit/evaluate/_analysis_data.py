@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .coco_data import Detections, GroundTruth, read_detections, read_ground_truth
+from .readers import Detections, GroundTruth, read_detections, read_ground_truth
 
 
 def _rles(segmentations: list, images: np.ndarray, truth: GroundTruth, name: str, func: str):
@@ -55,7 +55,7 @@ class Source:
         if self.iou_type == "bbox":
             return _xywh_iou(self.dets.boxes[d], self.truth.boxes[g], crowd)
         flags = np.full(g.shape[0], crowd)
-        from .._rleset import subset
+        from .._masks.rleset import subset
         from ..masks import mask_iou
 
         return mask_iou(subset(self.dt_rles, d), subset(self.gt_rles, g), crowd=flags)

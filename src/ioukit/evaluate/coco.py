@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .coco_data import Detections, GroundTruth, read_detections, read_ground_truth
+from .readers import Detections, GroundTruth, read_detections, read_ground_truth
 
 STATS_NAMES = (
     "AP",
@@ -378,7 +378,7 @@ def merge_stages(parts: list[MatchStage]) -> MatchStage:
 
 def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchStage:
     """Group, sort and match every (image, category) of the data (one worker's share)."""
-    from .. import _numba
+    from .._core import jit as _numba
     from ..kernels import cpu_coco
 
     images = _selection(p.img_ids, truth.image_ids)
@@ -478,7 +478,7 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
 
 
 def _accumulate(p, cats, n_img, keys, d_key, rank, d_scores, dt_matched, dt_ignored, gt_positive):
-    from .. import _numba
+    from .._core import jit as _numba
     from ..kernels import cpu_coco
 
     n_k = len(cats) if p.use_cats else 1
@@ -537,7 +537,7 @@ def _mask_sets(truth: GroundTruth, dets: Detections, g_sel: np.ndarray, d_sel: n
     )
     d_images = dets.image[d_sel]
     if dets.rles is not None:
-        from .._rleset import subset
+        from .._masks.rleset import subset
 
         dt_rles = subset(dets.rles, d_sel)
     else:

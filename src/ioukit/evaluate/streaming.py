@@ -16,7 +16,7 @@ import numpy as np
 
 from ._stream_input import BOX_FORMATS, Batch, check_mask_sizes, check_pairs, read_batch
 from .coco import COCOParams, COCOResult, evaluate_arrays, summarize
-from .coco_data import Detections, GroundTruth
+from .readers import Detections, GroundTruth
 
 _FUNC = "MeanAveragePrecision"
 
@@ -242,7 +242,7 @@ class MeanAveragePrecision:
 
     def arrays(self, iou_type: str | None = None, micro: bool = False):
         """The state as ioukit's evaluation input: ``(GroundTruth, Detections)``."""
-        from .._rleset import RLESet, to_dicts
+        from .._masks.rleset import RLESet, to_dicts
 
         iou_type = self._one_type(iou_type)
         s = {name: col.values for name, col in self._state.items()}
@@ -400,7 +400,7 @@ def _max_dets(values: Any) -> list[int]:
 
 def to_coco_dicts(truth: GroundTruth, dets: Detections) -> tuple[dict, list[dict]]:
     """A COCO ground-truth dict and results list from evaluation arrays."""
-    from .._rleset import to_dicts
+    from .._masks.rleset import to_dicts
 
     images = [
         {"id": int(i), "height": int(h), "width": int(w)}

@@ -14,7 +14,7 @@ import math
 
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar as s
 from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-exported)
 

@@ -11,7 +11,7 @@ independently into precision / recall curves, again exactly as pycocotools does.
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from .cpu_masks import interval_intersection
 
 _SPACING = np.spacing(1.0)  # pycocotools' np.spacing(1) in the precision denominator

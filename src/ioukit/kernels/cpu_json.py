@@ -20,7 +20,7 @@ which decides (last duplicate key wins, detailed error messages).
 
 import numpy as np
 
-from .. import _numba as nb
+from .._core import jit as nb
 
 OK, FAIL = 0, 1
 MAX_DEPTH = 256  # nesting the compiled validator follows; deeper goes to the JSON parser

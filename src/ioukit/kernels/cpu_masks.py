@@ -19,7 +19,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar as s
 
 _f = nb.compile_scalars(s, nb.scalar)

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 
 # Status codes returned by the decoders (index into DECODE_ERRORS).
 OK = 0

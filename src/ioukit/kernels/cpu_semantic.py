@@ -14,7 +14,7 @@ the ignore label) or prediction lies outside ``[0, C)`` in ``bad_at[chunk]``.
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 
 _SPREAD = np.uint64(0x0101010101010101)  # byte b -> the word of 8 b's
 _SUB = 4  # histograms used in turn by pixels counted one by one (uint8 kernel; a power of 2)

@@ -13,7 +13,7 @@ for K reported pairs.
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar as s
 
 _f = nb.compile_scalars(s, nb.scalar)

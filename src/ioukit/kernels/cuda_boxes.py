@@ -9,7 +9,7 @@ import math
 
 from numba import cuda
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar as s
 
 _d = nb.compile_scalars(s, cuda.jit(device=True))

@@ -8,7 +8,7 @@ both masks use. The IoU itself is the shared scalar formula.
 import numpy as np
 from numba import cuda
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar as s
 
 _d = nb.compile_scalars(s, cuda.jit(device=True))

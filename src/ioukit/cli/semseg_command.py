@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ._progress import Progress
-from .labelmaps import read_label_map
-from .semantic import SegmentationIoU, SegmentationResult
+from ..labelmaps import read_label_map
+from ..semantic import SegmentationIoU, SegmentationResult
+from .progress import Progress
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")
 
@@ -51,7 +51,7 @@ def check_num_classes(num_classes: int) -> None:
     """
     if num_classes < 1:
         raise ValueError(f"--num-classes must be at least 1, got {num_classes}")
-    from ._numba import num_threads
+    from .._core.jit import num_threads
 
     need = num_classes * num_classes * 8 * (num_threads() + 2)
     try:
@@ -159,7 +159,7 @@ def evaluate_folders(
     if client is not None:
         if colors is not None or reduce is not None:
             raise ValueError("--colors and --reduce-labels do not work with --scheduler yet")
-        from .distributed import segmentation_iou_files
+        from ..distributed import segmentation_iou_files
 
         metric = segmentation_iou_files(
             pairs, num_classes, ignore_index, client, class_names, absent

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _dispatch as dispatch
-from . import _validate as check
+from .._core import dispatch
+from .._core import validate as check
 
 
 def host_boxes(x: Any, name: str, func: str) -> np.ndarray:

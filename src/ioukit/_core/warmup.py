@@ -19,7 +19,7 @@ _FLOAT_DTYPES = ("float32", "float64")
 
 
 def _boxes(dtypes: tuple[str, ...]) -> None:
-    from . import boxes
+    from .. import boxes
 
     for name in dtypes:
         a = np.array([[0, 0, 2, 2], [1, 1, 3, 4]], dtype=np.dtype(name))
@@ -34,7 +34,7 @@ def _boxes(dtypes: tuple[str, ...]) -> None:
 
 
 def _sparse_boxes(dtypes: tuple[str, ...]) -> None:
-    from . import boxes
+    from .. import boxes
 
     for name in dtypes:
         a = np.array([[0, 0, 2, 2], [1, 1, 3, 4]], dtype=np.dtype(name))
@@ -43,7 +43,7 @@ def _sparse_boxes(dtypes: tuple[str, ...]) -> None:
 
 
 def _dense_masks(dtypes: tuple[str, ...]) -> None:
-    from .masks import label_overlap, mask_iou
+    from ..masks import label_overlap, mask_iou
 
     for width in (8, 5):  # 64-bit word scan, and the byte scan for other widths
         a = np.zeros((2, 4, width), dtype=bool)
@@ -58,7 +58,7 @@ def _dense_masks(dtypes: tuple[str, ...]) -> None:
 def _sparse_masks(dtypes: tuple[str, ...]) -> None:
     from scipy import sparse
 
-    from .masks import mask_iou
+    from ..masks import mask_iou
 
     a = sparse.csr_array(np.array([[1, 1, 0, 0], [0, 1, 1, 1]], dtype=np.uint8))
     mask_iou(a, a)
@@ -66,8 +66,8 @@ def _sparse_masks(dtypes: tuple[str, ...]) -> None:
 
 
 def _rle_masks(dtypes: tuple[str, ...]) -> None:
-    from . import rle
-    from .masks import mask_iou
+    from .. import rle
+    from ..masks import mask_iou
 
     a = np.zeros((2, 4, 5), dtype=bool)
     a[0, :2, :2] = True
@@ -79,7 +79,7 @@ def _rle_masks(dtypes: tuple[str, ...]) -> None:
 
 
 def _rle_codec(dtypes: tuple[str, ...]) -> None:
-    from . import rle
+    from .. import rle
 
     a = np.zeros((2, 4, 5), dtype=np.uint8)
     a[0, :2, :2] = 1
@@ -95,13 +95,13 @@ def _rle_codec(dtypes: tuple[str, ...]) -> None:
 
 
 def _polygons(dtypes: tuple[str, ...]) -> None:
-    from . import rle
+    from .. import rle
 
     rle.from_polygons([[0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 0.0, 3.0]], 4, 5)
 
 
 def _semantic(dtypes: tuple[str, ...]) -> None:
-    from .semantic import confusion_matrix
+    from ..semantic import confusion_matrix
 
     for dtype in (np.uint8, np.uint16, np.int32, np.int64):  # the dtypes labels are cast to
         t = np.arange(16, dtype=dtype).reshape(4, 4) % 3
@@ -110,7 +110,7 @@ def _semantic(dtypes: tuple[str, ...]) -> None:
 
 
 def _coco_data() -> tuple[dict, list, list]:
-    from . import rle
+    from .. import rle
 
     square = [[1.0, 1.0, 6.0, 1.0, 6.0, 6.0, 1.0, 6.0]]
     crowd = {"size": [8, 8], "counts": [0, 4, 4, 4, 4, 4, 4, 4, 36]}
@@ -138,7 +138,7 @@ def _coco_data() -> tuple[dict, list, list]:
 
 
 def _coco(dtypes: tuple[str, ...]) -> None:
-    from .evaluate import coco_evaluate
+    from ..evaluate import coco_evaluate
 
     gt, bbox, segm = _coco_data()
     coco_evaluate(gt, bbox, "bbox")
@@ -148,7 +148,7 @@ def _coco(dtypes: tuple[str, ...]) -> None:
 def _json(dtypes: tuple[str, ...]) -> None:
     import json
 
-    from .evaluate.coco_data import read_detections, read_ground_truth
+    from ..evaluate.readers import read_detections, read_ground_truth
 
     gt, bbox, segm = _coco_data()
     with tempfile.TemporaryDirectory(prefix="ioukit-warmup-") as folder:
@@ -193,7 +193,7 @@ _MARKERS = {
 def _looks_cached(name: str) -> bool:
     import importlib
 
-    from ._compile_status import cache_is_warm
+    from .compile_status import cache_is_warm
 
     module, attr = _MARKERS[name]
     kernel = getattr(importlib.import_module(f".kernels.{module}", __package__), attr)
@@ -206,11 +206,11 @@ def cold_families(families: Iterable[str]) -> list[str]:
 
     Examples
     --------
-    >>> from ioukit._warmup import cold_families
+    >>> from ioukit._core.warmup import cold_families
     >>> cold_families(["no such family"])
     []
     """
-    from ._numba import CACHE
+    from .jit import CACHE
 
     known = [name for name in families if name in FAMILIES]
     return [name for name in known if not (CACHE and _looks_cached(name))]
@@ -292,7 +292,7 @@ def warmup(
     workers = min(_check_jobs(jobs), len(chosen))
     dtypes = tuple(str(np.dtype(d)) for d in dtypes)
     start = time.perf_counter()
-    from ._numba import CACHE
+    from .jit import CACHE
 
     cold = cold_families(chosen) if workers > 1 and CACHE else []
     if len(cold) > 1:

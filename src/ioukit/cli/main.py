@@ -3,7 +3,7 @@
 Human-readable tables by default, ``--json FILE`` for machines, ``--plot FILE.png``
 for figures. A mistake in the command or its files prints one line on stderr and
 exits with 1 (2 for command-line usage errors), never a traceback; see
-:mod:`ioukit._cli_errors` for every exit code.
+:mod:`ioukit.cli.errors` for every exit code.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import NoReturn
 
 import numpy as np
 
-from . import __version__
-from ._cli_errors import EXIT_USAGE, check_writable, run_guarded
-from ._compile_status import CompileWatch
-from .bands import DEFAULT_BANDS, iou_band
+from .. import __version__
+from .._core.compile_status import CompileWatch
+from ..bands import DEFAULT_BANDS, iou_band
+from .errors import EXIT_USAGE, check_writable, run_guarded
 
 
 def _worked_example() -> list[str]:
-    from . import box_ciou, box_diou, box_giou, box_iou
+    from .. import box_ciou, box_diou, box_giou, box_iou
 
     a = np.array([[0.0, 0.0, 10.0, 10.0]])
     b = np.array([[5.0, 5.0, 15.0, 15.0]])
@@ -43,7 +43,7 @@ def _worked_example() -> list[str]:
 
 
 def _speed_line(n: int = 2000) -> str:
-    from . import box_iou
+    from .. import box_iou
 
     rng = np.random.default_rng(0)
     xy = rng.random((2, n, 2), dtype=np.float32) * 500
@@ -64,8 +64,8 @@ def _speed_line(n: int = 2000) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ._cli_eval import evaluate_and_report
-    from .data import sample_path
+    from ..data import sample_path
+    from .eval_command import evaluate_and_report
 
     for line in _worked_example():
         print(line)
@@ -88,7 +88,7 @@ def _client(args: argparse.Namespace) -> object | None:
     """A Dask client for ``--scheduler ADDRESS``, else None."""
     if not getattr(args, "scheduler", None):
         return None
-    from .distributed import client_for
+    from ..distributed import client_for
 
     return client_for(args.scheduler)
 
@@ -98,7 +98,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     if args.json:
         check_writable(args.json, "--json")
     if args.plot:
-        from ._plot import check_plot
+        from .plot import check_plot
 
         check_plot(args.plot)
 
@@ -111,7 +111,7 @@ def _check_input_file(path: str, what: str) -> None:
 
 
 def _params(args: argparse.Namespace):
-    from .evaluate.coco import COCOParams
+    from ..evaluate.coco import COCOParams
 
     params = COCOParams(iou_type=args.iou_type)
     if args.iou_thresholds is not None:
@@ -122,7 +122,7 @@ def _params(args: argparse.Namespace):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ._cli_eval import as_json, evaluate_and_report, write_json
+    from .eval_command import as_json, evaluate_and_report, write_json
 
     _check_input_file(args.gt, "ground truth")
     _check_input_file(args.dt, "detections")
@@ -143,7 +143,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, dict(as_json(result, report, seconds), compile_seconds=watch.seconds))
     if args.plot:
-        from ._plot import plot_report
+        from .plot import plot_report
 
         names = result.category_names
         per_class = {names.get(c, str(c)): v for c, v in report.per_class.items()}
@@ -160,8 +160,8 @@ def _read_names(path: str) -> list[str]:
 
 
 def cmd_semseg(args: argparse.Namespace) -> int:
-    from ._cli_eval import write_json
-    from ._cli_semseg import describe, evaluate_folders
+    from .eval_command import write_json
+    from .semseg_command import describe, evaluate_folders
 
     names = _read_names(args.class_names) if args.class_names else None
     if names is not None and len(names) != args.num_classes:
@@ -171,7 +171,7 @@ def cmd_semseg(args: argparse.Namespace) -> int:
         )
     colors = None
     if args.colors:
-        from .labelmaps import read_color_table
+        from ..labelmaps import read_color_table
 
         try:
             colors = read_color_table(args.colors)
@@ -194,7 +194,7 @@ def cmd_semseg(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, dict(result.as_dict(), images=images))
     if args.plot:
-        from ._plot import plot_semseg
+        from .plot import plot_semseg
 
         labels = list(result.class_names or [str(i) for i in range(len(result.iou))])
         pixels = result.confusion.sum(axis=0) + result.confusion.sum(axis=1)
@@ -301,7 +301,7 @@ def _compile_note(watch: CompileWatch) -> list[str]:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     """compile-time: ``ioukit warmup``: compile every kernel family into the on-disk cache."""
-    from ._warmup import FAMILIES, cold_families, warmup
+    from .._core.warmup import FAMILIES, cold_families, warmup
 
     names = args.family or list(FAMILIES)
     cold = cold_families(names)  # workers compile out of sight: say so up front

@@ -47,9 +47,9 @@ def _scan(raw: bytes, masks: bool) -> Any:
 
 
 def read_results_file(path: Any, gt: Any, iou_type: str) -> Any:
-    from .._rleset import RLESet, decode_buffer
-    from .._validate import check_box_values
-    from .coco_data import Detections, boxes_of_rles
+    from .._core.validate import check_box_values
+    from .._masks.rleset import RLESet, decode_buffer
+    from .readers import Detections, boxes_of_rles
 
     with open(os.fspath(path), "rb") as handle:
         raw = handle.read()

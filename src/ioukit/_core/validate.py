@@ -66,7 +66,7 @@ def check_box_values(
     """
     if arr.size == 0:
         return 0.0
-    from .kernels import cpu_boxes
+    from ..kernels import cpu_boxes
 
     flat = arr.reshape(-1, 4)
     row, reason, big = cpu_boxes.first_invalid_box(flat, cpu_boxes.FORMAT_CODES[fmt], validate)
@@ -146,7 +146,7 @@ def dense_masks(x: Any, name: str, func: str) -> tuple[np.ndarray, bool]:
     """``(N, H, W)`` C-contiguous uint8 0/1 masks from bool or integer input, and whether
     a single ``(H, W)`` mask was given. uint8 values are checked by the kernels;
     other integer dtypes here."""
-    from ._dispatch import to_numpy
+    from .dispatch import to_numpy
 
     arr = to_numpy(x, name, func)
     if arr.ndim not in (2, 3):

@@ -16,8 +16,8 @@ def sparse_box_iou(
     """CSR (N, M) of the pairs at or above ``threshold`` from feature planes (8, N), (8, M)."""
     from scipy import sparse
 
-    from ._numba import parallel_call
-    from .kernels import cpu_sparse as k
+    from .._core.jit import parallel_call
+    from ..kernels import cpu_sparse as k
 
     n, m = fa.shape[1], fb.shape[1]
     dtype = fa.dtype

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_box_values
+from .._core.validate import check_box_values
 
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
@@ -314,7 +314,7 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
     """
     try:
         if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".gz"):
-            from .fast_results import read_results_file
+            from .results_reader import read_results_file
 
             fast = read_results_file(source, gt, iou_type)
             if fast is not None:

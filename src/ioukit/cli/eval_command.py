@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from ._cli_errors import os_error_text, read_error
-from ._progress import Progress
-from .bands import DEFAULT_BANDS
-from .evaluate.coco import COCOParams, COCOResult, evaluate_arrays
-from .evaluate.coco_data import Detections, read_detections, read_ground_truth
-from .evaluate.report import MeanIoUReport, report_from_result
+from ..bands import DEFAULT_BANDS
+from ..evaluate.coco import COCOParams, COCOResult, evaluate_arrays
+from ..evaluate.readers import Detections, read_detections, read_ground_truth
+from ..evaluate.report import MeanIoUReport, report_from_result
+from .errors import os_error_text, read_error
+from .progress import Progress
 
 
 def _read(reader: Any, path: Any, what: str, *args: Any) -> Any:
@@ -35,7 +35,7 @@ def keep_detections(dets: Detections, keep: np.ndarray) -> Detections:
     index = np.flatnonzero(keep)
     rles = dets.rles
     if rles is not None:
-        from ._rleset import subset
+        from .._masks.rleset import subset
 
         rles = subset(rles, index)
     return replace(
@@ -54,7 +54,7 @@ def keep_detections(dets: Detections, keep: np.ndarray) -> Detections:
 
 def _evaluate(truth: Any, dets: Detections, params: COCOParams, client: Any) -> COCOResult:
     if client is not None:
-        from .distributed import evaluate_on_cluster
+        from ..distributed import evaluate_on_cluster
 
         return evaluate_on_cluster(truth, dets, params, client)
     return evaluate_arrays(truth, dets, params)

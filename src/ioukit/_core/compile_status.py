@@ -60,7 +60,7 @@ class CompileWatch:
 
     Examples
     --------
-    >>> from ioukit._compile_status import CompileWatch
+    >>> from ioukit._core.compile_status import CompileWatch
     >>> with CompileWatch() as watch:
     ...     pass
     >>> watch.count, watch.seconds
@@ -173,7 +173,7 @@ def cache_is_warm(dispatchers: list[Any]) -> bool:
 
     Examples
     --------
-    >>> from ioukit._compile_status import cache_is_warm
+    >>> from ioukit._core.compile_status import cache_is_warm
     >>> cache_is_warm([])
     True
     """

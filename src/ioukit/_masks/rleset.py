@@ -16,7 +16,7 @@ import numpy as np
 
 
 def _kernels() -> Any:
-    from .kernels import cpu_rle
+    from ..kernels import cpu_rle
 
     return cpu_rle
 
@@ -79,7 +79,7 @@ class RLESet:
     def areas(self) -> np.ndarray:
         out = np.empty(len(self), dtype=np.int64)
         if len(self):
-            from ._numba import parallel_call
+            from .._core.jit import parallel_call
 
             parallel_call(
                 _kernels().areas_from_counts, self.counts, self.offsets, self.sizes(), out
@@ -272,7 +272,7 @@ def decode_buffer(
     strings: list[bytes] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode the compressed strings ``buf[starts[i]:ends[i]]``: ``(counts, offsets)``."""
-    from ._numba import parallel_call
+    from .._core.jit import parallel_call
 
     kernels = _kernels()
     n = starts.shape[0]
@@ -303,7 +303,7 @@ def decode_buffer(
 
 def subset(rles: RLESet, index: np.ndarray) -> RLESet:
     """The RLEs ``index`` of a set, in that order."""
-    from ._numba import parallel_call
+    from .._core.jit import parallel_call
 
     lengths = np.diff(rles.offsets)[index]
     offsets = np.zeros(index.shape[0] + 1, dtype=np.int64)
@@ -318,7 +318,7 @@ def subset(rles: RLESet, index: np.ndarray) -> RLESet:
 
 def encode_strings(rles: RLESet) -> list[bytes]:
     """The compressed counts string of every RLE."""
-    from ._numba import parallel_call
+    from .._core.jit import parallel_call
 
     kernels = _kernels()
     n = len(rles)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .bands import DEFAULT_BANDS
+from ..bands import DEFAULT_BANDS
 
 
 def _pyplot() -> Any:
@@ -55,7 +55,7 @@ def plot_report(path: str, ious: np.ndarray, per_class: dict[str, float], title:
 
 def check_plot(path: str) -> None:
     """Fail before the work when ``--plot`` cannot be drawn or written."""
-    from ._cli_errors import check_writable
+    from .errors import check_writable
 
     _pyplot()
     check_writable(path, "--plot")

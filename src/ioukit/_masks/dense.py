@@ -20,13 +20,13 @@ PACKED_MIN_WORDS = 1 << 16
 
 
 def _kernels() -> Any:
-    from .kernels import cpu_masks
+    from ..kernels import cpu_masks
 
     return cpu_masks
 
 
 def parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._numba import parallel_call as call  # deferred: importing ioukit imports no numba
+    from .._core.jit import parallel_call as call  # deferred: importing ioukit imports no numba
 
     return call(kernel, *args)
 

@@ -1,0 +1,1 @@
+"""Internals of the box family (the sparse threshold grid, rotated boxes)."""

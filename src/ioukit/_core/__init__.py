@@ -1,0 +1,1 @@
+"""Shared machinery: array kinds and dispatch, validation, dtypes, numba set-up."""

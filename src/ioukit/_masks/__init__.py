@@ -1,0 +1,1 @@
+"""Internals of the mask family (dense packing, the RLE set, conversions)."""
