@@ -102,6 +102,8 @@ BOX = '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}'
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1e}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": "\\q"}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": "a\tb"}]',
+        # a raw control character inside a key (fuzz case results_files:0:929)
+        '[{"image_id": 1, "image_i\x0cd": true, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": "\\u12"}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": tru}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": [1 2]}]',

@@ -72,6 +72,8 @@ def test_image_sizes_of_the_builders_are_checked():
         rle.from_polygons([[0, 0, 1, 0, 1, 1]], 2**40 + 1, 2)
     with pytest.raises(ValueError, match="too large"):
         rle.from_bbox([0, 0, 1, 1], 2**31, 2**31)
+    with pytest.raises(ValueError, match=r"rle.from_bbox: image size h=2, w=9223372036854775808"):
+        rle.from_bbox([0, 0, 1, 1], 2, 2**63)  # was an RLE of size [2, -2**63]
     with pytest.raises(ValueError, match="too large"):
         rle.from_segmentation([[0, 0, 1, 0, 1, 1]], 2**61, 1)
 
