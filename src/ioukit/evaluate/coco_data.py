@@ -17,13 +17,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import reprlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._validate import check_box_values
+from .._validate import check_box_values, short_repr
 
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
@@ -89,14 +88,7 @@ def _named(source: Any, what: str, err: ValueError) -> ValueError:
 
 _INT64 = 2**63
 
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
-
-
-def _show(value: Any) -> str:
-    """A bounded ``repr`` for error messages: deep nesting (a hostile file) neither
-    recurses without limit nor makes a huge message."""
-    return _SHORT.repr(value)
+_show = short_repr
 
 
 def _ident(item: Any) -> str:
