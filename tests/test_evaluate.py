@@ -237,6 +237,14 @@ def test_bad_files(tmp_path):
         ),
         (lambda g: g["images"].append([]), r"ground-truth image 2 must be a dict, got list"),
         (
+            lambda g: g["annotations"][0].update(image_id="--1"),
+            r"ground-truth annotation 0 has image id '--1', expected an integer or a string",
+        ),
+        (
+            lambda g: g["annotations"][0].update(image_id="\u00b2"),
+            r"ground-truth annotation 0 has image id '\u00b2', expected an integer or a string",
+        ),
+        (
             lambda g: g["annotations"].insert(1, 7),
             r"ground-truth annotation 1 must be a dict, got int",
         ),

@@ -100,8 +100,8 @@ def _image_id(value: Any, where: str) -> int:
         raise ValueError(f"{where} has image id {_show(value)}, expected an integer")
     if isinstance(value, (int, np.integer)):
         number = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value)
+    elif isinstance(value, str) and value.strip().removeprefix("-").isdecimal():
+        number = int(value)  # isdecimal: what int() reads ('²' is a digit, not decimal)
     else:
         raise ValueError(
             f"{where} has image id {_show(value)}, expected an integer or a string of digits"
