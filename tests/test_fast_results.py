@@ -127,6 +127,16 @@ def test_invalid_json_is_refused_by_both_readers(tmp_path, text):
         read_detections(path, truth, "bbox")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_files_not_in_utf8_are_refused(tmp_path, encoding):
+    # RFC 8259 8.1 and pycocotools: UTF-8 only (fuzz case results_files:0:329)
+    truth = read_ground_truth(GT, "bbox")
+    path = tmp_path / "dt.json"
+    path.write_bytes(f"[{BOX}]".encode(encoding))
+    with pytest.raises(ValueError, match=r"detections file '.*dt\.json' is not valid JSON"):
+        read_detections(path, truth, "bbox")
+
+
 @pytest.mark.parametrize(
     "key,first,last",
     [

@@ -52,7 +52,9 @@ def parse_json(raw: bytes, where: str) -> Any:
         except (ValueError, RecursionError):
             pass  # orjson is stricter in places (numbers past double): json.loads decides
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        # UTF-8 only (RFC 8259 8.1, and pycocotools): bytes given to json.loads would
+        # also be read as UTF-16, UTF-32 or with a byte order mark
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"{where} is not valid JSON: nested too deeply") from None
     except ValueError as err:  # UnicodeDecodeError included
@@ -341,7 +343,12 @@ def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.zeros((len(rles), 4), dtype=np.float64)
     if len(rles):
         _parallel_call(
-            _kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes
+            _kernels().bboxes_from_counts,
+            rles.counts,
+            rles.offsets,
+            rles.heights,
+            rles.widths,
+            boxes,
         )
     return boxes, rles.areas().astype(np.float64)
 
