@@ -1,7 +1,7 @@
 """CPU kernels for rotated boxes and convex polygons: parallel loops over ``scalar_rotated``.
 
 Shapes arrive as *geometry rows* ``geo[b, i, :]`` (float64): ``0, 1`` the centre,
-``2`` the area, ``3`` the circumradius (largest vertex distance from the centre),
+``2`` the area in units of the squared circumradius (so it never overflows), ``3`` the circumradius (largest vertex distance from the centre),
 then the ``K`` vertex x offsets and the ``K`` vertex y offsets (counter-clockwise).
 The batch axis has length 1 (shared by every batch) or the output's. Results are
 written in the dtype of ``out`` (float32 or float64).
@@ -40,13 +40,13 @@ def box_geometry(boxes, fmt, geo):
         off = box_corner_offsets(w, h, c, sn)
         row = geo[b, i]
         row[0], row[1] = boxes[b, i, 0], boxes[b, i, 1]
-        row[2] = w * h
         radius = 0.0
         for k in range(4):
             ox, oy = off[2 * k], off[2 * k + 1]
             row[HEAD + k], row[HEAD + 4 + k] = ox, oy
             radius = max(radius, np.hypot(ox, oy))
         row[3] = radius
+        row[2] = (w / radius) * (h / radius) if radius > 0 else 0.0
 
 
 @nb.parallel_kernel
@@ -78,7 +78,7 @@ def polygon_geometry(poly, geo):
             for k in range(kk):
                 row[HEAD + k] *= radius
                 row[HEAD + kk + k] *= radius
-            row[2] = max(area, 0.0) * radius * radius
+            row[2] = max(area, 0.0)
         else:
             row[2] = 0.0
 

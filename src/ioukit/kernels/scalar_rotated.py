@@ -161,7 +161,7 @@ def pair_overlap(acx, acy, aox, aoy, na, area_a, rad_a, bcx, bcy, box, boy, nb, 
     ``(area_a, area_b)`` in the same units, plus ``scale``.
 
     ``aox[k], aoy[k]`` are the offsets of vertex ``k`` of ``a`` from its centre
-    ``(acx, acy)``; likewise ``b``. ``s`` is a ``(SCRATCH_ROWS, L)`` float64 scratch
+    ``(acx, acy)``, ``area_a`` its area divided by ``rad_a**2``; likewise ``b``. ``s`` is a ``(SCRATCH_ROWS, L)`` float64 scratch
     array, ``L >= 2 * (na + nb) + 2``. Circumscribed circles that miss mean no
     intersection; the hull is computed only when ``want_hull``.
     """
@@ -172,8 +172,8 @@ def pair_overlap(acx, acy, aox, aoy, na, area_a, rad_a, bcx, bcy, box, boy, nb, 
     dy = (bcy - acy) / scale
     ra = rad_a / scale
     rb = rad_b / scale
-    an = area_a / scale / scale
-    bn = area_b / scale / scale
+    an = area_a * ra * ra  # the areas arrive in units of their own circumradius squared
+    bn = area_b * rb * rb
     reach = (ra + rb) * (1.0 + 1e-9)
     apart = abs(dx) > reach or abs(dy) > reach or dx * dx + dy * dy > reach * reach
     inter = 0.0
