@@ -36,7 +36,7 @@ def _scores(x: Any, n: int, func: str) -> np.ndarray:
     bad = ~np.isfinite(arr)
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"{func}: scores[{row}] is {arr[row]!r}; scores must be finite")
+        raise ValueError(f"{func}: scores[{row}] is {float(arr[row])!r}; scores must be finite")
     return arr
 
 
