@@ -66,7 +66,9 @@ def test_nms_against_torchvision_live():
         assert isinstance(got, torch.Tensor)
         np.testing.assert_array_equal(got.numpy(), want)
         labels = rng.integers(0, 5, 2000)
-        want = tv.ops.batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(labels), t)
+        want = tv.ops.batched_nms(
+            torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(labels), t
+        )
         np.testing.assert_array_equal(ioukit.batched_nms(boxes, scores, labels, t), want.numpy())
 
 
@@ -91,7 +93,9 @@ def test_huge_spread_and_big_boxes():
     boxes[:5] = [[-1e12, -1e12, 1e12, 1e12]] * 5  # boxes spanning the whole grid
     boxes[5:10] += 1e15
     scores = rng.random(500)
-    np.testing.assert_array_equal(ioukit.nms(boxes, scores, 0.5), greedy_reference(_iou64(boxes), scores, 0.5))
+    np.testing.assert_array_equal(
+        ioukit.nms(boxes, scores, 0.5), greedy_reference(_iou64(boxes), scores, 0.5)
+    )
 
 
 def _iou64(b):
@@ -116,7 +120,9 @@ def test_batched_nms_is_per_label():
     kept = np.concatenate(parts)
     want = kept[np.lexsort((kept, -scores[kept].astype(np.float64)))]
     np.testing.assert_array_equal(ioukit.batched_nms(boxes, scores, labels, 0.5), want)
-    np.testing.assert_array_equal(ioukit.batched_nms(boxes, scores, labels, 0.5, max_output=7), want[:7])
+    np.testing.assert_array_equal(
+        ioukit.batched_nms(boxes, scores, labels, 0.5, max_output=7), want[:7]
+    )
     same = ioukit.batched_nms(boxes, scores, np.zeros(300, int), 0.5)
     np.testing.assert_array_equal(same, ioukit.nms(boxes, scores, 0.5))
 
@@ -129,7 +135,9 @@ def test_rotated_nms(fmt):
     scores = np.round(rng.random(200), 1)
     iou = shapely_metrics(corners(boxes, fmt), corners(boxes, fmt))[0]
     for t in (0.1, 0.5):
-        np.testing.assert_array_equal(ioukit.nms(boxes, scores, t, fmt=fmt), greedy_reference(iou, scores, t))
+        np.testing.assert_array_equal(
+            ioukit.nms(boxes, scores, t, fmt=fmt), greedy_reference(iou, scores, t)
+        )
 
 
 def soft_reference(boxes, scores, t, sigma, method, floor):
@@ -166,7 +174,9 @@ def test_soft_nms_reference(method):
     np.testing.assert_allclose(new, want_s, rtol=1e-12)
     idx5, new5 = ioukit.soft_nms(boxes, scores, 0.3, method=method, sigma=0.4, max_output=5)
     np.testing.assert_array_equal(idx5, want_idx[:5])
-    assert ioukit.soft_nms(boxes.astype(np.float32), scores.astype(np.float32))[1].dtype == np.float32
+    assert (
+        ioukit.soft_nms(boxes.astype(np.float32), scores.astype(np.float32))[1].dtype == np.float32
+    )
 
 
 @pytest.mark.parametrize(("method", "code"), [("linear", 1), ("gaussian", 2)])
@@ -176,7 +186,9 @@ def test_soft_nms_against_ensemble_boxes(method, code):
     xy = rng.uniform(0, 0.8, (60, 2))
     boxes = np.c_[xy, xy + rng.uniform(0.02, 0.2, (60, 2))]
     scores = rng.random(60)
-    b, s, _lab = eb.soft_nms([boxes], [scores], [np.zeros(60)], method=code, iou_thr=0.3, sigma=0.5, thresh=0.01)
+    b, s, _lab = eb.soft_nms(
+        [boxes], [scores], [np.zeros(60)], method=code, iou_thr=0.3, sigma=0.5, thresh=0.01
+    )
     idx, new = ioukit.soft_nms(boxes, scores, 0.3, method=method, sigma=0.5, score_threshold=0.01)
     # ensemble-boxes returns the boxes in selection order with their *original* scores
     np.testing.assert_allclose(boxes[idx], b, atol=1e-12)

@@ -35,14 +35,18 @@ def test_matches_shapely(k, l):  # noqa: E741
     ref_iou, ref_giou, *_ = shapely_metrics(a, b)
     np.testing.assert_allclose(ioukit.polygon_iou(a, b), ref_iou, atol=1e-6)
     np.testing.assert_allclose(R.polygon_pairwise("giou", a, b), ref_giou, atol=1e-6)
-    np.testing.assert_allclose(ioukit.polygon_iou(a[:20], b, aligned=True), np.diag(ref_iou[:20]), atol=1e-6)
+    np.testing.assert_allclose(
+        ioukit.polygon_iou(a[:20], b, aligned=True), np.diag(ref_iou[:20]), atol=1e-6
+    )
 
 
 def test_dota_quadrilaterals_equal_rotated_boxes():
     rng = np.random.default_rng(5)
     a, b = random_rotated(rng, 30), random_rotated(rng, 20)
     qa, qb = ioukit.rotated_box_corners(a), ioukit.rotated_box_corners(b)[:, ::-1]  # clockwise
-    np.testing.assert_allclose(ioukit.polygon_iou(qa, qb), R.rotated_pairwise("iou", a, b, fmt="cxcywha"), atol=1e-9)
+    np.testing.assert_allclose(
+        ioukit.polygon_iou(qa, qb), R.rotated_pairwise("iou", a, b, fmt="cxcywha"), atol=1e-9
+    )
 
 
 def test_dtypes_batches_and_degenerate():
@@ -65,7 +69,9 @@ def test_huge_coordinates():
     shifted = sq + [1.0, 0.5]
     ref = ioukit.polygon_iou(sq, shifted)
     for offset in (1e9, 1e13):
-        np.testing.assert_allclose(ioukit.polygon_iou(sq + offset, shifted + offset), ref, rtol=1e-6)
+        np.testing.assert_allclose(
+            ioukit.polygon_iou(sq + offset, shifted + offset), ref, rtol=1e-6
+        )
     assert np.isfinite(ioukit.polygon_iou(sq * 1e300, shifted * 1e300)).all()
 
 

@@ -96,7 +96,10 @@ def test_aligned_batches_and_dtypes():
     got32 = R.rotated_pairwise("iou", a.astype(np.float32), b.astype(np.float32), fmt="cxcywha")
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, full, atol=1e-5)
-    assert R.rotated_pairwise("iou", a.astype(np.int32), b.astype(np.int32), fmt="cxcywha").dtype == np.float64
+    assert (
+        R.rotated_pairwise("iou", a.astype(np.int32), b.astype(np.int32), fmt="cxcywha").dtype
+        == np.float64
+    )
     assert R.rotated_pairwise("iou", a.astype(np.float16), b, fmt="cxcywha").dtype == np.float64
     assert iou(np.zeros((0, 5)), b).shape == (0, 4)
     assert iou(b, np.zeros((0, 5))).shape == (4, 0)
@@ -111,11 +114,15 @@ def test_zero_area_identical_and_turned_boxes():
     got = iou([box, zero_w, zero_both], [box, zero_w, zero_both])
     np.testing.assert_array_equal(got, [[1, 0, 0], [0, 0, 0], [0, 0, 0]])
     for metric in ("giou", "ioa"):
-        assert np.isfinite(R.rotated_pairwise(metric, np.array([zero_both]), np.array([zero_both]), fmt="cxcywha")).all()
+        assert np.isfinite(
+            R.rotated_pairwise(metric, np.array([zero_both]), np.array([zero_both]), fmt="cxcywha")
+        ).all()
     turned = [[10.0, 20.0, 8.0, 3.0, a] for a in (210.0, -150.0, 390.0, 30.0 + 720.0)]
     np.testing.assert_allclose(iou([box], turned), 1.0, atol=1e-12)
     r = math.radians(30.0)
-    np.testing.assert_allclose(iou([[10, 20, 8, 3, -r]], [[10, 20, 8, 3, math.pi - r]], fmt="cxcywhr"), 1.0, atol=1e-12)
+    np.testing.assert_allclose(
+        iou([[10, 20, 8, 3, -r]], [[10, 20, 8, 3, math.pi - r]], fmt="cxcywhr"), 1.0, atol=1e-12
+    )
     np.testing.assert_array_equal(iou([[0, 0, 4, 2, 90]], [[0, 0, 2, 4, 0]]), [[1.0]])
 
 
@@ -151,7 +158,10 @@ def test_huge_and_tiny_sizes_stay_finite():
         for metric in ("iou", "ioa", "giou"):
             v = R.rotated_pairwise(metric, a, b, fmt="cxcywha")
             assert np.isfinite(v).all() and -1 <= v[0, 0] <= 1
-        ref = iou(a / size * [1, 1, 1, 1, 0] + [0, 0, 0, 0, 20.0], b / size * [1, 1, 1, 1, 0] + [0, 0, 0, 0, 25.0])
+        ref = iou(
+            a / size * [1, 1, 1, 1, 0] + [0, 0, 0, 0, 20.0],
+            b / size * [1, 1, 1, 1, 0] + [0, 0, 0, 0, 25.0],
+        )
         np.testing.assert_allclose(iou(a, b), ref, rtol=1e-9)
 
 
@@ -202,7 +212,12 @@ def test_sparse_threshold_matches_dense():
         np.testing.assert_allclose(got, np.where(dense >= t, dense, 0), atol=1e-12)
     empty = R.rotated_sparse(np.zeros((0, 5)), b, fmt="cxcywha", threshold=0.5)
     assert empty.shape == (0, 150)
-    assert R.rotated_sparse(a.astype(np.float32), b.astype(np.float32), fmt="cxcywha", threshold=0.5).dtype == np.float32
+    assert (
+        R.rotated_sparse(
+            a.astype(np.float32), b.astype(np.float32), fmt="cxcywha", threshold=0.5
+        ).dtype
+        == np.float32
+    )
 
 
 # ----------------------------------------------------------------- errors

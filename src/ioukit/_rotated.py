@@ -77,7 +77,13 @@ def check_rotated_values(arr: np.ndarray, fmt: str, name: str, func: str) -> Non
     if not bad.any():
         return
     row = int(np.argmax(bad))
-    why = "not finite" if bad_value[row] else "negative width" if flat[row, 2] < 0 else "negative height"
+    why = (
+        "not finite"
+        if bad_value[row]
+        else "negative width"
+        if flat[row, 2] < 0
+        else "negative height"
+    )
     where = check.format_index(row, arr.shape[:-1])
     values = [float(v) for v in flat[row]]
     raise ValueError(

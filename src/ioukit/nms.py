@@ -260,8 +260,7 @@ def batched_nms(
     by_label = order[np.argsort(lab[order], kind="stable")]  # grouped, score order inside
     cuts = np.flatnonzero(np.diff(lab[by_label])) + 1
     kept = [
-        group[_sorted_keep(arr, fmt, group, threshold, limit)]
-        for group in np.split(by_label, cuts)
+        group[_sorted_keep(arr, fmt, group, threshold, limit)] for group in np.split(by_label, cuts)
     ]
     result = np.concatenate(kept)
     result = result[np.lexsort((result, -sc[result]))]  # decreasing score, then index

@@ -78,8 +78,23 @@ def _shape_above(geo, r, q, threshold, scratch):
     a, b = geo[r], geo[q]
     return (
         shape_metric(
-            0, 0, a[0], a[1], a[HEAD : HEAD + 4], a[HEAD + 4 : HEAD + 8], 4, a[2], a[3],
-            b[0], b[1], b[HEAD : HEAD + 4], b[HEAD + 4 : HEAD + 8], 4, b[2], b[3], scratch,
+            0,
+            0,
+            a[0],
+            a[1],
+            a[HEAD : HEAD + 4],
+            a[HEAD + 4 : HEAD + 8],
+            4,
+            a[2],
+            a[3],
+            b[0],
+            b[1],
+            b[HEAD : HEAD + 4],
+            b[HEAD + 4 : HEAD + 8],
+            4,
+            b[2],
+            b[3],
+            scratch,
         )  # fmt: skip
         > threshold
     )
