@@ -133,15 +133,20 @@ def greedy(boxes, geo, rotated, threshold, max_output, grid, use_grid):
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 cell = cy * nx + cx
-                for p in range(start[cell], start[cell + 1]):
+                # items of a cell are in rank order: start after ``r`` (earlier ranks
+                # are decided); a pair seen in two cells is simply tested twice
+                lo = start[cell] + np.searchsorted(items[start[cell] : start[cell + 1]], r, "right")
+                for p in range(lo, start[cell + 1]):
                     q = items[p]
-                    if q <= r or suppressed[q]:
+                    if suppressed[q]:
                         continue
-                    # test the pair once: in the cell of its overlap's top-left corner
-                    if _cell(max(lo_x[r], lo_x[q]), origin_x, side, nx) != cx:
-                        continue
-                    if _cell(max(lo_y[r], lo_y[q]), origin_y, side, ny) != cy:
-                        continue
+                    if (
+                        lo_x[q] > hi_x[r]
+                        or hi_x[q] < lo_x[r]
+                        or lo_y[q] > hi_y[r]
+                        or hi_y[q] < lo_y[r]
+                    ):
+                        continue  # the culling boxes miss: IoU 0
                     if rotated:
                         hit = _shape_above(geo, r, q, threshold, scratch)
                     else:

@@ -92,10 +92,10 @@ def _xyxy_planes(arr: np.ndarray, fmt: str) -> np.ndarray:
 
 
 def _grid(lo_x, lo_y, hi_x, hi_y):
-    """The culling grid over sorted boxes (cells about twice their median side)."""
+    """The culling grid over sorted boxes (cells about their median side)."""
     k = _kernels()
     sides = np.concatenate([hi_x - lo_x, hi_y - lo_y]).astype(np.float64)
-    side = float(max(2.0 * np.median(sides), 1e-300))
+    side = float(max(np.median(sides), 1e-300))
     ox, oy = float(lo_x.min()), float(lo_y.min())
     span_x, span_y = float(hi_x.max()) - ox, float(hi_y.max()) - oy
     if not (math.isfinite(span_x) and math.isfinite(span_y)):
