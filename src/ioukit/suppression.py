@@ -141,7 +141,7 @@ def _prepare(func, boxes, scores, iou_threshold, fmt, max_output, score_threshol
     limit = _max_output(max_output, n, func)
     floor = _number(score_threshold, "score_threshold", func, allow_none=True)
     candidates = np.arange(n, dtype=np.int64) if floor is None else np.flatnonzero(sc > floor)
-    # decreasing score, equal scores in increasing index (a stable sort, as torch's CPU sort)
+    # decreasing score, equal scores in increasing index (stable, unlike torch's CPU sort)
     order = candidates[np.argsort(-sc[candidates], kind="stable")]
     return arr, compute, sc, threshold, limit, order
 
@@ -158,9 +158,12 @@ def nms(
 ) -> Any:
     """Greedy non-maximum suppression, as ``torchvision.ops.nms``.
 
-    Boxes are visited in decreasing score (equal scores: lower index first); a box
-    is dropped when its IoU with an already kept box is strictly greater than
-    ``iou_threshold``.
+    Boxes are visited in decreasing score; a box is dropped when its IoU with an
+    already kept box is strictly greater than ``iou_threshold``, computed with
+    torchvision's arithmetic. Equal scores are visited lower index first (a stable
+    sort): torchvision sorts with torch's unstable CPU sort (``std::sort`` or
+    x86-simd-sort, depending on the build), so its own order of ties is unspecified;
+    for distinct scores the results are identical.
 
     Parameters
     ----------
