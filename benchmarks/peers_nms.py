@@ -53,8 +53,50 @@ def numpy_greedy(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.
     return np.array(keep, dtype=np.int64)
 
 
+def compiled_scan():
+    """torchvision's CPU algorithm (every later box tested against each kept box, the
+    suppressed ones skipped) compiled with numba: a stand-in for the C++ kernel where
+    torchvision is not installed."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def scan(x0, y0, x1, y1, area, order, threshold):
+        n = order.shape[0]
+        suppressed = np.zeros(n, dtype=np.uint8)
+        keep = np.empty(n, dtype=np.int64)
+        count = 0
+        for a in range(n):
+            i = order[a]
+            if suppressed[i]:
+                continue
+            keep[count] = i
+            count += 1
+            for b in range(a + 1, n):
+                j = order[b]
+                if suppressed[j]:
+                    continue
+                w = max(np.float32(0), min(x1[i], x1[j]) - max(x0[i], x0[j]))
+                h = max(np.float32(0), min(y1[i], y1[j]) - max(y0[i], y0[j]))
+                inter = w * h
+                if inter / (area[i] + area[j] - inter) > threshold:
+                    suppressed[j] = 1
+        return keep[:count]
+
+    def run(boxes, scores, threshold):
+        x0, y0, x1, y1 = (np.ascontiguousarray(boxes[:, k]) for k in range(4))
+        order = np.argsort(-scores.astype(np.float64), kind="stable")
+        return scan(x0, y0, x1, y1, (x1 - x0) * (y1 - y0), order, threshold)
+
+    return run
+
+
 def peers(boxes: np.ndarray, scores: np.ndarray, threshold: float):
     yield "NumPy greedy (f32)", lambda: numpy_greedy(boxes, scores, threshold)
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        run = compiled_scan()
+        yield "torchvision's CPU loop, numba-compiled (f32)", lambda: run(boxes, scores, threshold)
     try:
         import torch
         import torchvision
