@@ -316,3 +316,24 @@ def rotated_convert(
         return pts.astype(compute, copy=False)
     lo, hi = pts.min(axis=-2), pts.max(axis=-2)
     return np.concatenate([lo, hi], axis=-1).astype(compute, copy=False)
+
+
+def warmup(dtypes: tuple[str, ...] = ("float32", "float64")) -> None:
+    """Compile (or load from the cache) the rotated, polygon and NMS CPU kernels; meant
+    to be called from :func:`ioukit.warmup`."""
+    from . import suppression
+
+    for name in dtypes:
+        dtype = np.dtype(name)
+        boxes = np.array([[0, 0, 2, 1, 10], [1, 1, 3, 4, -20]], dtype=dtype)
+        for metric in METRICS:
+            rotated_pairwise(metric, boxes, boxes, fmt="cxcywha")
+            rotated_pairwise(metric, boxes, boxes, fmt="cxcywha", aligned=True)
+        rotated_sparse(boxes, boxes, fmt="cxcywha", threshold=0.5)
+        rotated_convert(boxes, "cxcywha", "corners")
+        scores = np.array([0.9, 0.8], dtype=dtype)
+        suppression.nms(boxes[:, :4] + [0, 0, 2, 2], scores, 0.5)
+        suppression.nms(boxes, scores, 0.5, fmt="cxcywha")
+        suppression.soft_nms(boxes[:, :4] + [0, 0, 2, 2], scores)
+    corners = rotated_convert(np.array([[0.0, 0.0, 2.0, 1.0, 10.0]]), "cxcywha", "corners")
+    polygon_pairwise("iou", corners, corners)

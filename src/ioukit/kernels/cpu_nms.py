@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _numba as nb
 from . import scalar_rotated as s
-from .cpu_rotated import HEAD, scratch_width, shape_metric
+from .cpu_rotated import pair_metric, scratch_width
 
 MAX_SPAN = 8
 
@@ -75,29 +75,7 @@ def _box_above(x0, y0, x1, y1, area, r, q, threshold):
 @nb.serial_kernel
 def _shape_above(geo, r, q, threshold, scratch):
     """Rotated / polygon IoU of sorted shapes ``r`` and ``q`` is above ``threshold``."""
-    a, b = geo[r], geo[q]
-    return (
-        shape_metric(
-            0,
-            0,
-            a[0],
-            a[1],
-            a[HEAD : HEAD + 4],
-            a[HEAD + 4 : HEAD + 8],
-            4,
-            a[2],
-            a[3],
-            b[0],
-            b[1],
-            b[HEAD : HEAD + 4],
-            b[HEAD + 4 : HEAD + 8],
-            4,
-            b[2],
-            b[3],
-            scratch,
-        )  # fmt: skip
-        > threshold
-    )
+    return pair_metric(0, 0, geo[r], 4, geo[q], 4, scratch) > threshold
 
 
 @nb.serial_kernel
@@ -219,12 +197,7 @@ def soft(boxes, geo, rotated, scores, iou_threshold, sigma, gaussian, score_thre
             if not alive[j]:
                 continue
             if rotated:
-                a, b = geo[best], geo[j]
-                iou = shape_metric(
-                    0, 0, a[0], a[1], a[HEAD : HEAD + 4], a[HEAD + 4 : HEAD + 8], 4, a[2], a[3],
-                    b[0], b[1], b[HEAD : HEAD + 4], b[HEAD + 4 : HEAD + 8], 4, b[2], b[3],
-                    scratch,
-                )  # fmt: skip
+                iou = pair_metric(0, 0, geo[best], 4, geo[j], 4, scratch)
             else:
                 w = min(np.float64(boxes[2, best]), boxes[2, j]) - max(
                     np.float64(boxes[0, best]), boxes[0, j]

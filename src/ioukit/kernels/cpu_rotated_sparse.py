@@ -13,7 +13,7 @@ from numba import prange
 
 from .. import _numba as nb
 from . import scalar_rotated as s
-from .cpu_rotated import HEAD, scratch_width, shape_metric
+from .cpu_rotated import pair_metric, scratch_width
 
 MAX_SPAN = 8
 
@@ -64,11 +64,7 @@ def build_grid(gb, origin_x, origin_y, side, nx, ny):
 @nb.serial_kernel
 def _pair(i, j, ga, gb, ka, kb, threshold, scratch):
     """IoU of the pair when it is at or above ``threshold``, else -1."""
-    a, b = ga[i], gb[j]
-    v = shape_metric(
-        0, 0, a[0], a[1], a[HEAD : HEAD + ka], a[HEAD + ka : HEAD + 2 * ka], ka, a[2], a[3],
-        b[0], b[1], b[HEAD : HEAD + kb], b[HEAD + kb : HEAD + 2 * kb], kb, b[2], b[3], scratch,
-    )  # fmt: skip
+    v = pair_metric(0, 0, ga[i], ka, gb[j], kb, scratch)
     return v if v > 0 and v >= threshold else -1.0
 
 
