@@ -161,13 +161,18 @@ def pair_overlap(acx, acy, aox, aoy, na, area_a, rad_a, bcx, bcy, box, boy, nb, 
     ``(area_a, area_b)`` in the same units, plus ``scale``.
 
     ``aox[k], aoy[k]`` are the offsets of vertex ``k`` of ``a`` from its centre
-    ``(acx, acy)``, ``area_a`` its area divided by ``rad_a**2``; likewise ``b``. ``s`` is a ``(SCRATCH_ROWS, L)`` float64 scratch
-    array, ``L >= 2 * (na + nb) + 2``. Circumscribed circles that miss mean no
+    ``(acx, acy)``, ``area_a`` its area divided by ``rad_a**2``; likewise ``b``. ``s``
+    is a ``(SCRATCH_ROWS, L)`` float64 scratch array, ``L >= 2 * (na + nb) + 2``. Circumscribed circles that miss mean no
     intersection; the hull is computed only when ``want_hull``.
     """
     scale = rad_a if rad_a > rad_b else rad_b
     if not scale > 0.0:
         return 0.0, 0.0, 0.0, 0.0, 0.0
+    if not want_hull:  # most pairs: circumscribed circles that miss, tested before scaling
+        reach = (rad_a + rad_b) * (1.0 + 1e-9)
+        ex, ey = bcx - acx, bcy - acy
+        if abs(ex) > reach or abs(ey) > reach or ex * ex + ey * ey > reach * reach:
+            return 0.0, 0.0, 0.0, 0.0, scale
     dx = (bcx - acx) / scale
     dy = (bcy - acy) / scale
     ra = rad_a / scale
