@@ -3,6 +3,7 @@ metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
 from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
+from .keypoints import keypoint_oks
 from .matching import Matches, match
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
@@ -19,6 +20,7 @@ __all__ = [
     "confusion_matrix",
     "error_breakdown",
     "f1_scores",
+    "keypoint_oks",
     "match",
     "mean_iou_report",
     "precision_recall",
