@@ -2,6 +2,7 @@
 metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors)."""
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
+from .boundary import boundary_iou, mask_boundary
 from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
 from .keypoints import keypoint_oks
 from .matching import Matches, match
@@ -16,11 +17,13 @@ __all__ = [
     "Matches",
     "MeanAveragePrecision",
     "MeanIoUReport",
+    "boundary_iou",
     "coco_evaluate",
     "confusion_matrix",
     "error_breakdown",
     "f1_scores",
     "keypoint_oks",
+    "mask_boundary",
     "match",
     "mean_iou_report",
     "precision_recall",
