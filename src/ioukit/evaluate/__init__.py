@@ -5,6 +5,7 @@ from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_re
 from .boundary import boundary_iou, mask_boundary
 from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
 from .keypoints import keypoint_oks
+from .lvis import LVISResult, is_lvis, lvis_evaluate
 from .matching import Matches, match
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
@@ -14,6 +15,7 @@ __all__ = [
     "COCOParams",
     "COCOResult",
     "GtIdZeroWarning",
+    "LVISResult",
     "Matches",
     "MeanAveragePrecision",
     "MeanIoUReport",
@@ -22,7 +24,9 @@ __all__ = [
     "confusion_matrix",
     "error_breakdown",
     "f1_scores",
+    "is_lvis",
     "keypoint_oks",
+    "lvis_evaluate",
     "mask_boundary",
     "match",
     "mean_iou_report",
