@@ -43,22 +43,20 @@ _EPS = float(np.spacing(1))
 MAX_KEYPOINTS = 100_000
 
 
-def check_sigmas(sigmas: Any, func: str) -> np.ndarray:
+def check_sigmas(sigmas: Any, func: str, name: str = "kpt_oks_sigmas") -> np.ndarray:
     """``sigmas`` as a positive finite float64 vector (COCO's 17 when None)."""
     if sigmas is None:
         return COCO_KEYPOINT_SIGMAS.copy()
     try:
         out = np.asarray(sigmas, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{func}: kpt_oks_sigmas must be a sequence of numbers") from None
+        raise TypeError(f"{func}: {name} must be a sequence of numbers") from None
     if out.ndim != 1 or out.size == 0 or out.size > MAX_KEYPOINTS:
-        raise ValueError(
-            f"{func}: kpt_oks_sigmas must be a non-empty 1-D sequence, got shape {out.shape}"
-        )
+        raise ValueError(f"{func}: {name} must be a non-empty 1-D sequence, got shape {out.shape}")
     bad = ~(np.isfinite(out) & (out > 0))
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"{func}: kpt_oks_sigmas[{i}] = {out[i]!r} is not a positive number")
+        raise ValueError(f"{func}: {name}[{i}] = {float(out[i])!r} is not a positive number")
     return out
 
 
@@ -88,7 +86,7 @@ def _vector(values: Any, n: int, width: int, name: str, func: str) -> np.ndarray
     shape = (n,) if width == 1 else (n, width)
     if arr.shape != shape:
         raise ValueError(f"{func}: {name} has shape {arr.shape}, expected {shape}")
-    bad = ~np.isfinite(arr).reshape(n, -1).all(axis=1)
+    bad = ~np.isfinite(arr).reshape(n, width).all(axis=1)
     if bad.any():
         raise ValueError(f"{func}: {name} row {int(np.argmax(bad))} holds NaN or inf")
     return np.ascontiguousarray(arr)
@@ -134,7 +132,7 @@ def keypoint_oks(
            [0.    ]])
     """
     func = "keypoint_oks"
-    var_sigmas = check_sigmas(sigmas, func)
+    var_sigmas = check_sigmas(sigmas, func, "sigmas")
     k = var_sigmas.size
     dt = _keypoint_rows(dt_kpts, k, "dt_kpts", func)
     gt = _keypoint_rows(gt_kpts, k, "gt_kpts", func)
