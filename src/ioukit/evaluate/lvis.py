@@ -30,6 +30,7 @@ from .coco_data import (
     _column,
     _image_ids,
     _named,
+    boxes_of_rles,
     load_json,
     read_detections,
     read_ground_truth,
@@ -270,7 +271,9 @@ def lvis_evaluate(gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 3
             "detection segmentation",
             func,
         )
-        dets = replace(dets, areas=rles.areas().astype(np.float64), rles=rles, segmentations=None)
+        boxes, areas = boxes_of_rles(rles)  # as LVISResults: the mask's box and area
+        # (a box present keeps match_stage from replacing the areas set below)
+        dets = replace(dets, boxes=boxes, areas=areas, rles=rles, segmentations=None)
 
     # image order of the ground truth file -> index into truth.image_ids
     file_ids = np.array([int(img["id"]) for img in data["images"]], dtype=np.int64)
