@@ -184,7 +184,7 @@ def boundary_iou(a: Any, b: Any, dilation_ratio: float = 0.02) -> np.ndarray:
     >>> a = np.zeros((1, 20, 20), np.uint8); a[0, 2:12, 2:12] = 1
     >>> b = np.zeros((1, 20, 20), np.uint8); b[0, 3:13, 2:12] = 1
     >>> boundary_iou(a, b).round(4)
-    array([[0.4545]])
+    array([[0.3333]])
     """
     from ..masks import _rle_iou
 

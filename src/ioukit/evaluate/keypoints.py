@@ -128,7 +128,7 @@ def keypoint_oks(
     >>> gt = [[10, 10, 2, 20, 20, 2]]
     >>> dt = [[10, 10, 1, 20, 21, 1], [50, 50, 1, 60, 60, 1]]
     >>> keypoint_oks(dt, gt, [100.0], sigmas=[0.5, 0.5]).round(4)
-    array([[0.9988],
+    array([[0.9975],
            [0.    ]])
     """
     func = "keypoint_oks"
