@@ -194,3 +194,30 @@ def test_keypoints_errors(keypoints_data):
         coco_evaluate(gt, dt, "keypoints", kpt_oks_sigmas=[np.nan] * 17)
     with pytest.raises(ValueError, match="iou_type='kpts' is not"):
         coco_evaluate(gt, dt, "kpts")
+
+
+def test_crowdpose_equals_faster_coco_eval(shared_data):
+    fce = pytest.importorskip("faster_coco_eval")
+    from ioukit.evaluate import crowdpose_evaluate
+    from ioukit.evaluate.crowdpose import CROWDPOSE_SIGMAS
+
+    root = shared_data / "faster_coco_eval" / "tests" / "dataset"
+    gt_path, dt_path = root / "example_crowdpose_val.json", root / "example_crowdpose_preds.json"
+    gt = fce.COCO(str(gt_path))
+    ev = fce.COCOeval_faster(
+        gt,
+        gt.loadRes(str(dt_path)),
+        "keypoints_crowd",
+        kpt_oks_sigmas=CROWDPOSE_SIGMAS.tolist(),
+        use_area=False,
+        print_function=lambda *a: None,
+    )
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    got = crowdpose_evaluate(gt_path, dt_path)
+    np.testing.assert_allclose(list(got.values()), ev.stats[:9], rtol=0, atol=1e-12)
+    data = json.loads(gt_path.read_text())
+    del data["images"][2]["crowdIndex"]
+    with pytest.raises(ValueError, match="ground-truth image 2 has crowdIndex None"):
+        crowdpose_evaluate(data, dt_path)

@@ -4,6 +4,7 @@ metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
 from .boundary import boundary_iou, mask_boundary
 from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
+from .crowdpose import crowdpose_evaluate
 from .keypoints import keypoint_oks
 from .lvis import LVISResult, is_lvis, lvis_evaluate
 from .matching import Matches, match
@@ -22,6 +23,7 @@ __all__ = [
     "boundary_iou",
     "coco_evaluate",
     "confusion_matrix",
+    "crowdpose_evaluate",
     "error_breakdown",
     "f1_scores",
     "is_lvis",
