@@ -146,6 +146,8 @@ def test_boundary_errors(shared_data):
         ValueError, match=r"coco_evaluate: dilation_ratio=-0.1 must be a finite number >= 0"
     ):
         coco_evaluate(gt, dt, "boundary", dilation_ratio=-0.1)
+    with pytest.raises(ValueError, match="dilation_ratio=1.5 must be at most 1"):
+        mask_boundary(np.ones((3, 3), np.uint8), dilation_ratio=1.5)
     with pytest.raises(ValueError, match="dilation_ratio=nan"):
         mask_boundary(np.ones((3, 3), np.uint8), dilation_ratio=float("nan"))
     with pytest.raises(TypeError, match="dilation_ratio must be a number"):

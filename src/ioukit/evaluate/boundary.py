@@ -25,6 +25,8 @@ def check_dilation_ratio(value: Any, func: str) -> float:
     ratio = float(value)
     if not np.isfinite(ratio) or ratio < 0:
         raise ValueError(f"{func}: dilation_ratio={value!r} must be a finite number >= 0")
+    if ratio > 1:  # a band wider than the image diagonal is the whole mask
+        raise ValueError(f"{func}: dilation_ratio={value!r} must be at most 1")
     return ratio
 
 
@@ -41,7 +43,7 @@ def dilation_pixels(heights: Any, widths: Any, ratio: float, fce: bool = False) 
         rounded = whole + (value - whole >= 0.5)
     else:
         rounded = np.round(value)
-    return np.maximum(rounded, 1).astype(np.int64)
+    return np.clip(rounded, 1, h + w + 1).astype(np.int64)  # ratio <= 1: d <= diagonal
 
 
 def rle_bands(rles: Any, ratio: float, fce: bool = False) -> Any:

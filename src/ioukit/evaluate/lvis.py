@@ -147,13 +147,20 @@ def _image_lists(images: list, key: str) -> list[np.ndarray]:
     return out
 
 
-def _pairs(image_index: np.ndarray, lists: list[np.ndarray]) -> np.ndarray:
-    """Sorted unique ``image_index * 2**32 + category`` keys of per-image id lists."""
+def _pair_keys(image_index: np.ndarray, cats: np.ndarray, cat_ids: np.ndarray) -> np.ndarray:
+    """``image_index * (K + 1) + category index + 1``; 0 as the category part for an
+    id not among the ground truth's ``K`` categories (such results are never scored)."""
+    index, found = _index_in(np.asarray(cats, dtype=np.int64), cat_ids)
+    return image_index * (cat_ids.size + 1) + np.where(found, index + 1, 0)
+
+
+def _pairs(image_index: np.ndarray, lists: list[np.ndarray], cat_ids: np.ndarray) -> np.ndarray:
+    """Sorted unique (image, category) keys of per-image category id lists."""
     if not lists:
         return np.zeros(0, dtype=np.int64)
     lengths = np.array([v.size for v in lists], dtype=np.int64)
     cats = np.concatenate(lists) if lengths.sum() else np.zeros(0, dtype=np.int64)
-    return np.unique(np.repeat(image_index, lengths) * 2**32 + (cats & 0xFFFFFFFF))
+    return np.unique(_pair_keys(np.repeat(image_index, lengths), cats, cat_ids))
 
 
 def _take(dets: Detections, keep: np.ndarray) -> Detections:
@@ -278,15 +285,16 @@ def lvis_evaluate(gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 3
     # image order of the ground truth file -> index into truth.image_ids
     file_ids = np.array([int(img["id"]) for img in data["images"]], dtype=np.int64)
     file_index, _ = _index_in(file_ids, truth.image_ids)
+    cat_ids = truth.category_ids
     verified = np.union1d(
-        _pairs(file_index, neg),
-        np.unique(truth.ann_image * 2**32 + (truth.ann_category & 0xFFFFFFFF)),
+        _pairs(file_index, neg, cat_ids),
+        _pair_keys(truth.ann_image, truth.ann_category, cat_ids),
     )
-    unsure = _pairs(file_index, not_exhaustive)
-    d_pair = dets.image * 2**32 + (dets.category & 0xFFFFFFFF)
+    unsure = _pairs(file_index, not_exhaustive, cat_ids)
+    d_pair = _pair_keys(dets.image, dets.category, cat_ids)
     d_keep = np.isin(d_pair, verified) & (dets.areas > 0) & (dets.areas < np.inf)
     dets = _take(dets, np.flatnonzero(d_keep))
-    unsure_dets = np.isin(dets.image * 2**32 + (dets.category & 0xFFFFFFFF), unsure)
+    unsure_dets = np.isin(d_pair[d_keep], unsure)
     dets.areas = np.where(unsure_dets, -np.inf, dets.areas)  # unmatched: ignored
 
     p = COCOParams(iou_type=iou_type, max_dets=(int(max_dets),)).checked()
