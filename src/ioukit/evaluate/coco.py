@@ -310,6 +310,8 @@ def coco_evaluate(
         dilation_ratio=dilation_ratio,
     ).checked()
     if p.iou_type in PROTOCOL_IOU_TYPES:  # protocol hook: keypoints / boundary readers
+        if client is not None:
+            raise ValueError(f"coco_evaluate: client= is not supported for iou_type={iou_type!r}")
         from .protocols import read_protocol_inputs
 
         truth, dets = read_protocol_inputs(gt, dt, p)
