@@ -184,11 +184,12 @@ def _keypoints_of(items: list, n_kpt: int, what: str) -> np.ndarray:
     for i, item in enumerate(items):
         values = item.get("keypoints") if isinstance(item, dict) else None
         if not isinstance(values, (list, tuple)) or len(values) != 3 * n_kpt:
-            size = len(values) if isinstance(values, (list, tuple)) else type(values).__name__
+            where = f"{what} {i} (id {item.get('id', '?') if isinstance(item, dict) else '?'})"
+            if not isinstance(values, (list, tuple)):
+                raise ValueError(f"{where} has no 'keypoints' list")
             raise ValueError(
-                f"{what} {i} (id {item.get('id', '?') if isinstance(item, dict) else '?'}) "
-                f"has keypoints of length {size}, expected {3 * n_kpt} ({n_kpt} keypoints "
-                "x, y, v; set kpt_oks_sigmas for another skeleton)"
+                f"{where} has keypoints of length {len(values)}, expected {3 * n_kpt} "
+                f"({n_kpt} keypoints x, y, v; set kpt_oks_sigmas for another skeleton)"
             )
         try:
             row = np.asarray(values, dtype=np.float64)
