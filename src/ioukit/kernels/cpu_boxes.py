@@ -83,9 +83,7 @@ def box_area(boxes, fmt, offset, out):
     for r in prange(n_batch * n):
         b = r // n
         i = r - b * n
-        w, h = box_sides(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset
-        )
+        w, h = box_sides(boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset)
         out[b, i] = w * h
 
 
@@ -195,22 +193,8 @@ def pairwise_diou(fa, fb, offset, eps, out):
         row = out[b, i]
         for j in range(m):
             row[j] = diou_pair(
-                ax0,
-                ay0,
-                ax1,
-                ay1,
-                area_a,
-                acx,
-                acy,
-                bx0[j],
-                by0[j],
-                bx1[j],
-                by1[j],
-                area_b[j],
-                bcx[j],
-                bcy[j],
-                offset,
-                eps,
+                ax0, ay0, ax1, ay1, area_a, acx, acy,
+                bx0[j], by0[j], bx1[j], by1[j], area_b[j], bcx[j], bcy[j], offset, eps,
             )
 
 
@@ -231,25 +215,9 @@ def pairwise_ciou(fa, fb, offset, eps, out):
         row = out[b, i]
         for j in range(m):
             row[j] = ciou_pair(
-                ax0,
-                ay0,
-                ax1,
-                ay1,
-                area_a,
-                acx,
-                acy,
-                angle_a,
-                bx0[j],
-                by0[j],
-                bx1[j],
-                by1[j],
-                area_b[j],
-                bcx[j],
-                bcy[j],
-                angle_b[j],
-                offset,
-                eps,
-                one,
+                ax0, ay0, ax1, ay1, area_a, acx, acy, angle_a,
+                bx0[j], by0[j], bx1[j], by1[j], area_b[j], bcx[j], bcy[j], angle_b[j],
+                offset, eps, one,
             )
 
 

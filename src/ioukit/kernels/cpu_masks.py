@@ -177,9 +177,7 @@ def interval_iou(a_sets, b_sets, crowd, use_crowd, out):
                 inter = interval_intersection(sa, ea, fa[i], na[i], sb, eb, fb[j], nb_[j], lo, hi)
             fi = np.float64(inter)
             if use_crowd:
-                out[i, j] = crowd_iou_from_areas(
-                    fi, np.float64(area_a[i]), np.float64(area_b[j]), crowd[j]
-                )
+                out[i, j] = crowd_iou_from_areas(fi, np.float64(area_a[i]), np.float64(area_b[j]), crowd[j])
             else:
                 out[i, j] = iou_from_areas(fi, np.float64(area_a[i]), np.float64(area_b[j]))
 
@@ -393,13 +391,9 @@ def packed_iou(words, off_a, boxes_a, areas_a, off_b, boxes_b, areas_b, crowd, u
     n_a, n_b = out.shape
     for i in prange(n_a):
         for j in range(n_b):
-            inter = np.float64(
-                packed_intersection(words, off_a[i], boxes_a[i], off_b[j], boxes_b[j])
-            )
+            inter = np.float64(packed_intersection(words, off_a[i], boxes_a[i], off_b[j], boxes_b[j]))
             if use_crowd:
-                out[i, j] = crowd_iou_from_areas(
-                    inter, np.float64(areas_a[i]), np.float64(areas_b[j]), crowd[j]
-                )
+                out[i, j] = crowd_iou_from_areas(inter, np.float64(areas_a[i]), np.float64(areas_b[j]), crowd[j])
             else:
                 out[i, j] = iou_from_areas(inter, np.float64(areas_a[i]), np.float64(areas_b[j]))
 

@@ -190,18 +190,14 @@ def count_box_runs(masks, boxes, out):
     """Number of run lengths of each validated 0/1 mask (see :func:`_box_runs`)."""
     dummy = np.empty(1, dtype=np.int64)
     for n in prange(masks.shape[0]):
-        out[n] = _box_runs(
-            masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False
-        )
+        out[n] = _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], dummy, 0, False)
 
 
 @nb.parallel_kernel
 def counts_from_masks(masks, boxes, offsets, counts):
     """Run lengths of each validated 0/1 mask into ``counts[offsets[n]:]``."""
     for n in prange(masks.shape[0]):
-        _box_runs(
-            masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True
-        )
+        _box_runs(masks, n, boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3], counts, offsets[n], True)
 
 
 @nb.parallel_kernel
