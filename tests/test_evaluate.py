@@ -199,8 +199,10 @@ def test_documented_handling():
     dt = [dict(DT[0], image_id="1"), DT[1], DT[2]]
     assert np.allclose(coco_evaluate(gt, dt).stats, coco_evaluate(GT, DT).stats)
     assert coco_evaluate(GT, []).stats[0] == 0.0
-    with pytest.raises(ValueError, match="iou_type='keypoints'"):
-        coco_evaluate(GT, DT, "keypoints")
+    with pytest.raises(ValueError, match="iou_type='kpts'"):
+        coco_evaluate(GT, DT, "kpts")
+    with pytest.raises(ValueError, match="ground-truth annotation 0 .* has no 'keypoints' list"):
+        coco_evaluate(GT, DT, "keypoints")  # a bbox file has no keypoints
 
 
 def test_bad_files(tmp_path):
