@@ -45,6 +45,9 @@ def _generate(app):
     import figures  # docs/figures.py
 
     figures.draw_all(out)
+    import figures_rotated  # docs/figures_rotated.py
+
+    figures_rotated.draw_all(out)
     import plot_benchmarks  # docs/plot_benchmarks.py
 
     plot_benchmarks.draw(HERE / "_data" / "boxes.json", out)

@@ -176,14 +176,33 @@ def test_malformed_detections(dt, message):
         coco_evaluate(GT, dt)
 
 
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_error_message_of_deeply_nested_value():
+    # the message shows a bounded repr: no RecursionError from repr() of the value
+    dt = [{"image_id": 1, "category_id": 1, "score": 0.5, "bbox": _nested(100_000)}]
+    with pytest.raises(ValueError, match=r"detection 0 \(id \?\) has bbox \[\[\[\[\.\.\.\]\]\]\]"):
+        coco_evaluate(GT, dt)
+    dt = [{"image_id": _nested(100_000), "category_id": 1, "score": 0.5, "bbox": [0, 0, 1, 1]}]
+    with pytest.raises(ValueError, match=r"detection 0 has image id \[\[\[\[\.\.\.\]\]\]\]"):
+        coco_evaluate(GT, dt)
+
+
 def test_documented_handling():
     # string image ids are cast to int, a missing iscrowd is 0, empty results evaluate
     gt = bad(images__0__id="1", annotations__0__image_id="1", annotations__1__iscrowd=None)
     dt = [dict(DT[0], image_id="1"), DT[1], DT[2]]
     assert np.allclose(coco_evaluate(gt, dt).stats, coco_evaluate(GT, DT).stats)
     assert coco_evaluate(GT, []).stats[0] == 0.0
-    with pytest.raises(ValueError, match="iou_type='keypoints'"):
-        coco_evaluate(GT, DT, "keypoints")
+    with pytest.raises(ValueError, match="iou_type='kpts'"):
+        coco_evaluate(GT, DT, "kpts")
+    with pytest.raises(ValueError, match="ground-truth annotation 0 .* has no 'keypoints' list"):
+        coco_evaluate(GT, DT, "keypoints")  # a bbox file has no keypoints
 
 
 def test_bad_files(tmp_path):
@@ -217,6 +236,19 @@ def test_bad_files(tmp_path):
         (
             lambda g: g["annotations"][0].update(image_id=2**64),
             r"ground-truth annotation 0 has image id (18446744073709551616|1\.8446744073709552e\+19)",
+        ),
+        (lambda g: g["images"].append([]), r"ground-truth image 2 must be a dict, got list"),
+        (
+            lambda g: g["annotations"][0].update(image_id="--1"),
+            r"ground-truth annotation 0 has image id '--1', expected an integer or a string",
+        ),
+        (
+            lambda g: g["annotations"][0].update(image_id="\u00b2"),
+            r"ground-truth annotation 0 has image id '\u00b2', expected an integer or a string",
+        ),
+        (
+            lambda g: g["annotations"].insert(1, 7),
+            r"ground-truth annotation 1 must be a dict, got int",
         ),
     ],
 )

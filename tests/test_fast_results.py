@@ -102,6 +102,8 @@ BOX = '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}'
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1e}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": "\\q"}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": "a\tb"}]',
+        # a raw control character inside a key (fuzz case results_files:0:929)
+        '[{"image_id": 1, "image_i\x0cd": true, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": "\\u12"}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": tru}]',
         '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "x": [1 2]}]',
@@ -121,6 +123,16 @@ def test_invalid_json_is_refused_by_both_readers(tmp_path, text):
     truth = read_ground_truth(GT, "bbox")
     path = write(tmp_path, text)
     assert read_results_file(path, truth, "bbox") is None
+    with pytest.raises(ValueError, match=r"detections file '.*dt\.json' is not valid JSON"):
+        read_detections(path, truth, "bbox")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_files_not_in_utf8_are_refused(tmp_path, encoding):
+    # RFC 8259 8.1 and pycocotools: UTF-8 only (fuzz case results_files:0:329)
+    truth = read_ground_truth(GT, "bbox")
+    path = tmp_path / "dt.json"
+    path.write_bytes(f"[{BOX}]".encode(encoding))
     with pytest.raises(ValueError, match=r"detections file '.*dt\.json' is not valid JSON"):
         read_detections(path, truth, "bbox")
 

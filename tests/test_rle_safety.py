@@ -67,11 +67,32 @@ def test_sizes_are_checked_before_anything_is_allocated(size):
         rle.decode([{"size": [1, 1], "counts": b"1"}, {"size": size, "counts": b"0"}])
 
 
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_infinite_and_deeply_nested_sizes_are_value_errors():
+    # were OverflowError (int(inf)) and RecursionError (repr of the size in the message)
+    with pytest.raises(ValueError, match=r"item 0 has size \[inf, 1\], expected \[height, width\]"):
+        rle.area({"size": [float("inf"), 1], "counts": [0]})
+    with pytest.raises(ValueError, match=r"item 0 has size \[1, \[\[\[\.\.\.\]\]\]\]"):
+        rle.area({"size": [1, _nested(100_000)], "counts": [0]})
+    with pytest.raises(ValueError, match=r"rle.from_bbox: h and w must be .* got h=inf, w=2"):
+        rle.from_bbox([0, 0, 1, 1], float("inf"), 2)
+    with pytest.raises(ValueError, match=r"got h=\[\[\[\[\.\.\.\]\]\]\], w=2"):
+        rle.from_bbox([0, 0, 1, 1], _nested(100_000), 2)
+
+
 def test_image_sizes_of_the_builders_are_checked():
     with pytest.raises(ValueError, match="too large"):
         rle.from_polygons([[0, 0, 1, 0, 1, 1]], 2**40 + 1, 2)
     with pytest.raises(ValueError, match="too large"):
         rle.from_bbox([0, 0, 1, 1], 2**31, 2**31)
+    with pytest.raises(ValueError, match=r"rle.from_bbox: image size h=2, w=9223372036854775808"):
+        rle.from_bbox([0, 0, 1, 1], 2, 2**63)  # was an RLE of size [2, -2**63]
     with pytest.raises(ValueError, match="too large"):
         rle.from_segmentation([[0, 0, 1, 0, 1, 1]], 2**61, 1)
 

@@ -338,7 +338,7 @@ def test_uint64_label_is_not_wrapped_onto_ignore_index():
     assert cm.tolist() == [[1, 0], [0, 0]]
 
 
-@pytest.mark.parametrize("bad", [255.7, 255.0, np.float64(255), "255", True, [255]])
+@pytest.mark.parametrize("bad", [255.7, 255.0, 1e30, np.float64(255), "255", True, [255]])
 def test_ignore_index_must_be_an_integer(bad):
     with pytest.raises(TypeError, match=r"ignore_index must be an integer or None, got"):
         confusion_matrix([0, 255], [0, 0], 2, ignore_index=bad)

@@ -9,6 +9,8 @@ from . import rle, semantic
 from ._core.warmup import warmup
 from .boxes import box_area, box_ciou, box_convert, box_diou, box_giou, box_ioa, box_iou
 from .masks import LabelOverlap, label_overlap, mask_iou
+from .polygons import polygon_iou, rotated_box_corners
+from .suppression import batched_nms, mask_nms, nms, soft_nms
 
 __version__ = "0.1.0"
 
@@ -26,5 +28,11 @@ __all__ = [
     "box_ioa",
     "box_iou",
     "warmup",
+    "nms",
+    "batched_nms",
+    "soft_nms",
+    "mask_nms",
+    "polygon_iou",
+    "rotated_box_corners",
     "__version__",
 ]

@@ -182,7 +182,7 @@ def run(case: dict) -> None:
 def warm() -> None:
     import ioukit
 
-    ioukit.warmup()
+    ioukit.warmup(families=["boxes", "sparse_boxes"])
     a = np.array([[0, 0, 2, 2], [1, 1, 3, 4]], np.float64)
     ioukit.box_iou(a, a, threshold=0.5)
     ioukit.box_iou(a, a, pixel_offset=1, threshold=0.5)

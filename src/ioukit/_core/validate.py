@@ -6,9 +6,20 @@ that names the function, the argument and, for bad values, the first bad row.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 import numpy as np
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+
+
+def short_repr(value: Any) -> str:
+    """A bounded ``repr`` for error messages: a deeply nested or huge input value
+    neither recurses without limit nor makes a huge message."""
+    return _SHORT.repr(value)
+
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 
@@ -135,10 +146,13 @@ def image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
     try:
         height, width = int(h), int(w)
         exact = float(h) == height and float(w) == width
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         exact, height, width = False, -1, -1
     if not exact or height < 0 or width < 0:
-        raise ValueError(f"{func}: h and w must be non-negative integers, got h={h!r}, w={w!r}")
+        raise ValueError(
+            f"{func}: h and w must be non-negative integers, got h={short_repr(h)}, "
+            f"w={short_repr(w)}"
+        )
     return height, width
 
 

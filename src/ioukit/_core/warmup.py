@@ -84,7 +84,8 @@ def _rle_codec(dtypes: tuple[str, ...]) -> None:
     a = np.zeros((2, 4, 5), dtype=np.uint8)
     a[0, :2, :2] = 1
     a[1, 1:, 1:] = 1
-    rles = rle.encode(np.asfortranarray(a.transpose(1, 2, 0)))
+    rle.encode(np.asfortranarray(a))  # the Fortran-order specialisation
+    rles = rle.encode(a)
     rle.decode(rles)
     rle.area(rles)
     rle.to_bbox(rles)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ._validate import short_repr
+
 
 def _kernels() -> Any:
     from ..kernels import cpu_rle
@@ -115,10 +117,10 @@ def _size_of(item: Any, index: int, name: str, func: str) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in size)
         exact = all(float(v) == int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where} has size {size!r}, expected [height, width]") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{where} has size {short_repr(size)}, expected [height, width]") from None
     if not exact or h < 0 or w < 0:
-        raise ValueError(f"{where} has size {size!r}, expected two non-negative integers")
+        raise ValueError(f"{where} has size {short_repr(size)}, expected two non-negative integers")
     return h, w
 
 

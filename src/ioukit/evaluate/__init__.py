@@ -2,7 +2,11 @@
 metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors)."""
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
+from .boundary import boundary_iou, mask_boundary
 from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
+from .crowdpose import crowdpose_evaluate
+from .keypoints import keypoint_oks
+from .lvis import LVISResult, is_lvis, lvis_evaluate
 from .matching import Matches, match
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
@@ -12,13 +16,20 @@ __all__ = [
     "COCOParams",
     "COCOResult",
     "GtIdZeroWarning",
+    "LVISResult",
     "Matches",
     "MeanAveragePrecision",
     "MeanIoUReport",
+    "boundary_iou",
     "coco_evaluate",
     "confusion_matrix",
+    "crowdpose_evaluate",
     "error_breakdown",
     "f1_scores",
+    "is_lvis",
+    "keypoint_oks",
+    "lvis_evaluate",
+    "mask_boundary",
     "match",
     "mean_iou_report",
     "precision_recall",

@@ -67,10 +67,18 @@ class COCOParams:
     cat_ids: Any = None
     match_gt_id_zero: bool = False
     """False: pycocotools' numbers (a match to ground truth id 0 counts as unmatched)."""
+    kpt_oks_sigmas: Any = None  # protocol hook: iou_type="keypoints" (see protocols.py)
+    dilation_ratio: float = 0.02  # protocol hook: iou_type="boundary"
 
     def checked(self) -> COCOParams:
-        if self.iou_type not in ("bbox", "segm"):
-            raise ValueError(f"coco_evaluate: iou_type={self.iou_type!r} is not 'bbox' or 'segm'")
+        if self.iou_type not in ("bbox", "segm", "keypoints", "boundary"):
+            raise ValueError(
+                f"coco_evaluate: iou_type={self.iou_type!r} is not 'bbox', 'segm', "
+                "'keypoints' or 'boundary'"
+            )
+        from .protocols import check_protocol_params  # protocol hook
+
+        check_protocol_params(self)
         if len(self.max_dets) == 0:
             raise ValueError("coco_evaluate: max_dets must hold at least one value")
         if len(self.area_rng) != len(self.area_rng_lbl):
@@ -114,7 +122,10 @@ class COCOResult:
 
     def as_dict(self) -> dict[str, float]:
         """``{"AP": ..., "AP50": ..., ...}``."""
-        return {name: float(v) for name, v in zip(STATS_NAMES, self.stats, strict=True)}
+        from .protocols import stats_names  # protocol hook: keypoints have 10 names
+
+        names = stats_names(self.params.iou_type)
+        return {name: float(v) for name, v in zip(names, self.stats, strict=True)}
 
     def per_category_ap(self, iou_index: Any = slice(None)) -> dict[int, float]:
         """AP of each category (area "all", the largest maxDets), -1 when it has no
@@ -127,9 +138,13 @@ class COCOResult:
         return out
 
     def summary(self) -> str:
-        """The 12 lines pycocotools' ``summarize()`` prints."""
+        """The 12 lines pycocotools' ``summarize()`` prints (10 for keypoints)."""
         lines = []
         p = self.params
+        if p.iou_type == "keypoints":  # protocol hook
+            from .keypoints import keypoint_summary_lines
+
+            return keypoint_summary_lines(self.stats, p)
         rows = [
             (1, None, "all", p.max_dets[-1]),
             (1, 0.5, "all", p.max_dets[-1]),
@@ -173,6 +188,11 @@ def _summarize(
 
 def summarize(precision: np.ndarray, recall: np.ndarray, p: COCOParams) -> np.ndarray:
     """pycocotools' 12 summary numbers (its quirks kept: the first uses maxDets=100)."""
+    from .protocols import protocol_summary  # protocol hook: keypoints' 10 numbers
+
+    special = protocol_summary(precision, recall, p)
+    if special is not None:
+        return special
     m = p.max_dets
     at = lambda i: m[min(i, len(m) - 1)]  # noqa: E731
     return np.array(
@@ -222,6 +242,8 @@ def coco_evaluate(
     cat_ids: Any = None,
     match_gt_id_zero: bool = False,
     client: Any = None,
+    kpt_oks_sigmas: Any = None,
+    dilation_ratio: float = 0.02,
 ) -> COCOResult:
     """COCO detection / instance-segmentation evaluation, identical to pycocotools.
 
@@ -231,7 +253,10 @@ def coco_evaluate(
         COCO ground truth (file or loaded dict).
     dt : str, path or list of dict
         Detection results (file or loaded list), as for ``COCO.loadRes``.
-    iou_type : {"bbox", "segm"}
+    iou_type : {"bbox", "segm", "keypoints", "boundary"}
+        "keypoints": OKS as pycocotools (its area ranges all / medium / large,
+        ``maxDets=20`` and 10 summary numbers); "boundary": Boundary IoU as
+        faster-coco-eval (the smaller of mask IoU and boundary-band IoU).
     use_cats, iou_thrs, rec_thrs, max_dets, area_rng, area_rng_lbl, img_ids, cat_ids
         pycocotools' ``Params`` (``useCats``, ``iouThrs``, ...); defaults as there.
     match_gt_id_zero : bool, default False
@@ -240,6 +265,11 @@ def coco_evaluate(
         object is never found). False (the default) gives pycocotools' numbers exactly
         and warns (:class:`GtIdZeroWarning`) when the ground truth has an id 0; True
         counts such matches as every other.
+    kpt_oks_sigmas : array_like, optional
+        Keypoint sigmas for ``iou_type="keypoints"`` (COCO's 17 by default).
+    dilation_ratio : float, default 0.02
+        Boundary band width for ``iou_type="boundary"``, as a fraction of the image
+        diagonal.
     client : distributed.Client, optional
         Match the images on the workers of a Dask cluster (the same numbers as in
         one process; needs ``ioukit[dask]``).
@@ -262,7 +292,9 @@ def coco_evaluate(
     >>> round(float(r.stats[0]), 3), round(float(r.stats[1]), 3)
     (0.7, 1.0)
     """
-    defaults = COCOParams()
+    from .protocols import PROTOCOL_IOU_TYPES, protocol_defaults  # protocol hook
+
+    defaults = COCOParams(**protocol_defaults(iou_type))
     p = COCOParams(
         iou_type=iou_type,
         iou_thrs=defaults.iou_thrs if iou_thrs is None else iou_thrs,
@@ -274,9 +306,18 @@ def coco_evaluate(
         img_ids=img_ids,
         cat_ids=cat_ids,
         match_gt_id_zero=bool(match_gt_id_zero),
+        kpt_oks_sigmas=kpt_oks_sigmas,
+        dilation_ratio=dilation_ratio,
     ).checked()
-    truth = read_ground_truth(gt, p.iou_type)
-    dets = read_detections(dt, truth, p.iou_type)
+    if p.iou_type in PROTOCOL_IOU_TYPES:  # protocol hook: keypoints / boundary readers
+        if client is not None:
+            raise ValueError(f"coco_evaluate: client= is not supported for iou_type={iou_type!r}")
+        from .protocols import read_protocol_inputs
+
+        truth, dets = read_protocol_inputs(gt, dt, p)
+    else:
+        truth = read_ground_truth(gt, p.iou_type)
+        dets = read_detections(dt, truth, p.iou_type)
     if client is not None:
         from ..distributed import evaluate_on_cluster
 
@@ -433,10 +474,17 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
     dt_ignored = np.zeros((n_a, n_t, len(d_sel)), dtype=np.bool_)
     gt_positive = np.zeros((n_a, len(keys)), dtype=np.int64)
     gt_best = np.zeros((n_a, n_t, len(g_sel)), dtype=np.float64)
+    ious = np.empty(max(int(offsets[-1]), 1))
+    iou_mode = 1 if p.iou_type == "segm" else 0
+    if len(keys) and p.iou_type in ("keypoints", "boundary"):  # protocol hook
+        from .protocols import fill_group_ious
+
+        fill_group_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious)
+        iou_mode = 2  # match_groups takes the matrices as they are
     if len(keys):
         _numba.parallel_call(
             cpu_coco.match_groups,
-            p.iou_type == "segm",
+            iou_mode,
             gs,
             ge,
             ds,
@@ -457,7 +505,7 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
             dt_ignored,
             gt_positive,
             gt_best,
-            np.empty(max(int(offsets[-1]), 1)),
+            ious,
             offsets,
         )
     return MatchStage(

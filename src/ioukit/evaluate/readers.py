@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.validate import check_box_values
+from .._core.validate import check_box_values, short_repr
 
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
@@ -52,7 +52,9 @@ def parse_json(raw: bytes, where: str) -> Any:
         except (ValueError, RecursionError):
             pass  # orjson is stricter in places (numbers past double): json.loads decides
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        # UTF-8 only (RFC 8259 8.1, and pycocotools): bytes given to json.loads would
+        # also be read as UTF-16, UTF-32 or with a byte order mark
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"{where} is not valid JSON: nested too deeply") from None
     except ValueError as err:  # UnicodeDecodeError included
@@ -88,20 +90,26 @@ def _named(source: Any, what: str, err: ValueError) -> ValueError:
 
 _INT64 = 2**63
 
+_show = short_repr
+
+
+def _ident(item: Any) -> str:
+    return _show(item["id"]) if isinstance(item, dict) and "id" in item else "?"
+
 
 def _image_id(value: Any, where: str) -> int:
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{where} has image id {value!r}, expected an integer")
+        raise ValueError(f"{where} has image id {_show(value)}, expected an integer")
     if isinstance(value, (int, np.integer)):
         number = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value)
+    elif isinstance(value, str) and value.strip().removeprefix("-").isdecimal():
+        number = int(value)  # isdecimal: what int() reads ('²' is a digit, not decimal)
     else:
         raise ValueError(
-            f"{where} has image id {value!r}, expected an integer or a string of digits"
+            f"{where} has image id {_show(value)}, expected an integer or a string of digits"
         )
     if not -_INT64 <= number < _INT64:
-        raise ValueError(f"{where} has image id {value!r}, which does not fit in int64")
+        raise ValueError(f"{where} has image id {_show(value)}, which does not fit in int64")
     return number
 
 
@@ -164,11 +172,11 @@ def _column(items: list, key: str, what: str, kind: str, default: Any = None) ->
         if not isinstance(item, dict):
             raise ValueError(f"{what} {i} is a {type(item).__name__}, not an object")
         if key not in item and default is None:
-            raise ValueError(f"{what} {i} (id {item.get('id', '?')}) has no {key!r}")
+            raise ValueError(f"{what} {i} (id {_ident(item)}) has no {key!r}")
         value = _number(item.get(key, default), kind)
         if value is None:
             raise ValueError(
-                f"{what} {i} (id {item.get('id', '?')}) has {key}={item.get(key, default)!r}, "
+                f"{what} {i} (id {_ident(item)}) has {key}={_show(item.get(key, default))}, "
                 f"expected {expected}"
             )
         out[i] = value
@@ -190,8 +198,8 @@ def _boxes(items: list, what: str) -> np.ndarray:
             values = [_number(v, "float") for v in box] if isinstance(box, list) else []
             if len(values) != 4 or any(v is None for v in values):
                 raise ValueError(
-                    f"{what} {i} (id {item.get('id', '?') if isinstance(item, dict) else '?'}) "
-                    f"has bbox {box!r}, expected [x, y, w, h] (4 numbers)"
+                    f"{what} {i} (id {_ident(item)}) "
+                    f"has bbox {_show(box)}, expected [x, y, w, h] (4 numbers)"
                 ) from None
             boxes[i] = values
     check_box_values(np.ascontiguousarray(boxes), "xywh", what, "coco_evaluate")
@@ -249,6 +257,10 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
             raise ValueError(f"ground truth has no {key!r} list")
+        wrong = [i for i, item in enumerate(data[key]) if not isinstance(item, dict)]
+        if wrong:
+            kind = type(data[key][wrong[0]]).__name__
+            raise ValueError(f"ground-truth {key[:-1]} {wrong[0]} must be a dict, got {kind}")
     images = data["images"]
     image_ids = np.array(
         [_image_id(img.get("id"), f"ground-truth image {i}") for i, img in enumerate(images)],
@@ -274,7 +286,7 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     if unknown.any():
         i = int(np.argmax(unknown))
         raise ValueError(
-            f"{what} {i} (id {anns[i].get('id', '?')}) refers to image {ann_images[i]}, "
+            f"{what} {i} (id {_ident(anns[i])}) refers to image {ann_images[i]}, "
             "which is not in 'images'"
         )
     segms = None
@@ -282,7 +294,7 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
         missing = [i for i, a in enumerate(anns) if "segmentation" not in a]
         if missing:
             i = missing[0]
-            raise ValueError(f"{what} {i} (id {anns[i].get('id', '?')}) has no 'segmentation'")
+            raise ValueError(f"{what} {i} (id {_ident(anns[i])}) has no 'segmentation'")
         segms = [a["segmentation"] for a in anns]
         if (heights[position] <= 0).any() or (widths[position] <= 0).any():
             bad = int(np.argmax((heights[position] <= 0) | (widths[position] <= 0)))
@@ -331,7 +343,12 @@ def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.zeros((len(rles), 4), dtype=np.float64)
     if len(rles):
         _parallel_call(
-            _kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes
+            _kernels().bboxes_from_counts,
+            rles.counts,
+            rles.offsets,
+            rles.heights,
+            rles.widths,
+            boxes,
         )
     return boxes, rles.areas().astype(np.float64)
 
@@ -381,7 +398,7 @@ def _read_detections(data: Any, gt: GroundTruth, iou_type: str) -> Detections:
     scores = _column(data, "score", what, "float")
     if n and not np.isfinite(scores).all():
         i = int(np.argmax(~np.isfinite(scores)))
-        raise ValueError(f"{what} {i} has score {data[i]['score']!r}")
+        raise ValueError(f"{what} {i} has score {_show(data[i]['score'])}")
     from_boxes = n > 0 and bool(data[0].get("bbox"))
     boxes = _boxes(data, what) if from_boxes else None
     areas = boxes[:, 2] * boxes[:, 3] if boxes is not None else np.zeros(n)

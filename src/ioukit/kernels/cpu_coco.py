@@ -72,6 +72,9 @@ def match_groups(
 ):
     """Greedy COCO matching of every group, for every area range and IoU threshold.
 
+    ``use_masks``: 0 box IoU, 1 mask IoU (interval sets), 2 the IoU matrices are
+    already in ``ious_out`` (the protocol hooks: keypoint OKS, Boundary IoU).
+
     Writes ``dt_matched[a, t, d]``, ``dt_ignored[a, t, d]`` (matched to an ignored
     ground truth, or unmatched and outside the area range), ``gt_positive[a, g]``
     (non-ignored ground truth of group ``g``) and ``gt_best_iou[a, t, j]`` (IoU of the
@@ -87,12 +90,13 @@ def match_groups(
         g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
         n_gt, n_dt = g1 - g0, d1 - d0
         ious = ious_out[iou_offsets[grp] : iou_offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
-        for d in range(n_dt):
-            for g in range(n_gt):
-                if use_masks:
-                    ious[d, g] = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, gt_crowd[g0 + g])
-                else:
-                    ious[d, g] = _box_iou(dt_boxes, d0 + d, gt_boxes, g0 + g, gt_crowd[g0 + g])
+        if use_masks != 2:  # 2: the caller filled ``ious_out`` (keypoint OKS, boundary IoU)
+            for d in range(n_dt):
+                for g in range(n_gt):
+                    if use_masks == 1:
+                        ious[d, g] = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, gt_crowd[g0 + g])
+                    else:
+                        ious[d, g] = _box_iou(dt_boxes, d0 + d, gt_boxes, g0 + g, gt_crowd[g0 + g])
         order = np.empty(n_gt, dtype=np.int64)
         ignore = np.empty(n_gt, dtype=np.bool_)
         taken = np.empty(n_gt, dtype=np.bool_)

@@ -1,0 +1,339 @@
+"""Rotated boxes and convex polygons: validation, conversion and the hooks the box
+front-end calls for ``fmt="cxcywha" | "cxcywhr"``.
+
+Hooks (host arrays in, NumPy out; the caller restores torch):
+
+* :func:`rotated_pairwise` ``(metric, a, b, fmt=, aligned=, over=)``: IoU / IoA / GIoU.
+* :func:`rotated_sparse` ``(a, b, fmt=, threshold=)``: the CSR of pairs with IoU >= t.
+* :func:`rotated_area`, :func:`rotated_convert`.
+* :func:`polygon_pairwise`: the same metrics on convex polygons ``(..., N, K, 2)``.
+
+The angle conventions: ``cxcywha`` is detectron2's XYWHA (degrees, counter-clockwise
+on screen, y down); ``cxcywhr`` is mmcv / mmrotate (radians, the opposite sense),
+so ``cxcywhr`` angle ``r`` is ``cxcywha`` angle ``-degrees(r)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _dispatch as dispatch
+from . import _validate as check
+from ._dtypes import float_types
+
+ROTATED_FORMATS = ("cxcywha", "cxcywhr")
+#: ``box_convert`` targets from a rotated format: the other rotated format, the
+#: corner polygon (..., N, 4, 2) and the axis-aligned bounding box.
+CONVERT_TARGETS = ROTATED_FORMATS + ("corners", "xyxy")
+METRICS = ("iou", "ioa", "giou")
+OVERS = ("a", "b", "min")
+#: a polygon vertex turns the wrong way only beyond this (relative) cross product
+CONVEXITY_TOLERANCE = 1e-9
+
+
+def _kernels() -> Any:
+    from .kernels import cpu_rotated
+
+    return cpu_rotated
+
+
+def _parallel(kernel: Any, *args: Any) -> Any:
+    from ._numba import parallel_call
+
+    return parallel_call(kernel, *args)
+
+
+# ----------------------------------------------------------------------- validation
+
+
+def host_array(x: Any, name: str, func: str) -> np.ndarray:
+    """A NumPy view of a host array-like holding real numbers."""
+    arr = dispatch.to_numpy(x, name, func)
+    check.check_numeric(arr, name, func)
+    return arr
+
+
+def check_rotated_shape(arr: np.ndarray, name: str, func: str) -> None:
+    """ValueError unless ``arr`` has shape ``(..., N, 5)``."""
+    if arr.ndim < 2 or arr.shape[-1] != 5:
+        hint = f" (for one box use {name}[None])" if arr.shape == (5,) else ""
+        raise ValueError(
+            f"{func}: argument {name!r} must have shape (..., N, 5) for rotated boxes "
+            f"(cx, cy, w, h, angle), got {arr.shape}{hint}"
+        )
+
+
+def check_rotated_values(arr: np.ndarray, fmt: str, name: str, func: str) -> None:
+    """ValueError at the first rotated box that is NaN/inf or has a negative side."""
+    if arr.size == 0:
+        return
+    flat = arr.reshape(-1, 5)
+    bad_value = ~np.isfinite(flat).all(axis=1)
+    bad_side = (flat[:, 2] < 0) | (flat[:, 3] < 0)
+    bad = bad_value | bad_side
+    if not bad.any():
+        return
+    row = int(np.argmax(bad))
+    why = (
+        "not finite"
+        if bad_value[row]
+        else "negative width"
+        if flat[row, 2] < 0
+        else "negative height"
+    )
+    where = check.format_index(row, arr.shape[:-1])
+    values = [float(v) for v in flat[row]]
+    raise ValueError(
+        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {values} ({why})"
+    )
+
+
+def rotated_boxes(x: Any, fmt: str, dtype: Any, validate: bool, name: str, func: str) -> np.ndarray:
+    """``x`` as a validated C-contiguous ``(..., N, 5)`` array of ``dtype``."""
+    arr = x if isinstance(x, np.ndarray) and x.dtype == dtype else host_array(x, name, func)
+    check_rotated_shape(arr, name, func)
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if validate:
+        check_rotated_values(arr, fmt, name, func)
+    return arr
+
+
+def check_polygon_shape(arr: np.ndarray, name: str, func: str) -> None:
+    """ValueError unless ``arr`` has shape ``(..., N, K, 2)`` with ``K >= 3``."""
+    if arr.ndim < 3 or arr.shape[-1] != 2 or arr.shape[-2] < 3:
+        raise ValueError(
+            f"{func}: argument {name!r} must have shape (..., N, K, 2) with K >= 3 vertices "
+            f"per polygon, got {arr.shape}"
+        )
+
+
+def oriented_polygons(arr: np.ndarray, validate: bool, name: str, func: str) -> np.ndarray:
+    """Convex polygons ``(..., N, K, 2)`` (float64, C order) turned counter-clockwise;
+    ValueError naming the first non-finite, non-convex or self-intersecting one."""
+    poly = np.ascontiguousarray(arr, dtype=np.float64)
+    flat = poly.reshape((-1,) + poly.shape[-2:])
+    if validate and flat.shape[0]:
+        row, reason = _kernels().first_bad_polygon(flat, CONVEXITY_TOLERANCE)
+        if row >= 0:
+            where = check.format_index(int(row), poly.shape[:-2])
+            what = {1: "is not finite", 2: "is not convex", 3: "is self-intersecting"}[int(reason)]
+            raise ValueError(
+                f"{func}: argument {name!r} polygon at row {where} {what}; polygon_iou "
+                "takes convex polygons (K vertices in order around the boundary)"
+            )
+    x, y = flat[..., 0], flat[..., 1]
+    signed = (x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)
+    clockwise = signed < 0
+    if clockwise.any():
+        flat = flat.copy()
+        flat[clockwise] = flat[clockwise, ::-1]
+    return flat.reshape(poly.shape)
+
+
+# ----------------------------------------------------------------------- geometry
+
+
+def box_geometry(boxes: np.ndarray, fmt: str) -> np.ndarray:
+    """Geometry rows ``(B, N, 12)`` of rotated boxes ``(B, N, 5)`` (see ``cpu_rotated``)."""
+    k = _kernels()
+    geo = np.empty(boxes.shape[:2] + (k.HEAD + 8,), dtype=np.float64)
+    if boxes.shape[0] * boxes.shape[1]:
+        _parallel(k.box_geometry, boxes, k.ROTATED_FORMAT_CODES[fmt], geo)
+    return geo
+
+
+def polygon_geometry(poly: np.ndarray) -> np.ndarray:
+    """Geometry rows ``(B, N, 4 + 2K)`` of counter-clockwise polygons ``(B, N, K, 2)``."""
+    k = _kernels()
+    geo = np.empty(poly.shape[:2] + (k.HEAD + 2 * poly.shape[2],), dtype=np.float64)
+    if poly.shape[0] * poly.shape[1]:
+        _parallel(k.polygon_geometry, poly, geo)
+    return geo
+
+
+def _batched(arr: np.ndarray, batch: tuple[int, ...], core: int) -> np.ndarray:
+    """``arr`` with its batch axes flattened to one (1 when it has none of its own)."""
+    own = arr.shape[: arr.ndim - core]
+    if math.prod(own) == 1:
+        return np.ascontiguousarray(arr.reshape((1,) + arr.shape[arr.ndim - core :]))
+    if own != batch:
+        arr = np.broadcast_to(arr, batch + arr.shape[arr.ndim - core :])
+    return np.ascontiguousarray(arr.reshape((math.prod(batch),) + arr.shape[arr.ndim - core :]))
+
+
+def _run_metric(
+    func: str, metric: str, ga: np.ndarray, gb: np.ndarray, ka: int, kb: int,
+    batch: tuple[int, ...], n: int, m: int, aligned: bool, over: str, compute: np.dtype,
+) -> np.ndarray:  # fmt: skip
+    k = _kernels()
+    shape = batch + ((n,) if aligned else (n, m))
+    out = np.empty(shape, dtype=compute)
+    if out.size:
+        n_batch = math.prod(batch)
+        target = out.reshape((n_batch,) + shape[len(batch) :])
+        kernel = k.aligned if aligned else k.pairwise
+        _parallel(kernel, k.METRIC_CODES[metric], k.OVER_CODES[over], ka, kb, ga, gb, target)
+    return out
+
+
+def _common(func: str, metric: str, over: str, aligned: bool) -> None:
+    check.check_choice(metric, METRICS, "metric", func)
+    check.check_choice(over, OVERS, "over", func)
+    if not isinstance(aligned, (bool, np.bool_)):
+        raise TypeError(f"{func}: aligned must be True or False, got {aligned!r}")
+
+
+def rotated_pairwise(
+    metric: str,
+    a: Any,
+    b: Any,
+    *,
+    fmt: str,
+    aligned: bool = False,
+    over: str = "a",
+    validate: bool = True,
+    func: str = "box_iou",
+) -> np.ndarray:
+    """The front-end hook: ``metric`` ("iou" | "ioa" | "giou") of rotated boxes.
+
+    ``a``, ``b``: host arrays ``(..., N, 5)``, ``(..., M, 5)`` (batch axes broadcast).
+    Returns NumPy ``(..., N, M)`` (``(..., N)`` when ``aligned``) in the result dtype
+    of the box functions (float32 in, float32 out; float64 / integers give float64;
+    half precision gives float32 here, cast by the caller if wanted).
+    """
+    check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)
+    _common(func, metric, over, aligned)
+    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
+    compute, _result = float_types(a_np.dtype, b_np.dtype)
+    a_np = rotated_boxes(a_np, fmt, compute, validate, "a", func)
+    b_np = rotated_boxes(b_np, fmt, compute, validate, "b", func)
+    batch = check.broadcast_batch(a_np.shape[:-2], b_np.shape[:-2], func)
+    n, m = a_np.shape[-2], b_np.shape[-2]
+    if aligned:
+        check.check_same_length(n, m, func)
+    ga = box_geometry(_batched(a_np, batch, 2), fmt)
+    gb = box_geometry(_batched(b_np, batch, 2), fmt)
+    return _run_metric(func, metric, ga, gb, 4, 4, batch, n, m, aligned, over, compute)
+
+
+def polygon_pairwise(
+    metric: str,
+    a: Any,
+    b: Any,
+    *,
+    aligned: bool = False,
+    over: str = "a",
+    validate: bool = True,
+    func: str = "polygon_iou",
+) -> np.ndarray:
+    """``metric`` of convex polygons ``(..., N, K, 2)`` and ``(..., M, L, 2)``."""
+    _common(func, metric, over, aligned)
+    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
+    check_polygon_shape(a_np, "a", func)
+    check_polygon_shape(b_np, "b", func)
+    compute, _result = float_types(a_np.dtype, b_np.dtype)
+    pa = oriented_polygons(a_np, validate, "a", func)
+    pb = oriented_polygons(b_np, validate, "b", func)
+    batch = check.broadcast_batch(pa.shape[:-3], pb.shape[:-3], func)
+    n, m = pa.shape[-3], pb.shape[-3]
+    if aligned:
+        check.check_same_length(n, m, func)
+    ga = polygon_geometry(_batched(pa, batch, 3))
+    gb = polygon_geometry(_batched(pb, batch, 3))
+    ka, kb = pa.shape[-2], pb.shape[-2]
+    return _run_metric(func, metric, ga, gb, ka, kb, batch, n, m, aligned, over, compute)
+
+
+def rotated_sparse(
+    a: Any, b: Any, *, fmt: str, threshold: float, validate: bool = True, func: str = "box_iou"
+) -> Any:
+    """The hook for ``box_iou(a, b, fmt=<rotated>, threshold=t)``: a SciPy CSR array
+    ``(N, M)`` of the pairs with IoU >= t, culled on a grid of circumscribed boxes."""
+    check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
+        raise TypeError(f"{func}: threshold must be a number, got {threshold!r}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
+    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
+    compute, _result = float_types(a_np.dtype, b_np.dtype)
+    a_np = rotated_boxes(a_np, fmt, compute, validate, "a", func)
+    b_np = rotated_boxes(b_np, fmt, compute, validate, "b", func)
+    if a_np.ndim != 2 or b_np.ndim != 2:
+        raise ValueError(f"{func}: threshold= needs 2-D (N, 5) inputs")
+    from ._rotated_sparse import sparse_shape_iou
+
+    ga = box_geometry(a_np[None], fmt)[0]
+    gb = box_geometry(b_np[None], fmt)[0]
+    return sparse_shape_iou(ga, gb, 4, 4, threshold, compute)
+
+
+# ----------------------------------------------------------------------- area, conversion
+
+
+def rotated_area(a: Any, *, fmt: str, validate: bool = True, func: str = "box_area") -> np.ndarray:
+    """``w * h`` of rotated boxes ``(..., N, 5)``: ``(..., N)`` in the compute dtype."""
+    check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)
+    arr = host_array(a, "a", func)
+    compute, _result = float_types(arr.dtype)
+    arr = rotated_boxes(arr, fmt, compute, validate, "a", func)
+    return arr[..., 2] * arr[..., 3]
+
+
+def rotated_convert(
+    a: Any, src: str, dst: str, *, validate: bool = True, func: str = "box_convert"
+) -> np.ndarray:
+    """Convert rotated boxes ``(..., N, 5)`` from ``src`` to ``dst``.
+
+    ``dst``: the other rotated format (the angle is negated and rescaled), ``"corners"``
+    (``(..., N, 4, 2)`` vertex polygons, counter-clockwise in x-y order) or ``"xyxy"``
+    (the axis-aligned bounding box).
+    """
+    check.check_choice(src, ROTATED_FORMATS, "src", func)
+    check.check_choice(dst, CONVERT_TARGETS, "dst", func)
+    arr = host_array(a, "a", func)
+    compute, _result = float_types(arr.dtype)
+    arr = rotated_boxes(arr, src, compute, validate, "a", func)
+    if dst == src:
+        return arr.copy()
+    if dst in ROTATED_FORMATS:
+        out = arr.copy()
+        if src == "cxcywha":
+            out[..., 4] = -np.deg2rad(arr[..., 4].astype(np.float64)).astype(compute)
+        else:
+            out[..., 4] = -np.rad2deg(arr[..., 4].astype(np.float64)).astype(compute)
+        return out
+    k = _kernels()
+    flat = arr.reshape((1, -1, 5))
+    geo = box_geometry(flat, src)
+    pts = np.empty((1, flat.shape[1], 4, 2), dtype=np.float64)
+    if pts.size:
+        _parallel(k.corners, geo, pts)
+    pts = pts.reshape(arr.shape[:-1] + (4, 2))
+    if dst == "corners":
+        return pts.astype(compute, copy=False)
+    lo, hi = pts.min(axis=-2), pts.max(axis=-2)
+    return np.concatenate([lo, hi], axis=-1).astype(compute, copy=False)
+
+
+def warmup(dtypes: tuple[str, ...] = ("float32", "float64")) -> None:
+    """Compile (or load from the cache) the rotated, polygon and NMS CPU kernels; meant
+    to be called from :func:`ioukit.warmup`."""
+    from . import suppression
+
+    for name in dtypes:
+        dtype = np.dtype(name)
+        boxes = np.array([[0, 0, 2, 1, 10], [1, 1, 3, 4, -20]], dtype=dtype)
+        for metric in METRICS:
+            rotated_pairwise(metric, boxes, boxes, fmt="cxcywha")
+            rotated_pairwise(metric, boxes, boxes, fmt="cxcywha", aligned=True)
+        rotated_sparse(boxes, boxes, fmt="cxcywha", threshold=0.5)
+        rotated_convert(boxes, "cxcywha", "corners")
+        scores = np.array([0.9, 0.8], dtype=dtype)
+        suppression.nms(boxes[:, :4] + [0, 0, 2, 2], scores, 0.5)
+        suppression.nms(boxes, scores, 0.5, fmt="cxcywha")
+        suppression.soft_nms(boxes[:, :4] + [0, 0, 2, 2], scores)
+    corners = rotated_convert(np.array([[0.0, 0.0, 2.0, 1.0, 10.0]]), "cxcywha", "corners")
+    polygon_pairwise("iou", corners, corners)
