@@ -17,7 +17,7 @@ import numpy as np
 from timing import fmt_seconds, median_seconds
 
 import ioukit
-from ioukit import _rotated
+from ioukit._boxes import rotated as _rotated
 
 
 def random_rotated(rng: np.random.Generator, n: int) -> np.ndarray:

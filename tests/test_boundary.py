@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ioukit import rle as ioukit_rle
-from ioukit._rleset import parse_rles, to_dicts
+from ioukit._masks.rleset import parse_rles, to_dicts
 from ioukit.evaluate import boundary_iou, coco_evaluate, mask_boundary
 from ioukit.evaluate.boundary import dilation_pixels, rle_bands
 

@@ -82,7 +82,7 @@ def test_sparse_threshold_equals_dense_filtered(rng, threshold):
 
 THREADS = """
     import dask, dask.array as da, numpy as np, ioukit
-    from ioukit import _numba
+    from ioukit._core import jit as _numba
     rng = np.random.default_rng(0)
     xy = rng.random((3000, 2)) * 100
     boxes = np.hstack([xy, xy + 10])

@@ -8,7 +8,7 @@ import pytest
 from rotated_util import corners, random_rotated, shapely_metrics
 
 import ioukit
-from ioukit import _rotated as R
+from ioukit._boxes import rotated as R
 
 shapely = pytest.importorskip("shapely", minversion="2")
 

@@ -1,4 +1,4 @@
-"""Rotated boxes through the front-end hooks of ``ioukit._rotated``: shapely float64
+"""Rotated boxes through the front-end hooks of ``ioukit._boxes.rotated``: shapely float64
 reference, detectron2's published values, degenerate cases, properties and errors."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rotated_util import corners, random_rotated, shapely_metrics
 
-from ioukit import _rotated as R
 from ioukit import rotated_box_corners
+from ioukit._boxes import rotated as R
 
 shapely = pytest.importorskip("shapely", minversion="2")
 

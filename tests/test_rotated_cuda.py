@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from rotated_util import random_rotated
 
-from ioukit import _rotated as R
+from ioukit._boxes import rotated as R
 
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda (ioukit[cuda]) is not installed")
 if not cuda.is_available():  # pragma: no cover
     pytest.skip("no CUDA GPU and the simulator is off", allow_module_level=True)
 
-from ioukit._rotated_cuda import rotated_pairwise_cuda  # noqa: E402
+from ioukit._boxes.rotated_cuda import rotated_pairwise_cuda  # noqa: E402
 
 
 @pytest.mark.parametrize("metric", ["iou", "ioa", "giou"])

@@ -35,7 +35,7 @@ def test_import_compiles_nothing_and_skips_numba():
 def test_cache_switch(tmp_path):
     code = """
         import numpy as np, ioukit
-        from ioukit import _numba
+        from ioukit._core import jit as _numba
         ioukit.box_iou(np.zeros((1, 4)), np.zeros((1, 4)))
         print(_numba.CACHE)
         """
@@ -51,7 +51,7 @@ def test_cache_switch(tmp_path):
 
 THREADED = """
     import threading, numpy as np, ioukit
-    from ioukit import _numba
+    from ioukit._core import jit as _numba
     rng = np.random.default_rng(0)
     xy = rng.random((400, 2)) * 100
     boxes = np.hstack([xy, xy + rng.random((400, 2)) * 30])

@@ -3,7 +3,7 @@
 import numpy as np
 
 import ioukit
-from ioukit import _rotated
+from ioukit._boxes import rotated as _rotated
 
 from .common import random_boxes
 

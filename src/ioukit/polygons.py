@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _dispatch as dispatch
-from . import _rotated
-from ._dtypes import float_types
+from ._boxes import rotated as _rotated
+from ._core import dispatch
+from ._core.dtypes import float_types
 
 
 def polygon_iou(a: Any, b: Any, *, aligned: bool = False, validate: bool = True) -> Any:

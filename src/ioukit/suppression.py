@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _dispatch as dispatch
-from . import _rotated
-from . import _validate as check
-from ._dtypes import float_types
+from ._boxes import rotated as _rotated
+from ._core import dispatch
+from ._core import validate as check
+from ._core.dtypes import float_types
 
 AXIS_FORMATS = ("xyxy", "xywh", "cxcywh")
 FORMATS = AXIS_FORMATS + _rotated.ROTATED_FORMATS

@@ -101,6 +101,48 @@ def _polygons(dtypes: tuple[str, ...]) -> None:
     rle.from_polygons([[0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 0.0, 3.0]], 4, 5)
 
 
+def _rotated(dtypes: tuple[str, ...]) -> None:
+    from .. import polygon_iou
+    from .._boxes import rotated
+
+    for name in dtypes:
+        boxes = np.array([[0, 0, 2, 1, 10], [1, 1, 3, 4, -20]], dtype=np.dtype(name))
+        for metric in rotated.METRICS:
+            rotated.rotated_pairwise(metric, boxes, boxes, fmt="cxcywha")
+            rotated.rotated_pairwise(metric, boxes, boxes, fmt="cxcywha", aligned=True)
+        rotated.rotated_sparse(boxes, boxes, fmt="cxcywha", threshold=0.5)
+        rotated.rotated_convert(boxes, "cxcywha", "corners")
+    corners = rotated.rotated_convert(np.array([[0.0, 0.0, 2.0, 1.0, 10.0]]), "cxcywha", "corners")
+    polygon_iou(corners, corners)
+
+
+def _nms(dtypes: tuple[str, ...]) -> None:
+    from .. import nms, soft_nms
+
+    for name in dtypes:
+        dtype = np.dtype(name)
+        boxes = np.array([[0, 0, 2, 1, 10], [1, 1, 3, 4, -20]], dtype=dtype)
+        scores = np.array([0.9, 0.8], dtype=dtype)
+        nms(boxes[:, :4] + [0, 0, 2, 2], scores, 0.5)
+        nms(boxes, scores, 0.5, fmt="cxcywha")
+        soft_nms(boxes[:, :4] + [0, 0, 2, 2], scores)
+
+
+def _keypoints(dtypes: tuple[str, ...]) -> None:
+    from ..evaluate.keypoints import keypoint_oks
+
+    kpts = np.array([[1.0, 2.0, 2.0, 3.0, 4.0, 1.0]])
+    keypoint_oks(kpts, kpts, [4.0], [0.5, 0.5], gt_boxes=[[0.0, 0.0, 4.0, 4.0]])
+
+
+def _boundary(dtypes: tuple[str, ...]) -> None:
+    from ..evaluate.boundary import boundary_iou
+
+    a = np.zeros((1, 8, 8), dtype=np.uint8)
+    a[0, 2:6, 2:6] = 1
+    boundary_iou(a, a)
+
+
 def _semantic(dtypes: tuple[str, ...]) -> None:
     from ..semantic import confusion_matrix
 
@@ -171,6 +213,10 @@ FAMILIES: dict[str, Callable[[tuple[str, ...]], None]] = {
     "sparse_masks": _sparse_masks,
     "polygons": _polygons,
     "json": _json,
+    "rotated": _rotated,
+    "nms": _nms,
+    "keypoints": _keypoints,
+    "boundary": _boundary,
 }
 """Kernel families :func:`warmup` knows, by name."""
 
@@ -188,6 +234,10 @@ _MARKERS = {
     "sparse_masks": ("cpu_masks", "intervals_from_indices"),
     "polygons": ("cpu_rle", "polygons_to_counts"),
     "json": ("cpu_json", "scan_results"),
+    "rotated": ("cpu_rotated", "pairwise"),
+    "nms": ("cpu_nms", "greedy"),
+    "keypoints": ("cpu_oks", "oks_matrix"),
+    "boundary": ("cpu_boundary", "band_of_grid"),
 }
 
 
@@ -197,7 +247,7 @@ def _looks_cached(name: str) -> bool:
     from .compile_status import cache_is_warm
 
     module, attr = _MARKERS[name]
-    kernel = getattr(importlib.import_module(f".kernels.{module}", __package__), attr)
+    kernel = getattr(importlib.import_module(f"ioukit.kernels.{module}"), attr)
     return cache_is_warm([kernel])
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .coco_data import Detections, GroundTruth, read_detections, read_ground_truth
+from .readers import Detections, GroundTruth, read_detections, read_ground_truth
 
 
 def check_dilation_ratio(value: Any, func: str) -> float:
@@ -49,8 +49,8 @@ def dilation_pixels(heights: Any, widths: Any, ratio: float, fce: bool = False) 
 def rle_bands(rles: Any, ratio: float, fce: bool = False) -> Any:
     """The boundary band of every RLE of an ``RLESet``, as an ``RLESet`` (``fce``:
     faster-coco-eval's radius and erosion, see ``kernels.cpu_boundary``)."""
-    from .. import _numba
-    from .._rleset import RLESet
+    from .._core import jit as _numba
+    from .._masks.rleset import RLESet
     from ..kernels import cpu_boundary
 
     n = len(rles)
@@ -87,7 +87,7 @@ def rle_bands(rles: Any, ratio: float, fce: bool = False) -> Any:
 
 def _as_rle_set(x: Any, name: str, func: str) -> tuple[Any, bool, bool]:
     """``(RLESet, was_dense, single)`` of dense masks or RLE dicts."""
-    from .._rleset import parse_rles
+    from .._masks.rleset import parse_rles
     from ..rle import masks_to_rles
 
     if isinstance(x, dict) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], dict)):
@@ -141,14 +141,14 @@ def mask_boundary(masks: Any, dilation_ratio: float = 0.02) -> Any:
     if isinstance(masks, np.ndarray) and masks.ndim in (2, 3) and masks.dtype.kind in "biu":
         return _dense_band(masks, ratio, func)
     rles, _, single = _as_rle_set(masks, "masks", func)
-    from .._rleset import to_dicts
+    from .._masks.rleset import to_dicts
 
     out = to_dicts(rle_bands(rles, ratio))
     return out[0] if single else out
 
 
 def _dense_band(masks: np.ndarray, ratio: float, func: str) -> np.ndarray:
-    from .. import _numba
+    from .._core import jit as _numba
     from ..kernels import cpu_boundary
 
     single = masks.ndim == 2
@@ -242,8 +242,8 @@ def read_boundary_inputs(gt: Any, dt: Any, p: Any) -> tuple[BoundaryGroundTruth,
 
 def fill_boundary_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious) -> None:
     """Each group's (D, G) Boundary IoU matrix into ``ious`` (``match_groups`` layout)."""
-    from .. import _numba
-    from .._rleset import subset
+    from .._core import jit as _numba
+    from .._masks.rleset import subset
     from ..kernels import cpu_boundary
     from ..masks import rle_intervals
 

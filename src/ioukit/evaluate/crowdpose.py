@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .coco_data import _named, load_json
+from .readers import _named, load_json
 
 CROWDPOSE_SIGMAS = (
     np.array([0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89, 0.79, 0.79])

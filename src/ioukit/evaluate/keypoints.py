@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .coco_data import (
+from .readers import (
     Detections,
     GroundTruth,
     _boxes,
@@ -152,7 +152,7 @@ def keypoint_oks(
 
 def oks_matrix(dt, gt, boxes, areas, sigmas) -> np.ndarray:
     """The compiled OKS matrix of checked arrays."""
-    from .. import _numba
+    from .._core import jit as _numba
     from ..kernels import cpu_oks
 
     out = np.zeros((dt.shape[0], gt.shape[0]))
@@ -261,7 +261,7 @@ def _read_keypoint_results(data: Any, truth: GroundTruth, n_kpt: int) -> Keypoin
 def fill_oks(truth: KeypointGroundTruth, dets: KeypointDetections, p, g_sel, d_sel,
              gs, ge, ds, de, offsets, ious) -> None:  # fmt: skip
     """Each (image, category) group's OKS matrix into ``ious`` (``match_groups`` layout)."""
-    from .. import _numba
+    from .._core import jit as _numba
     from ..kernels import cpu_oks
 
     if len(gs):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .coco import COCOParams, _accumulate, _index_in, match_stage
-from .coco_data import (
+from .readers import (
     Detections,
     _column,
     _image_ids,
@@ -164,7 +164,7 @@ def _pairs(image_index: np.ndarray, lists: list[np.ndarray], cat_ids: np.ndarray
 
 
 def _take(dets: Detections, keep: np.ndarray) -> Detections:
-    from .._rleset import subset
+    from .._masks.rleset import subset
 
     return replace(
         dets,

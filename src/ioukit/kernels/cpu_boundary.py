@@ -22,7 +22,7 @@ fill). Every position taken from the counts is clipped to the image.
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from .cpu_coco import _mask_iou
 
 

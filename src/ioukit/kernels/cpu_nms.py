@@ -15,7 +15,7 @@ inter)``, compared in float64 with ``>``), so ties and rounding agree with it.
 
 import numpy as np
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar_rotated as s
 from .cpu_rotated import pair_metric, scratch_width
 

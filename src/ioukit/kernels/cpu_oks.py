@@ -3,7 +3,7 @@ matrices of COCO keypoint evaluation (the formula is ``kernels.scalar_oks``)."""
 
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar_oks
 
 _s = nb.compile_scalars(scalar_oks, nb.scalar)

@@ -10,7 +10,7 @@ written in the dtype of ``out`` (float32 or float64).
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar_rotated as s
 
 _f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU

@@ -11,7 +11,7 @@ intersection, so nothing is counted twice. Memory is O(N + M + K) for K pairs.
 import numpy as np
 from numba import prange
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar_rotated as s
 from .cpu_rotated import pair_metric, scratch_width
 

@@ -3,7 +3,7 @@ one thread per (detection, ground truth) pair, float64 throughout."""
 
 from numba import cuda
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar_oks
 
 _d = nb.compile_scalars(scalar_oks, cuda.jit(device=True))

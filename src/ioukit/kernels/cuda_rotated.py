@@ -11,7 +11,7 @@ import math
 
 from numba import cuda, float64
 
-from .. import _numba as nb
+from .._core import jit as nb
 from . import scalar_rotated as s
 
 _d = nb.compile_scalars(s, cuda.jit(device=True))

@@ -1,7 +1,7 @@
 """Rotated-box metrics of CUDA arrays: the hook for ``box_iou(..., fmt=<rotated>)`` when
 the inputs live on a GPU (CuPy, torch CUDA tensors, numba device arrays).
 
-Same rules as :func:`ioukit._rotated.rotated_pairwise`; batch axes must be equal or
+Same rules as :func:`ioukit._boxes.rotated.rotated_pairwise`; batch axes must be equal or
 absent on one side; the result is float32 for float32 (or narrower float) inputs,
 else float64, allocated in the input's library on its device.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate as check
-from ._rotated import METRICS, OVERS, ROTATED_FORMATS
+from .._core import validate as check
+from .rotated import METRICS, OVERS, ROTATED_FORMATS
 
 
 def rotated_pairwise_cuda(
@@ -29,9 +29,9 @@ def rotated_pairwise_cuda(
     func: str = "box_iou",
 ) -> Any:
     """``metric`` ("iou" | "ioa" | "giou") of rotated boxes given as CUDA arrays."""
-    from .backends.cuda import THREADS, _blocks, _cuda, _Library, _shape, _threads_1d, _view
-    from .kernels import cpu_rotated as codes
-    from .kernels import cuda_rotated as k
+    from ..backends.cuda import THREADS, _blocks, _cuda, _Library, _shape, _threads_1d, _view
+    from ..kernels import cpu_rotated as codes
+    from ..kernels import cuda_rotated as k
 
     cuda = _cuda()
     check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)

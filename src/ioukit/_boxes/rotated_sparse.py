@@ -30,8 +30,8 @@ def sparse_shape_iou(
     """CSR (N, M) of the pairs at or above ``threshold`` from geometry rows (N, 4 + 2K)."""
     from scipy import sparse
 
-    from ._numba import parallel_call
-    from .kernels import cpu_rotated_sparse as k
+    from .._core.jit import parallel_call
+    from ..kernels import cpu_rotated_sparse as k
 
     n, m = ga.shape[0], gb.shape[0]
     if n == 0 or m == 0:

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _dispatch as dispatch
-from . import _validate as check
-from ._dtypes import float_types
+from .._core import dispatch
+from .._core import validate as check
+from .._core.dtypes import float_types
 
 ROTATED_FORMATS = ("cxcywha", "cxcywhr")
 #: ``box_convert`` targets from a rotated format: the other rotated format, the
@@ -35,13 +35,13 @@ CONVEXITY_TOLERANCE = 1e-9
 
 
 def _kernels() -> Any:
-    from .kernels import cpu_rotated
+    from ..kernels import cpu_rotated
 
     return cpu_rotated
 
 
 def _parallel(kernel: Any, *args: Any) -> Any:
-    from ._numba import parallel_call
+    from .._core.jit import parallel_call
 
     return parallel_call(kernel, *args)
 
@@ -263,7 +263,7 @@ def rotated_sparse(
     b_np = rotated_boxes(b_np, fmt, compute, validate, "b", func)
     if a_np.ndim != 2 or b_np.ndim != 2:
         raise ValueError(f"{func}: threshold= needs 2-D (N, 5) inputs")
-    from ._rotated_sparse import sparse_shape_iou
+    from .rotated_sparse import sparse_shape_iou
 
     ga = box_geometry(a_np[None], fmt)[0]
     gb = box_geometry(b_np[None], fmt)[0]
@@ -316,24 +316,3 @@ def rotated_convert(
         return pts.astype(compute, copy=False)
     lo, hi = pts.min(axis=-2), pts.max(axis=-2)
     return np.concatenate([lo, hi], axis=-1).astype(compute, copy=False)
-
-
-def warmup(dtypes: tuple[str, ...] = ("float32", "float64")) -> None:
-    """Compile (or load from the cache) the rotated, polygon and NMS CPU kernels; meant
-    to be called from :func:`ioukit.warmup`."""
-    from . import suppression
-
-    for name in dtypes:
-        dtype = np.dtype(name)
-        boxes = np.array([[0, 0, 2, 1, 10], [1, 1, 3, 4, -20]], dtype=dtype)
-        for metric in METRICS:
-            rotated_pairwise(metric, boxes, boxes, fmt="cxcywha")
-            rotated_pairwise(metric, boxes, boxes, fmt="cxcywha", aligned=True)
-        rotated_sparse(boxes, boxes, fmt="cxcywha", threshold=0.5)
-        rotated_convert(boxes, "cxcywha", "corners")
-        scores = np.array([0.9, 0.8], dtype=dtype)
-        suppression.nms(boxes[:, :4] + [0, 0, 2, 2], scores, 0.5)
-        suppression.nms(boxes, scores, 0.5, fmt="cxcywha")
-        suppression.soft_nms(boxes[:, :4] + [0, 0, 2, 2], scores)
-    corners = rotated_convert(np.array([[0.0, 0.0, 2.0, 1.0, 10.0]]), "cxcywha", "corners")
-    polygon_pairwise("iou", corners, corners)
