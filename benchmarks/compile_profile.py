@@ -46,8 +46,7 @@ def child(scenario: str, out_path: str) -> None:
                 for r in watch.records[before:]:
                     records.append((name, r))
         else:
-            from ioukit.cli.main.main import main
-
+            from ioukit.cli.main import main
             from ioukit.data import sample_path
 
             iou_type = scenario.split("-", 1)[1]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import short_repr
+from .._core.validate import short_repr
 
 
 def _kernels() -> Any:
