@@ -10,11 +10,11 @@ import textwrap
 
 import numpy as np
 import pytest
-from masks_util import ellipse_masks
 
 import ioukit
-from conftest import random_boxes
 from ioukit.semantic import confusion_matrix
+from tests.helpers.boxes import random_boxes
+from tests.helpers.masks import ellipse_masks
 
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda (ioukit[cuda]) is not installed")
 if not cuda.is_available():  # pragma: no cover

@@ -13,12 +13,12 @@ import time
 
 import numpy as np
 import pytest
-from masks_util import ellipse_masks
 
 import ioukit
-from conftest import random_boxes
 from ioukit.evaluate import coco_evaluate
 from ioukit.semantic import confusion_matrix
+from tests.helpers.boxes import random_boxes
+from tests.helpers.masks import ellipse_masks
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ioukit
-from conftest import random_boxes
+from tests.helpers.boxes import random_boxes
 
 
 def test_pycocotools_box_iou_with_crowd(rng):

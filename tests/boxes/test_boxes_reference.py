@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference as ref
 
 import ioukit
-from conftest import random_boxes
+from tests.helpers import reference as ref
+from tests.helpers.boxes import random_boxes
 
 FUNCS = {
     "iou": ioukit.box_iou,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import ioukit
-from conftest import random_boxes
+from tests.helpers.boxes import random_boxes
 
 # integers and halves: boxes that touch, nest and share edges are common, so the
 # +1 of pixel_offset=1 decides many pairs

@@ -10,12 +10,12 @@ import types
 
 import numpy as np
 import pytest
-import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import ioukit
+from tests.helpers import reference as ref
 
 PAIRWISE = [ioukit.box_iou, ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou, ioukit.box_ioa]
 BOX_FUNCS = [*PAIRWISE, ioukit.box_area, ioukit.box_convert]

@@ -35,7 +35,7 @@ def synthetic(request, shared_data, tmp_path_factory):
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
 def test_synthetic_sets_match_pycocotools(synthetic, iou_type):
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     gt, dt = synthetic["gt"], synthetic[f"dt_{iou_type}"]
     stats, precision, recall = pycocotools_eval(gt, dt, iou_type)
@@ -46,7 +46,7 @@ def test_synthetic_sets_match_pycocotools(synthetic, iou_type):
 
 
 def test_synthetic_without_categories(synthetic):
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     stats, precision, _ = pycocotools_eval(synthetic["gt"], synthetic["dt_bbox"], "bbox", useCats=0)
     ours = coco_evaluate(synthetic["gt"], synthetic["dt_bbox"], "bbox", use_cats=False)
@@ -71,9 +71,8 @@ def test_ground_truth_id_zero_as_pycocotools(synthetic, iou_type):
     import copy
     import warnings
 
-    from coco_util import pycocotools_eval
-
     from ioukit.evaluate import GtIdZeroWarning
+    from tests.helpers.coco import pycocotools_eval
 
     gt = copy.deepcopy(synthetic["gt"])
     for ann in gt["annotations"]:
@@ -93,9 +92,8 @@ def test_ground_truth_id_zero_as_pycocotools(synthetic, iou_type):
 
 
 def test_ground_truth_id_zero_single_object():
-    from coco_util import pycocotools_eval
-
     from ioukit.evaluate import GtIdZeroWarning
+    from tests.helpers.coco import pycocotools_eval
 
     gt = {
         "images": [{"id": 1, "height": 10, "width": 10}],
@@ -126,7 +124,7 @@ def test_ground_truth_id_zero_single_object():
 def test_bbox_evaluation_of_mask_only_results(synthetic, tmp_path):
     """Results with a segmentation and no bbox: pycocotools' loadRes derives the box
     (toBbox) and takes the mask's area; so do the dict path and the compiled reader."""
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     dt = [{k: v for k, v in det.items() if k != "bbox"} for det in synthetic["dt_segm"]]
     stats, precision, recall = pycocotools_eval(synthetic["gt"], dt, "bbox")

@@ -32,7 +32,7 @@ def test_c1_val2014_fake_results(shared_data, iou_type, results, want):
 
 def test_c1_matches_pycocotools_arrays(shared_data):
     pytest.importorskip("pycocotools")
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     gt = load(shared_data, VAL2014)
     for iou_type, path in (("bbox", "cocoapi/results/instances_val2014_fakebbox100_results.json"),
@@ -85,7 +85,7 @@ def test_b2_deeplab2_single_image():
 
 def test_c4_detectron2_real_masks(shared_data):
     pytest.importorskip("pycocotools")
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     gt = load(shared_data, "detectron2/tests/data/test_coco_evaluation__gt_annotations.json")
     dt = load(shared_data, "detectron2/tests/data/test_coco_evaluation__detections.json")
@@ -112,7 +112,7 @@ EDGE_SETTINGS = [
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
 def test_c4_edge_settings(shared_data, settings, iou_type):
     pytest.importorskip("pycocotools")
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     gt = load(shared_data, VAL2014)
     dt = load(shared_data, f"cocoapi/results/instances_val2014_fake{iou_type}100_results.json")
@@ -129,7 +129,7 @@ def test_c4_edge_settings(shared_data, settings, iou_type):
 
 def test_c4_empty_gt_images_and_subsets(shared_data):
     pytest.importorskip("pycocotools")
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     gt = load(shared_data, VAL2014)
     dt = load(shared_data, "cocoapi/results/instances_val2014_fakebbox100_results.json")

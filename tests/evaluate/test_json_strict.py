@@ -26,7 +26,7 @@ from ioukit.evaluate.readers import parse_json, read_detections, read_ground_tru
 from ioukit.evaluate.results_reader import _scan
 from ioukit.kernels import cpu_json
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SUITE = (
     Path(os.environ.get("IOUKIT_SHARED_DATA", REPO.parent / "shared" / "data"))
     / "jsontestsuite"

@@ -153,9 +153,8 @@ def test_duplicate_counts_score_as_pycocotools(tmp_path):
     the ground truth's mask [0, 8, 8]) and scored AP 1.0; JSON's last key ("88", the
     other half of the image) gives pycocotools AP 0.0."""
     pytest.importorskip("pycocotools")
-    from coco_util import pycocotools_eval
-
     from ioukit.evaluate import coco_evaluate
+    from tests.helpers.coco import pycocotools_eval
 
     gt = {
         "images": [{"id": 1, "height": 4, "width": 4}],

@@ -25,7 +25,7 @@ SEED = int(os.environ.get("IOUKIT_FUZZ_SEED", "0"))
 
 
 def _targets() -> list[str]:
-    from fuzz.core import TARGET_MODULES
+    from tests.fuzz.core import TARGET_MODULES
 
     return list(TARGET_MODULES)
 
@@ -33,7 +33,7 @@ def _targets() -> list[str]:
 @pytest.fixture(scope="module")
 def fuzz_reports(request):
     """One run of the selected targets (all of them unless ``-k`` picks some)."""
-    from fuzz import runner
+    from tests.fuzz import runner
 
     selected = [
         item.callspec.params["target"]
@@ -46,7 +46,7 @@ def fuzz_reports(request):
 
 @pytest.mark.parametrize("target", _targets())
 def test_fuzz_target(fuzz_reports, target):
-    from fuzz import runner
+    from tests.fuzz import runner
 
     report = fuzz_reports[target]
     assert report.run > 0
@@ -59,7 +59,7 @@ def test_fuzz_target(fuzz_reports, target):
 
 def test_harness_reports_crash_hang_and_other_errors(tmp_path, monkeypatch):
     """The runner survives a worker that aborts or hangs and names each failing case."""
-    from fuzz import core, runner
+    from tests.fuzz import core, runner
 
     (tmp_path / "fuzz_selftest.py").write_text(
         "import os, time\n"
@@ -76,6 +76,7 @@ def test_harness_reports_crash_hang_and_other_errors(tmp_path, monkeypatch):
     path = os.pathsep.join(p for p in (str(tmp_path), os.environ.get("PYTHONPATH")) if p)
     monkeypatch.setenv("PYTHONPATH", path)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(runner.TESTS_DIR))  # "fuzz", as the workers name it
     monkeypatch.setenv("IOUKIT_FUZZ_EXTRA_TARGETS", "selftest=fuzz_selftest")
     monkeypatch.setitem(core.TARGET_MODULES, "selftest", "fuzz_selftest")
     n = 8

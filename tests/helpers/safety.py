@@ -8,9 +8,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+from tests.helpers.paths import SRC as _SRC
+
+SRC = str(_SRC)
 
 PRELUDE = """
 import json, resource, sys

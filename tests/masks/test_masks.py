@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference as ref
-from masks_util import ellipse_masks
 
 import ioukit
 from ioukit import rle
+from tests.helpers import reference as ref
+from tests.helpers.masks import ellipse_masks
 
 sparse = pytest.importorskip("scipy.sparse")
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from safety_util import run_isolated
 
 import ioukit
 from ioukit import masks as masks_mod
 from ioukit import rle
+from tests.helpers.safety import run_isolated
 
 SPARSE_CASES = """
 from scipy import sparse

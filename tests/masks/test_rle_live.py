@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from masks_util import ellipse_masks, random_polygon
 
 import ioukit
 from ioukit import rle
+from tests.helpers.masks import ellipse_masks, random_polygon
 
 mask_utils = pytest.importorskip("pycocotools.mask")
 

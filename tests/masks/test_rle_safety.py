@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from masks_util import random_polygon
-from safety_util import run_isolated
 
 import ioukit
 from ioukit import rle
 from ioukit._masks.rleset import from_counts_list, to_dicts
+from tests.helpers.masks import random_polygon
+from tests.helpers.safety import run_isolated
 
 # 64 runs of 2**58 add up to 2**64, which wraps to 0 in int64: with a last run of
 # 4 the sum "is" h * w = 4 for a 2 x 2 mask. Compressed, this is 109 bytes.
@@ -259,7 +259,7 @@ def test_eval_segm_with_huge_polygon_coordinates_fails_cleanly(tmp_path, where):
     import subprocess
     import sys
 
-    from safety_util import SRC
+    from tests.helpers.safety import SRC
 
     square = [1.0, 1.0, 6.0, 1.0, 6.0, 6.0, 1.0, 6.0]
     huge = [1.0, 1.0, 3e18, 1.0, 6.0, 2e18]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ASV_DIR = Path(__file__).resolve().parents[1] / "asv_benchmarks"
+ASV_DIR = Path(__file__).resolve().parents[2] / "asv_benchmarks"
 MODULES = sorted(p.stem for p in (ASV_DIR / "benchmarks").glob("*.py") if p.stem not in {"__init__", "common"})
 
 
