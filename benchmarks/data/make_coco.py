@@ -1,6 +1,6 @@
 """Write a synthetic COCO-format data set for the end-to-end benchmarks.
 
-    python benchmarks/make_coco.py DATA [--images 5000] [--categories 80] [--seed 0] [--no-segm]
+    python -m benchmarks.data.make_coco DATA [--images 5000] [--categories 80] [--seed 0] [--no-segm]
 
 DATA receives ``gt.json`` (images, categories and annotations: polygons, with about
 3 % crowd regions stored as uncompressed RLE, as COCO stores them), ``dt_bbox.json``
@@ -129,7 +129,7 @@ def make(images: int, categories: int, seed: int, segm: bool) -> tuple[dict, lis
                 text = counts.decode("ascii") if isinstance(counts, bytes) else counts
                 dets_segm.append(dict(base, segmentation={"size": [height, width], "counts": text}))
     gt = {
-        "info": {"description": "synthetic COCO-format set (benchmarks/make_coco.py)"},
+        "info": {"description": "synthetic COCO-format set (benchmarks/data/make_coco.py)"},
         "images": image_list,
         "annotations": anns,
         "categories": cats,

@@ -1,6 +1,6 @@
 """GPU timings: ioukit's CUDA kernels against CuPy / torch equivalents where installed.
 
-Run by ``benchmarks/gpu_check.sh`` on a machine with an NVIDIA GPU. Every timing
+Run by ``benchmarks/gpu/check.sh`` on a machine with an NVIDIA GPU. Every timing
 synchronises the device before the clock starts and before it stops; medians of
 repeated runs are reported.
 """

@@ -1,6 +1,6 @@
 """Box IoU: ioukit against cython_bbox, pycocotools, supervision and torchvision.
 
-Run ``python benchmarks/peers_boxes.py`` (``--sizes 100 2000``). Every peer that is
+Run ``python -m benchmarks.peers.boxes`` (``--sizes 100 2000``). Every peer that is
 installed is timed on the same inputs in the same process; the table shows the
 median time and the ratio peer / ioukit (how many times faster ioukit is).
 """
@@ -12,15 +12,10 @@ import os
 import platform
 
 import numpy as np
-from timing import fmt_seconds, median_seconds
 
 import ioukit
-
-
-def random_boxes(rng: np.random.Generator, n: int, dtype) -> np.ndarray:
-    xy = rng.random((n, 2)) * 600
-    wh = rng.random((n, 2)) * 120 + 1
-    return np.hstack([xy, xy + wh]).astype(dtype)
+from benchmarks.inputs import random_boxes
+from benchmarks.timing import fmt_seconds, median_seconds
 
 
 def peers(metric: str, a64: np.ndarray, b64: np.ndarray, a32: np.ndarray, b32: np.ndarray):

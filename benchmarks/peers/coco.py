@@ -1,7 +1,7 @@
 """End-to-end COCO evaluation: ioukit against pycocotools and faster-coco-eval.
 
-    python benchmarks/make_coco.py DATA --images 5000
-    python benchmarks/peers_coco.py DATA --iou-type bbox segm
+    python -m benchmarks.data.make_coco DATA --images 5000
+    python -m benchmarks.peers.coco DATA --iou-type bbox segm
 
 Each run is a fresh process that loads the JSON files, evaluates, accumulates and
 summarises, and reports its own wall time; ioukit runs three times: with an empty
@@ -52,8 +52,12 @@ PEERS = {
 
 
 def run(code: str, args: list[str], env: dict | None = None) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=dict(os.environ, **(env or {})))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **(env or {})),
+    )
     if proc.returncode:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -61,21 +65,33 @@ def run(code: str, args: list[str], env: dict | None = None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", help="folder written by make_coco.py (gt.json, dt_bbox.json, dt_segm.json)")
+    parser.add_argument(
+        "data", help="folder written by make_coco.py (gt.json, dt_bbox.json, dt_segm.json)"
+    )
     parser.add_argument("--iou-type", nargs="+", default=["bbox", "segm"])
     parser.add_argument("--skip", nargs="*", default=[], help="peers to skip")
     args = parser.parse_args()
-    print("| iou type | tool | end-to-end time | vs ioukit (cache on disk) | max abs stats diff vs ioukit |")
+    print(
+        "| iou type | tool | end-to-end time | vs ioukit (cache on disk) | max abs stats diff vs ioukit |"
+    )
     print("|---|---|---|---|---|")
     for iou_type in args.iou_type:
-        files = [os.path.join(args.data, "gt.json"), os.path.join(args.data, f"dt_{iou_type}.json"), iou_type]
+        files = [
+            os.path.join(args.data, "gt.json"),
+            os.path.join(args.data, f"dt_{iou_type}.json"),
+            iou_type,
+        ]
         with tempfile.TemporaryDirectory() as cache:
             cold = run(IOUKIT, files, {"NUMBA_CACHE_DIR": cache})
             warm = run(IOUKIT, files, {"NUMBA_CACHE_DIR": cache})
         ref = warm["seconds"]
-        print(f"| {iou_type} | ioukit, fresh process, empty cache (compiles) | {cold['seconds']:.2f} s | {cold['seconds'] / ref:.2f} | |")
+        print(
+            f"| {iou_type} | ioukit, fresh process, empty cache (compiles) | {cold['seconds']:.2f} s | {cold['seconds'] / ref:.2f} | |"
+        )
         print(f"| {iou_type} | ioukit, fresh process, cache on disk | {ref:.2f} s | 1.00 | 0 |")
-        print(f"| {iou_type} | ioukit, second call in the same process | {warm['warm']:.2f} s | {warm['warm'] / ref:.2f} | |")
+        print(
+            f"| {iou_type} | ioukit, second call in the same process | {warm['warm']:.2f} s | {warm['warm'] / ref:.2f} | |"
+        )
         for name, code in PEERS.items():
             if name in args.skip:
                 continue
@@ -84,7 +100,9 @@ def main() -> None:
                 print(f"| {iou_type} | {name} | failed: {result['error']} | | |")
                 continue
             diff = max(abs(a - b) for a, b in zip(result["stats"], warm["stats"], strict=True))
-            print(f"| {iou_type} | {name} | {result['seconds']:.2f} s | {result['seconds'] / ref:.1f}x | {diff:.1e} |")
+            print(
+                f"| {iou_type} | {name} | {result['seconds']:.2f} s | {result['seconds'] / ref:.1f}x | {diff:.1e} |"
+            )
         sys.stdout.flush()
 
 

@@ -2,7 +2,7 @@
 (both backends, when torch and torchmetrics are installed) and against collecting
 COCO dicts for pycocotools / faster-coco-eval.
 
-    python benchmarks/peers_map_stream.py --images 5000 --batch 16
+    python -m benchmarks.peers.map_stream --images 5000 --batch 16
 
 Every tool runs in its own fresh process on the same synthetic stream (seeded,
 generated batch by batch so the stream itself holds no memory): about 7 objects and

@@ -1,6 +1,6 @@
 """Mask IoU and the RLE codec: ioukit against pycocotools, faster-coco-eval and supervision.
 
-``python benchmarks/peers_masks.py --n 1000`` builds N realistic instance masks
+``python -m benchmarks.peers.masks --n 1000`` builds N realistic instance masks
 (filled ellipses, 480 x 640, like COCO objects) for each side and times, on the
 same data: RLE IoU, dense IoU (pycocotools' encode + iou; supervision's
 ``mask_iou_batch``), ``encode`` and ``decode``.
@@ -12,35 +12,28 @@ import argparse
 import os
 
 import numpy as np
-from timing import fmt_seconds, median_seconds
 
 import ioukit
+from benchmarks.inputs import ellipses
+from benchmarks.timing import fmt_seconds, median_seconds
 from ioukit import rle
-
-
-def ellipses(rng: np.random.Generator, n: int, h: int = 480, w: int = 640) -> np.ndarray:
-    masks = np.zeros((n, h, w), dtype=bool)
-    for i in range(n):
-        ry, rx = rng.uniform(5, 80), rng.uniform(5, 110)
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        y0, y1 = int(max(0, cy - ry)), int(min(h, cy + ry + 1))
-        x0, x1 = int(max(0, cx - rx)), int(min(w, cx + rx + 1))
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        masks[i, y0:y1, x0:x1] = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
-    return masks
 
 
 def row(task: str, ours: float, peer: str, theirs: float | None) -> None:
     if theirs is None:
         print(f"| {task} | {fmt_seconds(ours)} | {peer} | not installed | |")
     else:
-        print(f"| {task} | {fmt_seconds(ours)} | {peer} | {fmt_seconds(theirs)} | {theirs / ours:.1f}x |")
+        print(
+            f"| {task} | {fmt_seconds(ours)} | {peer} | {fmt_seconds(theirs)} | {theirs / ours:.1f}x |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--sv-n", type=int, default=100, help="masks per side for supervision (it is slow)")
+    parser.add_argument(
+        "--sv-n", type=int, default=100, help="masks per side for supervision (it is slow)"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     a, b = ellipses(rng, args.n), ellipses(rng, args.n)
@@ -57,31 +50,58 @@ def main() -> None:
     crowd = [0] * args.n
 
     t = median_seconds(lambda: ioukit.mask_iou(ra, rb), repeat=5)
-    row(f"RLE IoU {args.n} x {args.n}", t, "pycocotools mask.iou", cm and median_seconds(lambda: cm.iou(ra, rb, crowd), repeat=3))
+    row(
+        f"RLE IoU {args.n} x {args.n}",
+        t,
+        "pycocotools mask.iou",
+        cm and median_seconds(lambda: cm.iou(ra, rb, crowd), repeat=3),
+    )
     try:
         import faster_coco_eval.core.mask as fm
 
-        row(f"RLE IoU {args.n} x {args.n}", t, "faster-coco-eval mask.iou", median_seconds(lambda: fm.iou(ra, rb, crowd), repeat=3))
+        row(
+            f"RLE IoU {args.n} x {args.n}",
+            t,
+            "faster-coco-eval mask.iou",
+            median_seconds(lambda: fm.iou(ra, rb, crowd), repeat=3),
+        )
     except ImportError:
         pass
 
     t = median_seconds(lambda: ioukit.mask_iou(a, b), repeat=5)
     row(
-        f"dense IoU {args.n} x {args.n} (bool N,H,W)", t, "pycocotools encode + iou",
+        f"dense IoU {args.n} x {args.n} (bool N,H,W)",
+        t,
+        "pycocotools encode + iou",
         cm and median_seconds(lambda: cm.iou(cm.encode(a_f), cm.encode(b_f), crowd), repeat=3),
     )
 
     t = median_seconds(lambda: rle.encode(a), repeat=5)
-    row(f"encode {args.n} masks", t, "pycocotools encode (Fortran input)", cm and median_seconds(lambda: cm.encode(a_f), repeat=3))
+    row(
+        f"encode {args.n} masks",
+        t,
+        "pycocotools encode (Fortran input)",
+        cm and median_seconds(lambda: cm.encode(a_f), repeat=3),
+    )
     t = median_seconds(lambda: rle.decode(ra), repeat=5)
-    row(f"decode {args.n} masks", t, "pycocotools decode", cm and median_seconds(lambda: cm.decode(ra), repeat=3))
+    row(
+        f"decode {args.n} masks",
+        t,
+        "pycocotools decode",
+        cm and median_seconds(lambda: cm.decode(ra), repeat=3),
+    )
 
     n = min(args.sv_n, args.n)
     try:
         from supervision.detection.utils.iou_and_nms import mask_iou_batch
 
         t = median_seconds(lambda: ioukit.mask_iou(a[:n], b[:n]), repeat=5)
-        row(f"dense IoU {n} x {n}", t, "supervision mask_iou_batch", median_seconds(lambda: mask_iou_batch(a[:n], b[:n]), repeat=3))
+        row(
+            f"dense IoU {n} x {n}",
+            t,
+            "supervision mask_iou_batch",
+            median_seconds(lambda: mask_iou_batch(a[:n], b[:n]), repeat=3),
+        )
     except ImportError:
         pass
 

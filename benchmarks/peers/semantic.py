@@ -1,6 +1,6 @@
 """Semantic segmentation confusion matrix: ioukit against NumPy's bincount.
 
-``python benchmarks/peers_semantic.py --frames 20`` makes Cityscapes-size label
+``python -m benchmarks.peers.semantic --frames 20`` makes Cityscapes-size label
 maps (1024 x 2048, uint8, 19 classes, ignore 255): irregular class regions
 (nearest of 60 random seeds), about 8 % ignored, and a prediction that is the
 target shifted by a few pixels with some regions relabelled. It times the whole
@@ -17,38 +17,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from timing import fmt_seconds, median_seconds
 
+from benchmarks.inputs import label_maps, noise_label_maps
+from benchmarks.timing import fmt_seconds, median_seconds
 from ioukit.semantic import SegmentationIoU, confusion_matrix
-
-
-def frames(rng: np.random.Generator, n: int, h: int = 1024, w: int = 2048, classes: int = 19):
-    small_h, small_w = h // 8, w // 8
-    yy, xx = np.mgrid[:small_h, :small_w]
-    targets, preds = [], []
-    for _ in range(n):
-        seeds = rng.uniform(0, 1, (60, 2)) * (small_h, small_w)
-        labels = rng.integers(0, classes, 60).astype(np.uint8)
-        labels[rng.integers(0, 60, 5)] = 255
-        d = (yy[..., None] - seeds[:, 0]) ** 2 + (xx[..., None] - seeds[:, 1]) ** 2
-        region = np.argmin(d, axis=-1)
-        target = np.repeat(np.repeat(labels[region], 8, 0), 8, 1)
-        relabel = labels.copy()
-        changed = rng.random(60) < 0.15
-        relabel[changed] = rng.integers(0, classes, changed.sum())
-        pred = np.repeat(np.repeat(relabel[region], 8, 0), 8, 1)
-        pred = np.roll(pred, (3, 5), axis=(0, 1))
-        pred[pred == 255] = 0
-        targets.append(target)
-        preds.append(pred)
-    return np.stack(targets), np.stack(preds)
-
-
-def noise_frames(rng: np.random.Generator, n: int, h: int = 1024, w: int = 2048, classes: int = 19):
-    target = rng.integers(0, classes, (n, h, w), dtype=np.uint8)
-    target[rng.random((n, h, w)) < 0.08] = 255
-    pred = rng.integers(0, classes, (n, h, w), dtype=np.uint8)
-    return target, pred
 
 
 def read_ceiling():
@@ -79,7 +51,7 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("uint8", "int32"), default="uint8")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    target, pred = (frames if args.case == "maps" else noise_frames)(rng, args.frames)
+    target, pred = (label_maps if args.case == "maps" else noise_label_maps)(rng, args.frames)
     if args.dtype != "uint8":
         target, pred = target.astype(args.dtype), pred.astype(args.dtype)
     pixels = target.size

@@ -1,6 +1,6 @@
 """Dask scaling of box_iou and the memory of the sparse threshold path.
 
-    python benchmarks/dask_scaling.py --n 20000 --sparse-n 1000000
+    python -m benchmarks.scaling.dask_scaling --n 20000 --sparse-n 1000000
 
 1. ``box_iou`` of N x N float32 boxes: in memory, then as a Dask array (chunks of
    2,500 boxes) on a LocalCluster of 1 and of 2 worker processes (1 thread each),
@@ -17,11 +17,7 @@ import time
 
 import numpy as np
 
-
-def boxes(rng: np.random.Generator, n: int, field: float) -> np.ndarray:
-    xy = rng.random((n, 2)) * field
-    wh = rng.random((n, 2)) * 20 + 5
-    return np.hstack([xy, xy + wh]).astype(np.float32)
+from benchmarks.inputs import spread_boxes
 
 
 def main() -> None:
@@ -35,7 +31,7 @@ def main() -> None:
     import ioukit
 
     rng = np.random.default_rng(0)
-    a, b = boxes(rng, args.n, 2000), boxes(rng, args.n, 2000)
+    a, b = spread_boxes(rng, args.n, 2000), spread_boxes(rng, args.n, 2000)
     ioukit.box_iou(a[:10], b[:10])
     start = time.perf_counter()
     ioukit.box_iou(a, b)

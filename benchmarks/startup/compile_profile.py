@@ -1,6 +1,6 @@
 """Compile profile: every kernel compiled cold, its signature and its seconds.
 
-``python benchmarks/compile_profile.py`` runs each scenario in a fresh process
+``python -m benchmarks.startup.compile_profile`` runs each scenario in a fresh process
 with an empty numba cache and listens to numba's ``numba:compile`` events (see
 ``ioukit._core.compile_status``):
 
@@ -54,7 +54,15 @@ def child(scenario: str, out_path: str) -> None:
             devnull = open(os.devnull, "w")  # noqa: SIM115
             saved, sys.stdout = sys.stdout, devnull
             try:
-                main(["eval", str(sample_path("gt")), str(sample_path(iou_type)), "--iou-type", iou_type])
+                main(
+                    [
+                        "eval",
+                        str(sample_path("gt")),
+                        str(sample_path(iou_type)),
+                        "--iou-type",
+                        iou_type,
+                    ]
+                )
             finally:
                 sys.stdout = saved
             records = [(scenario, r) for r in watch.records]

@@ -1,6 +1,6 @@
 """First contact, side by side: whole processes evaluating the embedded COCO sample.
 
-``python benchmarks/startup_eval.py`` times, for bbox and segm on the 100-image
+``python -m benchmarks.startup.evaluate`` times, for bbox and segm on the 100-image
 val2014 sample shipped in ``ioukit/data``:
 
 * ioukit cold: ``python -m ioukit eval GT DT --iou-type T`` with an empty numba cache;

@@ -1,4 +1,4 @@
-"""Cold-compile and warm-cache start-up of a fresh process (``python benchmarks/startup.py``).
+"""Cold-compile and warm-cache start-up of a fresh process (``python -m benchmarks.startup.process``).
 
 Runs three fresh interpreters: import only; first ``box_iou`` call with an empty
 numba cache (compile); the same with the cache the previous run wrote (load).

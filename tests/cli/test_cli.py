@@ -170,7 +170,7 @@ def test_compact_reprs():
 
 
 def test_make_coco_writes_a_set_the_cli_evaluates(tmp_path):
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "make_coco.py"
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "make_coco.py"
     env = dict(os.environ, IOUKIT_PROGRESS="0")
     made = subprocess.run([sys.executable, str(script), str(tmp_path), "--images", "4"],
                           capture_output=True, text=True, timeout=900, env=env)
