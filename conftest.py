@@ -63,7 +63,7 @@ if not os.environ.get("NUMBA_CACHE_DIR"):
     os.environ["NUMBA_CACHE_DIR"] = _test_cache_dir()
 
 # CUDA kernels run in numba's simulator unless a GPU check asks otherwise
-# (benchmarks/gpu_check.sh sets NUMBA_ENABLE_CUDASIM=0); small blocks make the
+# (benchmarks/gpu/check.sh sets NUMBA_ENABLE_CUDASIM=0); small blocks make the
 # simulator cover several blocks and out-of-range threads.
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 if os.environ["NUMBA_ENABLE_CUDASIM"] == "1":

@@ -1,6 +1,6 @@
 """Plot the recorded box benchmark (time versus size, log axes) for the benchmarks page.
 
-The data come from ``python benchmarks/peers_boxes.py --json docs/_data/boxes.json``.
+The data come from ``python -m benchmarks.peers.boxes --json docs/_data/boxes.json``.
 """
 
 from __future__ import annotations

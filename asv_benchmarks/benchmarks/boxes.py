@@ -4,7 +4,7 @@ import numpy as np
 
 import ioukit
 
-from .common import random_boxes
+from .common import random_boxes, spread_boxes
 
 METRICS = {
     "iou": ioukit.box_iou,
@@ -47,6 +47,25 @@ class AlignedBoxes:
 
     def time_aligned(self, n, dtype, metric):
         self.func(self.a, self.b, aligned=True)
+
+
+class ThresholdBoxes:
+    """``box_iou(threshold=)``: the sparse path, only the pairs at or above the
+    threshold, on boxes with a few neighbours each (a dense result would not fit)."""
+
+    params = ([10_000, 300_000], [0.5, 0.9])
+    param_names = ["n", "threshold"]
+
+    def setup(self, n, threshold):
+        self.a = spread_boxes(n, seed=1)
+        self.b = spread_boxes(n, seed=2)
+        ioukit.box_iou(self.a[:100], self.b[:100], threshold=threshold)
+
+    def time_box_iou_threshold(self, n, threshold):
+        ioukit.box_iou(self.a, self.b, threshold=threshold)
+
+    def peakmem_box_iou_threshold(self, n, threshold):
+        ioukit.box_iou(self.a, self.b, threshold=threshold)
 
 
 class CrowdAndFormats:

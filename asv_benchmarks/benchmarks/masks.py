@@ -6,18 +6,7 @@ from scipy import sparse
 import ioukit
 from ioukit import rle
 
-
-def ellipses(n, h=480, w=640, seed=0):
-    rng = np.random.default_rng(seed)
-    masks = np.zeros((n, h, w), dtype=bool)
-    for i in range(n):
-        ry, rx = rng.uniform(5, 80), rng.uniform(5, 110)
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        y0, y1 = int(max(0, cy - ry)), int(min(h, cy + ry + 1))
-        x0, x1 = int(max(0, cx - rx)), int(min(w, cx + rx + 1))
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        masks[i, y0:y1, x0:x1] = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
-    return masks
+from .common import ellipses, inputs
 
 
 class MaskIoU:
@@ -44,10 +33,7 @@ class RLECodec:
     def setup(self, n):
         self.masks = ellipses(n)
         self.rles = rle.encode(self.masks)
-        self.polygons = [
-            [x, y, x + 50, y, x + 80, y + 40, x + 30, y + 90, x - 10, y + 40]
-            for x, y in zip(range(0, 10 * n, 10), range(0, 5 * n, 5), strict=True)
-        ]
+        self.polygons = inputs.polygons(n)
         rle.decode(self.rles[:2])
         rle.from_polygons(self.polygons[:2], 480, 640)
 

@@ -1,18 +1,8 @@
 """asv benchmarks for the semantic-segmentation confusion matrix."""
 
-import numpy as np
-
 from ioukit.semantic import SegmentationIoU, confusion_matrix
 
-
-def label_maps(frames, h=1024, w=2048, classes=19, seed=0):
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, classes, (frames, h // 32, w // 32)).astype(np.uint8)
-    small[rng.random(small.shape) < 0.08] = 255
-    target = np.repeat(np.repeat(small, 32, axis=1), 32, axis=2)
-    pred = np.roll(target, (5, 7), axis=(1, 2))
-    pred[pred == 255] = 0
-    return target, pred
+from .common import label_maps
 
 
 class ConfusionMatrix:

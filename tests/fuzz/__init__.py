@@ -8,5 +8,5 @@ crash, a hang, an out-of-bounds access or a huge allocation is reported as a
 failure of the case that caused it, with the ``TARGET:SEED:INDEX`` that replays it.
 
 Run it with ``python tools/fuzz.py`` (see ``docs/reliability.md``); the bounded CI
-run is ``tests/test_fuzz.py``.
+run is ``tests/fuzz/test_fuzz.py``.
 """

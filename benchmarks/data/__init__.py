@@ -1,0 +1,1 @@
+"""Synthetic data sets for the end-to-end benchmarks."""

@@ -1,0 +1,1 @@
+"""Ratios against other libraries: the same inputs timed in the same process."""

@@ -1,0 +1,1 @@
+"""Dask scaling of box_iou and the memory of the sparse threshold= path."""

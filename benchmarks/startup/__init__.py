@@ -1,0 +1,1 @@
+"""Whole processes: import, first call, cold and warm numba cache, compile profile."""

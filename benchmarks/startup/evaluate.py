@@ -1,0 +1,107 @@
+"""First contact, side by side: whole processes evaluating the embedded COCO sample.
+
+``python -m benchmarks.startup.evaluate`` times, for bbox and segm on the 100-image
+val2014 sample shipped in ``ioukit/data``:
+
+* ioukit cold: ``python -m ioukit eval GT DT --iou-type T`` with an empty numba cache;
+* ioukit warm: the same command again, with the cache the cold run wrote;
+* pycocotools and faster-coco-eval: a fresh interpreter that imports the library,
+  reads the same files (gunzip + JSON), and runs evaluate / accumulate / summarize.
+
+Each figure is the median wall time of ``--repeat`` processes (``--cold-repeat``
+for the cold one, each with a new empty cache), and the table gives each time
+over pycocotools'. ``--threads N`` sets ``NUMBA_NUM_THREADS`` for ioukit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from ioukit.data import sample_path
+
+PEER = r"""
+import contextlib, gzip, io, json, sys
+{imports}
+def load(path):
+    with gzip.open(path, "rb") as handle:
+        return json.load(handle)
+with contextlib.redirect_stdout(io.StringIO()):
+    gt = COCO()
+    gt.dataset = load(sys.argv[1])
+    gt.createIndex()
+    dt = gt.loadRes(load(sys.argv[2]))
+    ev = COCOeval(gt, dt, sys.argv[3])
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+print(ev.stats[0])
+"""
+
+PEERS = {
+    "pycocotools": "from pycocotools.coco import COCO; from pycocotools.cocoeval import COCOeval",
+    "faster-coco-eval": "from faster_coco_eval import COCO, COCOeval_faster as COCOeval",
+}
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def ioukit_times(iou_type: str, repeat: int, cold_repeat: int, env: dict) -> tuple[float, float]:
+    cmd = [sys.executable, "-m", "ioukit", "eval", str(sample_path("gt"))]
+    cmd += [str(sample_path(iou_type)), "--iou-type", iou_type]
+    cold, warm = [], []
+    for _ in range(cold_repeat):
+        with tempfile.TemporaryDirectory(prefix="ioukit-startup-") as cache:
+            run_env = dict(env, NUMBA_CACHE_DIR=cache)
+            cold.append(timed(cmd, run_env))
+            if not warm:
+                warm = [timed(cmd, run_env) for _ in range(repeat)]
+    return statistics.median(cold), statistics.median(warm)
+
+
+def peer_time(name: str, iou_type: str, repeat: int, env: dict) -> float:
+    code = PEER.format(imports=PEERS[name])
+    cmd = [sys.executable, "-c", code, str(sample_path("gt")), str(sample_path(iou_type)), iou_type]
+    try:
+        return statistics.median(timed(cmd, env) for _ in range(repeat))
+    except subprocess.CalledProcessError:
+        return float("nan")  # not installed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cold-repeat", type=int, default=2)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--iou-type", action="append", choices=("bbox", "segm"))
+    args = parser.parse_args()
+    env = dict(os.environ, IOUKIT_PROGRESS="0")
+    if args.threads:
+        env["NUMBA_NUM_THREADS"] = str(args.threads)
+    print(f"# whole processes on the embedded 100-image sample, median of {args.repeat}")
+    print(f"# (cold: median of {args.cold_repeat}, each with an empty numba cache)")
+    print("| command | ioukit cold | ioukit warm | pycocotools | faster-coco-eval "
+          "| cold / pycocotools | warm / pycocotools |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for iou_type in args.iou_type or ("bbox", "segm"):
+        cold, warm = ioukit_times(iou_type, args.repeat, args.cold_repeat, env)
+        coco = peer_time("pycocotools", iou_type, args.repeat, env)
+        faster = peer_time("faster-coco-eval", iou_type, args.repeat, env)
+        print(
+            f"| eval {iou_type} | {cold:.2f} s | {warm:.2f} s | {coco:.2f} s | {faster:.2f} s "
+            f"| {cold / coco:.1f}x | {warm / coco:.2f}x |"
+        )
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

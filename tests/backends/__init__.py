@@ -1,0 +1,1 @@
+"""Backends: the CUDA kernels (numba's simulator) and the Dask front-ends."""

@@ -1,0 +1,147 @@
+"""CUDA kernels (in numba's simulator in CI, on a GPU in benchmarks/gpu_check.sh) agree
+with the CPU kernels; a PTX compile check catches typing errors the simulator cannot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import ioukit
+from ioukit.semantic import confusion_matrix
+from tests.helpers.boxes import random_boxes
+from tests.helpers.masks import ellipse_masks
+
+cuda = pytest.importorskip("numba.cuda", reason="numba-cuda (ioukit[cuda]) is not installed")
+if not cuda.is_available():  # pragma: no cover
+    pytest.skip("no CUDA GPU and the simulator is off", allow_module_level=True)
+
+FUNCS = [ioukit.box_iou, ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou, ioukit.box_ioa]
+
+
+def host(x):
+    return x.copy_to_host() if hasattr(x, "copy_to_host") else np.asarray(x)
+
+
+@pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pairwise_boxes_match_cpu(rng, func, dtype):
+    a, b = random_boxes(rng, 9).astype(dtype), random_boxes(rng, 6).astype(dtype)
+    got = func(cuda.to_device(a), cuda.to_device(b))
+    assert hasattr(got, "copy_to_host")  # device array in, device array out
+    want = func(a, b)
+    assert host(got).dtype == want.dtype
+    np.testing.assert_allclose(host(got), want, rtol=2e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["xywh", "cxcywh"])
+def test_formats_offset_crowd_aligned(rng, fmt):
+    a, b = random_boxes(rng, 7, fmt), random_boxes(rng, 7, fmt)
+    crowd = rng.random(7) < 0.5
+    np.testing.assert_allclose(
+        host(ioukit.box_iou(cuda.to_device(a), cuda.to_device(b), fmt=fmt, crowd=crowd, pixel_offset=1)),
+        ioukit.box_iou(a, b, fmt=fmt, crowd=crowd, pixel_offset=1), rtol=1e-12,
+    )
+    for func in FUNCS:
+        np.testing.assert_allclose(
+            host(func(cuda.to_device(a), cuda.to_device(b), fmt=fmt, aligned=True)),
+            func(a, b, fmt=fmt, aligned=True), rtol=1e-12, atol=1e-12,
+        )
+
+
+def test_batches_integers_and_out(rng):
+    a = random_boxes(rng, 10).reshape(2, 5, 4)
+    b = random_boxes(rng, 4)
+    np.testing.assert_allclose(host(ioukit.box_giou(cuda.to_device(a), cuda.to_device(b))), ioukit.box_giou(a, b), rtol=1e-12)
+    ints = np.round(a * 3).astype(np.int32)
+    ints[..., 2:] = np.maximum(ints[..., 2:], ints[..., :2])
+    got = ioukit.box_iou(cuda.to_device(ints), cuda.to_device(ints))
+    assert host(got).dtype == np.float64
+    np.testing.assert_allclose(host(got), ioukit.box_iou(ints, ints), rtol=1e-12)
+    out = cuda.device_array((5, 4), dtype=np.float64)
+    assert ioukit.box_iou(cuda.to_device(a[0]), cuda.to_device(b), out=out) is out
+    np.testing.assert_allclose(out.copy_to_host(), ioukit.box_iou(a[0], b), rtol=1e-12)
+
+
+def test_box_errors_on_device(rng):
+    bad = random_boxes(rng, 4)
+    bad[2, 2] = bad[2, 0] - 1
+    with pytest.raises(ValueError, match=r"argument 'a' has an invalid xyxy box at row 2"):
+        ioukit.box_iou(cuda.to_device(bad), cuda.to_device(bad))
+    with pytest.raises(TypeError, match="inputs must all live in one place"):
+        ioukit.box_iou(cuda.to_device(bad), bad)
+    with pytest.raises(ValueError, match="must be equal"):
+        ioukit.box_iou(cuda.to_device(np.zeros((2, 3, 4))), cuda.to_device(np.zeros((3, 3, 4))))
+
+
+def test_dense_masks_match_cpu(rng):
+    a, b = ellipse_masks(rng, 5, 11, 70), ellipse_masks(rng, 4, 11, 70)
+    crowd = np.array([True, False, False, True])
+    da, db = cuda.to_device(a.view(np.uint8)), cuda.to_device(b.view(np.uint8))
+    np.testing.assert_array_equal(host(ioukit.mask_iou(da, db)), ioukit.mask_iou(a, b))
+    np.testing.assert_array_equal(host(ioukit.mask_iou(da, db, crowd=crowd)), ioukit.mask_iou(a, b, crowd=crowd))
+    with pytest.raises(TypeError, match="cannot mix CUDA masks with host masks"):
+        ioukit.mask_iou(a, db)
+    with pytest.raises(ValueError, match="values other than 0 and 1"):
+        ioukit.mask_iou(cuda.to_device(np.full((1, 3, 3), 2, np.uint8)), db[:, :3, :3] if False else cuda.to_device(np.zeros((1, 3, 3), np.uint8)))
+
+
+@pytest.mark.parametrize("classes", [3, 70])  # 70 * 70 bins leave shared memory: global atomics
+def test_confusion_matrix_matches_cpu(rng, classes):
+    target = rng.integers(0, classes, (5, 9)).astype(np.uint8)
+    pred = rng.integers(0, classes, (5, 9)).astype(np.uint8)
+    target[0, :3] = 255
+    got = confusion_matrix(cuda.to_device(target), cuda.to_device(pred), classes, ignore_index=255)
+    assert isinstance(got, np.ndarray)  # small results come back to the host
+    np.testing.assert_array_equal(got, confusion_matrix(target, pred, classes, ignore_index=255))
+    with pytest.raises(ValueError, match=r"pred label 9 at index \(1, 2\) is outside \[0, 3\)"):
+        p = np.zeros((2, 3), np.uint8)
+        p[1, 2] = 9
+        confusion_matrix(cuda.to_device(np.zeros((2, 3), np.uint8)), cuda.to_device(p), 3)
+
+
+COMPILE_CHECK = """
+    import numpy as np
+    from numba import cuda, types as t
+    from ioukit.kernels import cuda_boxes as b, cuda_masks as m, cuda_semantic as s
+    f3, d3 = t.float32[:, :, ::1], t.float64[:, :, ::1]
+    sigs = [
+        (b.cast_boxes, (t.int32[:, :, :], f3)), (b.first_invalid_box, (f3, t.int64, t.int64[::1])),
+        (b.box_features, (f3, t.int64, t.float32, t.float32, f3)),
+        (b.box_features, (d3, t.int64, t.float64, t.float64, d3)),
+        (b.pairwise, (t.int64, f3, f3, t.boolean[:, ::1], t.int64, t.float32, t.float32, t.float32, f3)),
+        (b.aligned, (t.int64, d3, d3, t.boolean[:, ::1], t.int64, t.float64, t.float64, t.float64, t.float64[:, ::1])),
+        (m.pack_rows, (t.uint8[:, :, ::1], t.uint64[:, :, ::1], t.int64[::1], t.int64[::1], t.int64[::1], t.int32[::1])),
+        (m.packed_iou, (t.uint64[:, :, ::1], t.int64[::1], t.int64[::1], t.int64[::1], t.uint64[:, :, ::1],
+                        t.int64[::1], t.int64[::1], t.int64[::1], t.boolean[::1], t.boolean, t.float64[:, ::1])),
+        (s.confusion_shared, (t.uint8[::1], t.uint8[::1], t.int64, t.int64, t.boolean, t.int64[::1], t.int64[::1])),
+        (s.confusion_global, (t.int64[::1], t.int64[::1], t.int64, t.int64, t.boolean, t.int64[::1], t.int64[::1])),
+    ]
+    for kernel, sig in sigs:
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(8, 0))
+        assert ".entry" in ptx
+    print("compiled", len(sigs))
+"""
+
+
+def test_ptx_compile_check():
+    """Real NVVM compilation of every kernel signature (no GPU needed); skipped when
+    the CUDA compiler libraries (NVVM, NVRTC) are not installed."""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(COMPILE_CHECK)], capture_output=True,
+                          text=True, env=env, timeout=600)
+    missing = ("DynamicLibNotFoundError", "NvvmSupportError", "libnvvm", "libNVVM", "nvrtc", "CudaSupportError")
+    if proc.returncode and any(word in proc.stderr for word in missing):
+        pytest.skip("CUDA compiler libraries not installed: " + proc.stderr.strip().splitlines()[-1][:200])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "compiled" in proc.stdout
+
+
+def test_import_ioukit_never_imports_numba_cuda():
+    proc = subprocess.run([sys.executable, "-c", "import sys, ioukit, numpy as np; ioukit.box_iou(np.zeros((1, 4)), np.zeros((1, 4))); "
+                           "print('numba.cuda' in sys.modules)"], capture_output=True, text=True, timeout=600)
+    assert proc.stdout.strip() == "False", proc.stderr

@@ -1,0 +1,1 @@
+"""Boxes: box_iou and relatives, threshold=, box_area/box_convert, input kinds and dtypes."""

@@ -1,0 +1,1 @@
+"""The ioukit command line: commands, messages and exit codes."""

@@ -1,0 +1,184 @@
+"""The ioukit command, run as a user would (subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+VAL2014 = "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
+FAKE_BBOX = "cocoapi/results/instances_val2014_fakebbox100_results.json"
+
+
+def ioukit(*args: str, progress: bool = False) -> subprocess.CompletedProcess:
+    env = dict(os.environ, IOUKIT_PROGRESS="1" if progress else "0")
+    return subprocess.run(
+        [sys.executable, "-m", "ioukit", *args], capture_output=True, text=True, timeout=900, env=env
+    )
+
+
+def test_demo_explains_and_evaluates_the_sample():
+    proc = ioukit("demo")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "25 / 175" in out and "0.1429" in out and "poor" in out
+    assert "COCO bbox evaluation: 100 images, 839 ground-truth objects (9 crowd), 734 detections" in out
+    assert "maxDets=100 ] = 0.505" in out  # bbox AP
+    assert "maxDets=100 ] = 0.320" in out  # segm AP
+    assert "billion pairs/s" in out
+
+
+def test_eval_tables_json_and_plot(shared_data, tmp_path):
+    out_json, out_png = tmp_path / "r.json", tmp_path / "r.png"
+    args = [str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--json", str(out_json)]
+    if _has_matplotlib():
+        args += ["--plot", str(out_png)]
+    proc = ioukit("eval", *args, progress=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505" in proc.stdout
+    assert "mean IoU" in proc.stdout and "excellent" in proc.stdout
+    assert "evaluating bbox" in proc.stderr  # the progress bar
+    data = json.loads(out_json.read_text())
+    assert data["stats"]["AP"] == pytest.approx(0.5045806987249628, abs=1e-12)
+    assert data["per_class"]["person"]["ap"] > 0
+    if "--plot" in args:
+        assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_eval_segm(shared_data):
+    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / "cocoapi/results/instances_val2014_fakesegm100_results.json"),
+                  "--iou-type", "segm", "--per-class", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "maxDets=100 ] = 0.320" in proc.stdout
+
+
+def test_semseg_on_ade20k_sample(shared_data, tmp_path):
+    folder = shared_data / "sceneparsing/sampleData/annotations"
+    pred = tmp_path / "pred"
+    shutil.copytree(folder, pred)
+    out_json = tmp_path / "s.json"
+    proc = ioukit("semseg", str(folder), str(pred), "--num-classes", "151", "--ignore-index", "0",
+                  "--json", str(out_json))
+    assert proc.returncode == 0, proc.stderr
+    assert "over 3 label maps" in proc.stdout and "mIoU 1.0000" in proc.stdout
+    assert json.loads(out_json.read_text())["pixel_accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["eval", "missing-gt.json", "missing-dt.json"], "cannot read missing-gt.json: no such file"),
+        (["semseg", "no-such-dir", "x", "--num-classes", "3"], "no-such-dir is not a folder"),
+    ],
+)
+def test_user_errors_are_one_line(args, message):
+    proc = ioukit(*args)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_files_and_labels(shared_data, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    proc = ioukit("eval", str(shared_data / VAL2014), str(broken))
+    assert proc.returncode == 1 and "is not valid JSON" in proc.stderr and "Traceback" not in proc.stderr
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]))
+    proc = ioukit("eval", str(shared_data / VAL2014), str(wrong))
+    assert proc.returncode == 1 and "detection 0 refers to image 1" in proc.stderr
+    folder = shared_data / "sceneparsing/sampleData/annotations"
+    proc = ioukit("semseg", str(folder), str(folder), "--num-classes", "10")
+    assert proc.returncode == 1 and "is outside [0, 10)" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_and_usage_errors():
+    proc = ioukit("--help")
+    assert proc.returncode == 0 and "demo" in proc.stdout and "semseg" in proc.stdout
+    proc = ioukit("eval", "--help")
+    assert "--iou-type" in proc.stdout and "--json" in proc.stdout and "--plot" in proc.stdout
+    bad = ioukit("nonsense")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_semseg_reduce_labels_reproduces_the_ade20k_devkit(shared_data, tmp_path):
+    folder = shared_data / "sceneparsing/sampleData/annotations"
+    out_json, out_png = tmp_path / "s.json", tmp_path / "s.png"
+    args = ["semseg", str(folder), str(folder), "--num-classes", "150", "--reduce-labels",
+            "--absent", "zero", "--per-class", "3", "--json", str(out_json)]
+    if _has_matplotlib():
+        args += ["--plot", str(out_png)]
+    proc = ioukit(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "mIoU 0.1000" in proc.stdout  # the devkit's number on its sample
+    assert "... 147 more classes" in proc.stdout
+    assert len([line for line in proc.stdout.splitlines() if line.endswith(" 1.0000    1.0000")]) == 3
+    data = json.loads(out_json.read_text())
+    assert round(data["miou"], 4) == 0.1 and data["images"] == 3
+    if "--plot" in args:
+        assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_any_threshold_and_coco_options(shared_data, tmp_path):
+    out_json = tmp_path / "r.json"
+    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--threshold", "0.3",
+                  "--iou-thresholds", "0.5:0.95:0.05", "--max-dets", "1,10,100", "--per-class", "0",
+                  "--json", str(out_json))
+    assert proc.returncode == 0, proc.stderr
+    assert "maxDets=100 ] = 0.505" in proc.stdout and "IoU >= 0.30" in proc.stdout
+    assert json.loads(out_json.read_text())["mean_iou"]["threshold"] == 0.3
+    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--min-score", "2",
+                  "--iou-thresholds", "0.5", "--per-class", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 detections" in proc.stdout and "IoU=0.50      | area=   all | maxDets=100 ] = 0.000" in proc.stdout
+
+
+def test_min_score_matches_filtering_the_file(shared_data, tmp_path):
+    dets = json.loads((shared_data / FAKE_BBOX).read_text())
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps([d for d in dets if d["score"] >= 0.5]))
+    gt = str(shared_data / VAL2014)
+    a = ioukit("eval", gt, str(shared_data / FAKE_BBOX), "--min-score", "0.5", "--per-class", "0")
+    b = ioukit("eval", gt, str(kept), "--per-class", "0")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert a.stdout.split("[")[0] == b.stdout.split("[")[0]  # same counts
+    assert a.stdout.split("\n", 1)[1] == b.stdout.split("\n", 1)[1]  # same numbers
+
+
+def test_compact_reprs():
+    from ioukit.data import sample_path
+    from ioukit.evaluate import coco_evaluate, report_from_result
+
+    result = coco_evaluate(sample_path("gt"), sample_path("bbox"))
+    text = repr(result)
+    assert len(text) < 300 and "AP=0.505" in text and "precision(10, 101, 80, 4, 3)" in text
+    report = repr(report_from_result(result))
+    assert len(report) < 300 and "objects=830" in report and "mean_iou=" in report
+
+
+def test_make_coco_writes_a_set_the_cli_evaluates(tmp_path):
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "make_coco.py"
+    env = dict(os.environ, IOUKIT_PROGRESS="0")
+    made = subprocess.run([sys.executable, str(script), str(tmp_path), "--images", "4"],
+                          capture_output=True, text=True, timeout=900, env=env)
+    assert made.returncode == 0, made.stderr
+    gt = json.loads((tmp_path / "gt.json").read_text())
+    assert len(gt["images"]) == 4 and gt["annotations"]
+    for iou_type in ("bbox", "segm"):
+        proc = ioukit("eval", str(tmp_path / "gt.json"), str(tmp_path / f"dt_{iou_type}.json"),
+                      "--iou-type", iou_type, "--per-class", "0")
+        assert proc.returncode == 0, proc.stderr
+        assert "COCO " + iou_type + " evaluation: 4 images" in proc.stdout

@@ -1,0 +1,1 @@
+"""Data-set evaluation: COCO AP/AR, its readers, the streaming metric, analyses."""

@@ -1,0 +1,1 @@
+"""Runtime: numba threading layers and caches, warm-up, compile status, the asv suite."""

@@ -1,0 +1,1 @@
+"""Semantic segmentation: confusion matrices, mIoU, streaming, label maps."""
