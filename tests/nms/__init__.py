@@ -1,0 +1,1 @@
+"""NMS: nms() and its variants against torchvision and a greedy reference."""
