@@ -1,9 +1,13 @@
 """Data-set evaluation: matching, mean-IoU reports, COCO AP/AR (files or a streaming
-metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors)."""
+metric), panoptic quality and the detection analyses (PR curves, F1, confusion matrix,
+TIDE errors)."""
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
 from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
 from .matching import Matches, match
+from .panoptic import PanopticQuality, panoptic_quality
+from .panoptic_core import PanopticResult
+from .panoptic_files import panoptic_evaluate
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
 
@@ -15,12 +19,16 @@ __all__ = [
     "Matches",
     "MeanAveragePrecision",
     "MeanIoUReport",
+    "PanopticQuality",
+    "PanopticResult",
     "coco_evaluate",
     "confusion_matrix",
     "error_breakdown",
     "f1_scores",
     "match",
     "mean_iou_report",
+    "panoptic_evaluate",
+    "panoptic_quality",
     "precision_recall",
     "report_from_result",
 ]

@@ -1,0 +1,308 @@
+"""Panoptic quality, per image and per data set: the pixel table of (gt, pred) segment
+pairs (a Numba kernel), panopticapi's matching on it, and the PQ / SQ / RQ averages.
+
+Shared by the label-array API (``panoptic.py``) and the COCO panoptic file reader
+(``panoptic_files.py``); see ``panoptic.py`` for the rules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+GROUPS = ("All", "Things", "Stuff")
+
+
+def _kernels() -> Any:
+    from ..kernels import cpu_panoptic
+
+    return cpu_panoptic
+
+
+# ---------------------------------------------------------------- per-image core
+
+
+def count_pairs(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    gt_keys: np.ndarray,
+    pred_keys: np.ndarray,
+    gt_void: int,
+    pred_void: int,
+) -> tuple[np.ndarray, tuple[int, int, int] | None]:
+    """Pixel table ``(1 + G, 1 + P)`` of two ``(N, C)`` id arrays; row/column 0 is void.
+
+    ``gt_keys`` / ``pred_keys`` are sorted int64 segment ids. Returns the table and
+    ``None``, or ``(side, id, pixel)`` for the first pixel whose id is unknown
+    (side 0: ground truth, 1: prediction).
+    """
+    table = np.zeros((gt_keys.size + 1, pred_keys.size + 1), dtype=np.int64)
+    bad = np.zeros(2, dtype=np.int64)
+    at = _kernels().pair_table(
+        gt, pred, gt_keys, pred_keys, np.int64(gt_void), np.int64(pred_void), table, bad
+    )
+    if at >= 0:
+        return table, (int(bad[0]), int(bad[1]), int(at))
+    return table, None
+
+
+def present_keys(ids: np.ndarray, keys: np.ndarray, void: int) -> tuple[np.ndarray, Any]:
+    """The keys with at least one pixel in ``ids`` (and ``None``), or ``(keys, (id, pixel))``
+    for the first pixel whose id is neither void nor a key."""
+    counts = np.zeros(keys.size + 1, dtype=np.int64)
+    bad = np.zeros(1, dtype=np.int64)
+    at = _kernels().segment_counts(ids, keys, np.int64(void), counts, bad)
+    if at >= 0:
+        return keys, (int(bad[0]), int(at))
+    return keys[counts[1:] > 0], None
+
+
+@dataclass
+class ImageMatches:
+    """What one image adds: matched categories and IoUs (in gt id order), FN and FP categories."""
+
+    tp_categories: np.ndarray
+    tp_iou: np.ndarray
+    fn_categories: np.ndarray
+    fp_categories: np.ndarray
+    categories: np.ndarray  # every category of a segment in the image
+
+
+def match_segments(
+    table: np.ndarray,
+    gt_categories: np.ndarray,
+    gt_crowd: np.ndarray,
+    pred_categories: np.ndarray,
+    gt_area: np.ndarray | None = None,
+    crowd_counted: np.ndarray | None = None,
+) -> ImageMatches:
+    """Match the segments of one image from its pixel table (see the module docstring).
+
+    ``gt_area`` defaults to the row sums (panopticapi reads it from the JSON);
+    ``crowd_counted`` marks the crowd rows whose pixels excuse a false positive
+    (default: every crowd segment).
+    """
+    inter = table[1:, 1:]
+    pred_area = table[:, 1:].sum(axis=0)
+    if gt_area is None:
+        gt_area = table[1:, :].sum(axis=1)
+    pred_on_void = table[0, 1:]
+    candidate = (
+        (inter > 0) & (gt_categories[:, None] == pred_categories[None, :]) & ~gt_crowd[:, None]
+    )
+    rows, cols = np.nonzero(candidate)
+    i = inter[rows, cols]
+    union = pred_area[cols] + gt_area[rows] - i - pred_on_void[cols]
+    if (union <= 0).any():
+        k = int(np.argmax(union <= 0))
+        raise ValueError(
+            f"segment pair (gt row {int(rows[k])}, pred column {int(cols[k])}) has a union of "
+            f"{int(union[k])} pixels: the ground-truth area is smaller than its pixels"
+        )
+    iou = i / union
+    good = iou > 0.5
+    rows, cols, iou = rows[good], cols[good], iou[good]
+    gt_matched = np.zeros(gt_categories.size, dtype=bool)
+    gt_matched[rows] = True
+    pred_matched = np.zeros(pred_categories.size, dtype=bool)
+    pred_matched[cols] = True
+    fn = gt_categories[~gt_matched & ~gt_crowd]
+    counted = gt_crowd if crowd_counted is None else crowd_counted
+    excused = pred_on_void.copy()
+    for g in np.flatnonzero(counted):  # crowd rows: few
+        same = pred_categories == gt_categories[g]
+        excused[same] += inter[g, same]
+    unmatched = np.flatnonzero(~pred_matched)
+    ignored = excused[unmatched] / pred_area[unmatched] > 0.5
+    fp = pred_categories[unmatched[~ignored]]
+    return ImageMatches(
+        gt_categories[rows],
+        iou,
+        fn,
+        fp,
+        np.concatenate([gt_categories, pred_categories]),
+    )
+
+
+# ---------------------------------------------------------------- results
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else 0.0
+
+
+@dataclass(frozen=True)
+class PanopticResult:
+    """PQ / SQ / RQ per category and for All, Things and Stuff.
+
+    Attributes
+    ----------
+    categories : tuple of int
+        Category ids, in report order.
+    iou, tp, fp, fn : ndarray
+        Per category: the sum of the matched IoUs (float64) and the counts (int64).
+    isthing : tuple of bool or None
+        Per category; None when the things were not given (then there is no
+        Things / Stuff split).
+    groups : dict
+        ``{"All": {"pq", "sq", "rq", "n"}, "Things": ..., "Stuff": ...}``: means over
+        the categories with TP + FP + FN > 0 (``n`` of them); NaN when ``n`` is 0
+        (panopticapi divides by zero there).
+    per_class : dict
+        ``{category: {"pq", "sq", "rq"}}`` (0 for a category never seen).
+    images : int
+        Images counted.
+    names : tuple of str or None
+    """
+
+    categories: tuple[int, ...]
+    iou: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    isthing: tuple[bool, ...] | None
+    groups: dict[str, dict[str, float]]
+    per_class: dict[int, dict[str, float]]
+    images: int = 0
+    names: tuple[str, ...] | None = None
+
+    @property
+    def pq(self) -> float:
+        """PQ over all categories."""
+        return self.groups["All"]["pq"]
+
+    @property
+    def sq(self) -> float:
+        """SQ over all categories."""
+        return self.groups["All"]["sq"]
+
+    @property
+    def rq(self) -> float:
+        """RQ over all categories."""
+        return self.groups["All"]["rq"]
+
+    def summary(self, per_class: bool = False) -> str:
+        """panopticapi's table (PQ, SQ, RQ in percent and N for All / Things / Stuff);
+        ``per_class=True`` adds one row per category."""
+        lines = ["{:10s}| {:>5s}  {:>5s}  {:>5s} {:>5s}".format("", "PQ", "SQ", "RQ", "N")]
+        lines.append("-" * (10 + 7 * 4))
+        for name, g in self.groups.items():
+            lines.append(
+                "{:10s}| {:5.1f}  {:5.1f}  {:5.1f} {:5d}".format(
+                    name, 100 * g["pq"], 100 * g["sq"], 100 * g["rq"], g["n"]
+                )
+            )
+        if per_class:
+            lines.append("")
+            lines.append(
+                "{:24s}| {:>5s}  {:>5s}  {:>5s} {:>5s} {:>5s} {:>5s}".format(
+                    "category", "PQ", "SQ", "RQ", "TP", "FP", "FN"
+                )
+            )
+            for k, cat in enumerate(self.categories):
+                label = str(cat) if self.names is None else f"{cat} {self.names[k]}"
+                r = self.per_class[cat]
+                lines.append(
+                    "{:24s}| {:5.1f}  {:5.1f}  {:5.1f} {:5d} {:5d} {:5d}".format(
+                        label[:24],
+                        100 * r["pq"],
+                        100 * r["sq"],
+                        100 * r["rq"],
+                        int(self.tp[k]),
+                        int(self.fp[k]),
+                        int(self.fn[k]),
+                    )
+                )
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain Python values: panopticapi's result keys (``All``, ``Things``, ``Stuff``,
+        ``per_class``), per-class entries extended with ``tp``, ``fp``, ``fn``, ``iou``."""
+        out: dict[str, Any] = {name: dict(g) for name, g in self.groups.items()}
+        per = {}
+        for k, cat in enumerate(self.categories):
+            entry = dict(self.per_class[cat])
+            entry.update(
+                tp=int(self.tp[k]), fp=int(self.fp[k]), fn=int(self.fn[k]), iou=float(self.iou[k])
+            )
+            if self.names is not None:
+                entry["name"] = self.names[k]
+            per[cat] = entry
+        out["per_class"] = per
+        out["images"] = self.images
+        return out
+
+
+def result_from_counts(
+    categories: Sequence[int],
+    counts: Mapping[int, Sequence[float]],
+    isthing: Sequence[bool] | None,
+    images: int = 0,
+    names: Sequence[str] | None = None,
+) -> PanopticResult:
+    """Averages as panopticapi's ``pq_average``, in the order of ``categories``.
+
+    ``counts[cat] = [iou, tp, fp, fn]``; categories missing there count as zeros.
+    """
+    cats = tuple(int(c) for c in categories)
+    table = [counts.get(c, (0.0, 0, 0, 0)) for c in cats]
+    iou = np.array([float(t[0]) for t in table], dtype=np.float64)
+    tp, fp, fn = (np.array([int(t[j]) for t in table], dtype=np.int64) for j in (1, 2, 3))
+    per_class: dict[int, dict[str, float]] = {}
+    sums = {name: [0.0, 0.0, 0.0, 0] for name in GROUPS}
+    for k, cat in enumerate(cats):
+        c_iou, c_tp, c_fp, c_fn = float(table[k][0]), *(int(table[k][j]) for j in (1, 2, 3))
+        if c_tp + c_fp + c_fn == 0:
+            per_class[cat] = {"pq": 0.0, "sq": 0.0, "rq": 0.0}
+            continue
+        den = c_tp + 0.5 * c_fp + 0.5 * c_fn
+        r = {"pq": c_iou / den, "sq": _ratio(c_iou, c_tp), "rq": c_tp / den}
+        per_class[cat] = r
+        names_in = ["All"] if isthing is None else ["All", "Things" if isthing[k] else "Stuff"]
+        for name in names_in:
+            s = sums[name]
+            s[0] += r["pq"]
+            s[1] += r["sq"]
+            s[2] += r["rq"]
+            s[3] += 1
+    groups = {}
+    for name in GROUPS if isthing is not None else ("All",):
+        pq, sq, rq, n = sums[name]
+        nan = math.nan
+        groups[name] = {
+            "pq": pq / n if n else nan,
+            "sq": sq / n if n else nan,
+            "rq": rq / n if n else nan,
+            "n": n,
+        }
+    return PanopticResult(
+        cats,
+        iou,
+        tp,
+        fp,
+        fn,
+        None if isthing is None else tuple(bool(t) for t in isthing),
+        groups,
+        per_class,
+        images,
+        None if names is None else tuple(names),
+    )
+
+
+def add_matches(counts: dict[int, list], m: ImageMatches) -> None:
+    """Add one image's matches to ``counts[cat] = [iou, tp, fp, fn]`` (IoUs in gt id order,
+    the order panopticapi sums them in)."""
+    for cat in np.unique(m.categories).tolist():
+        counts.setdefault(cat, [0.0, 0, 0, 0])
+    for cat, iou in zip(m.tp_categories.tolist(), m.tp_iou.tolist(), strict=True):
+        entry = counts[cat]
+        entry[0] += iou
+        entry[1] += 1
+    for cats, j in ((m.fp_categories, 2), (m.fn_categories, 3)):
+        values, n = np.unique(cats, return_counts=True)
+        for cat, k in zip(values.tolist(), n.tolist(), strict=True):
+            counts[cat][j] += k
