@@ -85,6 +85,8 @@ def _segment_map(mapping: Any, void_id: int, name: str, func: str) -> tuple[np.n
 
 
 def _per_image(value: Any, batch: int, is_single: Callable[[Any], bool], name: str, func: str):
+    if batch == 0:  # one image: the value itself
+        return [value]
     if is_single(value):
         return [value] * batch
     if not isinstance(value, Sequence) or len(value) != batch:
@@ -176,18 +178,19 @@ class PanopticQuality:
         dtype = _common_dtype(gt.dtype, pred.dtype, (gt, pred), func)
         gt = np.ascontiguousarray(gt, dtype=dtype)
         pred = np.ascontiguousarray(pred, dtype=dtype)
-        batch = gt.shape[0] if gt.ndim == 3 else 0
-        images = [(gt, pred)] if not batch else list(zip(gt, pred, strict=True))
-        n = max(batch, 1)
+        batched = gt.ndim == 3
+        images = list(zip(gt, pred, strict=True)) if batched else [(gt, pred)]
+        n = len(images)
+        batch = n if batched else 0  # 0: one image, its values are not per-image sequences
         gcats = _per_image(
-            gt_categories, n, lambda v: isinstance(v, Mapping), "gt_categories", func
+            gt_categories, batch, lambda v: isinstance(v, Mapping), "gt_categories", func
         )
         pcats = _per_image(
-            pred_categories, n, lambda v: isinstance(v, Mapping), "pred_categories", func
+            pred_categories, batch, lambda v: isinstance(v, Mapping), "pred_categories", func
         )
         crowd = _per_image(
             gt_crowd,
-            n,
+            batch,
             lambda v: (
                 v is None
                 or isinstance(v, (set, frozenset))
@@ -206,7 +209,7 @@ class PanopticQuality:
 
         staged: dict[int, list] = {}
         for b, (g_img, p_img) in enumerate(images):
-            where = f" (image {b})" if batch else ""
+            where = f" (image {b})" if batched else ""
             g_keys, g_cats = seg_map(gcats[b], "gt_categories")
             p_keys, p_cats = seg_map(pcats[b], "pred_categories")
             crowd_ids = _crowd_ids(crowd[b], func)
