@@ -596,6 +596,9 @@ def test_file_errors(small_set, tmp_path):
     with pytest.raises(ValueError, match="workers must be an integer"):
         panoptic_evaluate(gt_json, pred_json, workers=0)
     (tmp_path / "pred" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n trunc")
+    with pytest.raises(ValueError, match="truncated PNG"):
+        panoptic_evaluate(gt_json, pred_json)
+    (tmp_path / "pred" / "x.png").write_bytes(b"GIF89a")
     with pytest.raises(ValueError, match="cannot read"):
         panoptic_evaluate(gt_json, pred_json)
     PIL.fromarray(np.zeros((4, 6), np.uint8)).save(tmp_path / "pred" / "x.png")
@@ -639,6 +642,81 @@ def test_missing_pillow_message(monkeypatch, small_set):
         return real_import(name, *args, **kwargs)
 
     paths = make()
+    grey = np.zeros((4, 6), np.uint8)  # not RGB: only Pillow reads it
+    PIL.fromarray(grey).save(paths[1].parent / "pred" / "x.png")
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"ioukit\[image\]"):
         panoptic_evaluate(*paths)
+
+
+# ------------------------------------------------------------ the PNG reader
+
+
+def _png(arr, **kw):
+    buf = io.BytesIO()
+    PIL.fromarray(arr).save(buf, format="PNG", **kw)
+    return buf.getvalue()
+
+
+def _chunk(kind, body):
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_png_reader_equals_pillow():
+    from ioukit.evaluate.panoptic_png import read_ids
+
+    rng = np.random.default_rng(0)
+    for k in range(40):
+        h, w = (int(v) for v in rng.integers(1, 70, 2))
+        ch = 3 if k % 2 else 4
+        if k % 3 == 0:
+            arr = rng.integers(0, 256, (h, w, ch), dtype=np.uint8)  # noise: every filter type
+        elif k % 3 == 1:
+            small = rng.integers(0, 256, (h // 5 + 1, w // 5 + 1, ch), dtype=np.uint8)
+            arr = np.repeat(np.repeat(small, 5, 0), 5, 1)[:h, :w]
+        else:
+            ramp = np.add.outer(np.arange(h), 3 * np.arange(w))[..., None] * np.arange(1, ch + 1)
+            arr = ramp.astype(np.uint8)
+        arr = np.ascontiguousarray(arr)
+        want = rgb2id(arr[..., :3])
+        for kw in ({}, {"optimize": True}, {"compress_level": 0}):
+            np.testing.assert_array_equal(read_ids(_png(arr, **kw), "x.png"), want)
+
+
+def test_png_reader_errors():
+    import struct
+    import zlib
+
+    from ioukit.evaluate.panoptic_png import NotFastPng, read_ids
+
+    sig = b"\x89PNG\r\n\x1a\n"
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    rows = b"\x00" + bytes(6) + b"\x07" + bytes(6)  # filter type 7 on row 1
+    good = sig + ihdr + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b"")
+    with pytest.raises(ValueError, match="row 1 has an unknown filter type"):
+        read_ids(good, "a.png")
+    short = sig + ihdr + _chunk(b"IDAT", zlib.compress(rows[:9])) + _chunk(b"IEND", b"")
+    with pytest.raises(ValueError, match="truncated PNG image data"):
+        read_ids(short, "a.png")
+    bad_zlib = sig + ihdr + _chunk(b"IDAT", b"xx" + zlib.compress(rows)) + _chunk(b"IEND", b"")
+    with pytest.raises(ValueError, match="corrupt PNG image data"):
+        read_ids(bad_zlib, "a.png")
+    flipped = bytearray(good)
+    flipped[20] ^= 1
+    with pytest.raises(ValueError, match="bad CRC"):
+        read_ids(bytes(flipped), "a.png")
+    with pytest.raises(ValueError, match="truncated PNG"):
+        read_ids(good[:40], "a.png")
+    huge = sig + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1 << 20, 1 << 20, 8, 2, 0, 0, 0))
+    with pytest.raises(ValueError, match="too large"):
+        read_ids(huge + _chunk(b"IEND", b""), "a.png")
+    with pytest.raises(ValueError, match="IHDR of 3 bytes"):
+        read_ids(sig + _chunk(b"IHDR", b"abc"), "a.png")
+    with pytest.raises(NotFastPng):  # interlaced: left to Pillow
+        laced = _chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 1))
+        read_ids(sig + laced + _chunk(b"IDAT", b"") + _chunk(b"IEND", b""), "a")
+    with pytest.raises(NotFastPng):
+        read_ids(_png(np.zeros((3, 3), np.uint8)), "grey.png")

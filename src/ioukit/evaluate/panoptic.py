@@ -225,8 +225,8 @@ class PanopticQuality:
         self.images += n
 
     def _match_image(self, g_img, p_img, g_keys, g_cats, p_keys, p_cats, crowd_ids, where, func):
-        gt = g_img.reshape(-1, 1)
-        pred = p_img.reshape(-1, 1)
+        gt = g_img.reshape(-1)
+        pred = p_img.reshape(-1)
         void = self.void_id
         if (g_keys.size + 1) * (p_keys.size + 1) > _COMPRESS_ABOVE:
             for side, (ids, keys, cats) in enumerate(

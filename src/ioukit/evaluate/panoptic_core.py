@@ -34,7 +34,7 @@ def count_pairs(
     gt_void: int,
     pred_void: int,
 ) -> tuple[np.ndarray, tuple[int, int, int] | None]:
-    """Pixel table ``(1 + G, 1 + P)`` of two ``(N, C)`` id arrays; row/column 0 is void.
+    """Pixel table ``(1 + G, 1 + P)`` of two flat id maps; row/column 0 is void.
 
     ``gt_keys`` / ``pred_keys`` are sorted int64 segment ids. Returns the table and
     ``None``, or ``(side, id, pixel)`` for the first pixel whose id is unknown

@@ -10,7 +10,8 @@ sizes. Two panopticapi rules are reproduced on purpose: the ground-truth area co
 from the JSON ``area`` (the pixel count when the key is missing), and only the last
 crowd segment of a category (in ``segments_info`` order) excuses false positives.
 
-Images are read with Pillow (the ``image`` extra) and counted on a thread pool.
+8-bit RGB(A) PNGs are decoded by ``panoptic_png``, others by Pillow (the ``image``
+extra); images are counted on a thread pool.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .panoptic_core import (
     match_segments,
     result_from_counts,
 )
+from .panoptic_png import NotFastPng, read_ids
 
 _MAX_ID = (1 << 24) - 1
 FUNC = "panoptic_evaluate"
@@ -51,9 +53,9 @@ def _load_json(path: Any, what: str) -> dict:
 
 
 def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{FUNC}: {what} must be an integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def _categories(gt: dict, path: Any) -> dict[int, dict]:
@@ -72,52 +74,67 @@ def _categories(gt: dict, path: Any) -> dict[int, dict]:
 
 
 class _Segments:
-    """One annotation's ``segments_info``, checked, as sorted arrays."""
+    """One annotation's ``segments_info``, checked, as arrays sorted by segment id."""
 
     def __init__(self, ann: dict, categories: dict, is_gt: bool, where: str) -> None:
         infos = ann.get("segments_info")
         if not isinstance(infos, list):
             raise ValueError(f"{FUNC}: {where} has no 'segments_info' list")
-        ids, cats, crowd, area = [], [], [], []
-        seen: set[int] = set()
+        rows = []  # (id, category, crowd, area)
+        last_crowd: dict[int, int] = {}  # panopticapi keeps the last crowd segment per category
+        lowest = 1 if is_gt else 0
         for info in infos:
             if not isinstance(info, dict):
-                raise ValueError(f"{FUNC}: {where}: a segment is not an object: {info!r}")
-            sid = _int(info.get("id"), f"{where}: segment id")
-            if not (1 if is_gt else 0) <= sid <= _MAX_ID:
+                raise ValueError(f"{FUNC}: {where}: a segment is not an object: {info!r:.80}")
+            sid = info.get("id")
+            if type(sid) is not int:  # noqa: E721 (bool is not an id)
+                sid = _int(sid, f"{where}: segment id")
+            if not lowest <= sid <= _MAX_ID:
                 raise ValueError(
-                    f"{FUNC}: {where}: segment id {sid} is outside [{int(is_gt)}, {_MAX_ID}] "
+                    f"{FUNC}: {where}: segment id {sid} is outside [{lowest}, {_MAX_ID}] "
                     "(a PNG holds 24-bit ids; in the ground truth 0 is void)"
                 )
-            if sid in seen:
-                raise ValueError(f"{FUNC}: {where}: duplicate segment id {sid}")
-            seen.add(sid)
-            cat = _int(info.get("category_id"), f"{where}: category_id of segment {sid}")
+            cat = info.get("category_id")
+            if type(cat) is not int:  # noqa: E721
+                cat = _int(cat, f"{where}: category_id of segment {sid}")
             if cat not in categories:
                 raise ValueError(f"{FUNC}: {where}: segment {sid} has unknown category_id {cat}")
-            ids.append(sid)
-            cats.append(cat)
+            crowd, area = False, -1
             if is_gt:
                 c = info.get("iscrowd", 0)
-                crowd.append(_int(c, f"{where}: iscrowd of segment {sid}") == 1)
+                if type(c) is not int:  # noqa: E721
+                    c = _int(c, f"{where}: iscrowd of segment {sid}")
+                crowd = c == 1
+                if crowd:
+                    last_crowd[cat] = sid
                 a = info.get("area")
-                area.append(-1 if a is None else _int(a, f"{where}: area of segment {sid}"))
-        self.ids = np.array(ids, dtype=np.int64)
-        order = np.argsort(self.ids, kind="stable")
-        self.keys = self.ids[order]
-        self.cats = np.array(cats, dtype=np.int64)[order]
-        self.crowd = np.array(crowd, dtype=bool)[order] if is_gt else None
-        self.area = np.array(area, dtype=np.int64)[order] if is_gt else None
-        self.crowd_counted = None
-        if is_gt:  # panopticapi keeps the last crowd segment of each category
-            last: dict[int, int] = {}
-            for k in range(len(ids)):
-                if crowd[k]:
-                    last[cats[k]] = ids[k]
-            self.crowd_counted = np.isin(self.keys, np.array(list(last.values()), np.int64))
+                if a is not None:
+                    area = a if type(a) is int else _int(a, f"{where}: area of segment {sid}")  # noqa: E721
+            rows.append((sid, cat, crowd, area))
+        rows.sort()
+        for k in range(1, len(rows)):
+            if rows[k][0] == rows[k - 1][0]:
+                raise ValueError(f"{FUNC}: {where}: duplicate segment id {rows[k][0]}")
+        self.keys = np.array([r[0] for r in rows], dtype=np.int64)
+        self.cats = np.array([r[1] for r in rows], dtype=np.int64)
+        self.crowd = np.array([r[2] for r in rows], dtype=bool)
+        self.area = np.array([r[3] for r in rows], dtype=np.int64)
+        counted = set(last_crowd.values())
+        self.crowd_counted = np.array([r[0] in counted for r in rows], dtype=bool)
 
 
 def _read_png(path: str, where: str) -> np.ndarray:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise ValueError(f"{FUNC}: {where}: cannot read {path}: {err}") from None
+    try:
+        return read_ids(data, path)
+    except NotFastPng:
+        pass
+    except ValueError as err:
+        raise ValueError(f"{FUNC}: {where}: {err}") from None
     try:
         from PIL import Image
     except ImportError:
@@ -135,7 +152,8 @@ def _read_png(path: str, where: str) -> np.ndarray:
             arr = np.asarray(img)
     except (OSError, SyntaxError) as err:  # Pillow raises these on unreadable files
         raise ValueError(f"{FUNC}: {where}: cannot read {path}: {err}") from None
-    return arr
+    rgb = arr[..., :3].astype(np.uint32)
+    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
 
 
 class _Image:
@@ -157,13 +175,13 @@ def _file_name(ann: dict, where: str) -> str:
 def _evaluate_image(im: _Image):
     gt = _read_png(im.gt_path, im.where)
     pred = _read_png(im.pred_path, im.where)
-    if gt.shape[:2] != pred.shape[:2]:
+    if gt.shape != pred.shape:
         raise ValueError(
             f"{FUNC}: {im.where}: prediction {im.pred_path} is {pred.shape[1]}x{pred.shape[0]} "
             f"but the ground truth {im.gt_path} is {gt.shape[1]}x{gt.shape[0]}"
         )
-    g2 = gt.reshape(-1, gt.shape[2])
-    p2 = pred.reshape(-1, pred.shape[2])
+    g2 = gt.reshape(-1)
+    p2 = pred.reshape(-1)
     # A predicted segment may have id 0 (panopticapi counts it as a segment when it is
     # in segments_info); then no predicted pixel is unlabelled.
     pred_void = -1 if im.pred.keys.size and im.pred.keys[0] == 0 else 0

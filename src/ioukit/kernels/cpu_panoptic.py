@@ -5,23 +5,14 @@ every pixel). Here each pixel's segment id is looked up by binary search in the
 sorted ids of the image's segments, but only when the (gt, pred) pair changes: label
 maps are long runs of one pair, so most pixels cost two compares and an add.
 
-Ids are read from ``(N, C)`` arrays: ``C == 1`` holds the id itself (any integer
-dtype), ``C >= 3`` an RGB(A) PNG of the COCO panoptic format, ``id = R + 256 G +
-256**2 B``. The kernels are serial and release the GIL, so images can be counted on
-several threads at once.
+Id maps are flat arrays of any integer dtype; :func:`png_ids` turns the pixel rows of
+a COCO panoptic PNG into such a map (``id = R + 256 G + 256**2 B``). The kernels are
+serial and release the GIL, so images can be counted on several threads at once.
 """
 
 import numpy as np
 
 from .. import _numba as nb
-
-
-@nb.serial_kernel
-def _pixel_id(a, i):
-    """The segment id of pixel ``i`` of an ``(N, 1)`` id array or an ``(N, 3|4)`` RGB array."""
-    if a.shape[1] == 1:
-        return np.int64(a[i, 0])
-    return np.int64(a[i, 0]) + (np.int64(a[i, 1]) << 8) + (np.int64(a[i, 2]) << 16)
 
 
 @nb.serial_kernel
@@ -51,10 +42,10 @@ def segment_counts(ids, keys, void, counts, bad):
     n = ids.shape[0]
     if n == 0:
         return -1
-    cur = _pixel_id(ids, 0)
+    cur = np.int64(ids[0])
     run = 0
     for i in range(n):
-        v = _pixel_id(ids, i)
+        v = np.int64(ids[i])
         if v == cur:
             run += 1
             continue
@@ -78,21 +69,21 @@ def pair_table(gt, pred, gt_keys, pred_keys, gt_void, pred_void, table, bad):
     """``table[g, p]`` += pixels whose gt id is ``gt_keys[g - 1]`` (row 0: ``gt_void``) and
     whose predicted id is ``pred_keys[p - 1]`` (column 0: ``pred_void``).
 
-    ``gt`` and ``pred`` have the same number of rows N. Returns -1, or the first
+    ``gt`` and ``pred`` are flat id maps of the same length. Returns -1, or the first
     pixel index whose gt id (``bad[0] = 0``) or predicted id (``bad[0] = 1``) is
     unknown, with the id in ``bad[1]``; counting stops there.
     """
     n = gt.shape[0]
     if n == 0:
         return -1
-    cg = _pixel_id(gt, 0)
-    cp = _pixel_id(pred, 0)
+    cg = np.int64(gt[0])
+    cp = np.int64(pred[0])
     g, p = cg, cp
     run = 0
     for i in range(n + 1):
         if i < n:
-            g = _pixel_id(gt, i)
-            p = _pixel_id(pred, i)
+            g = np.int64(gt[i])
+            p = np.int64(pred[i])
             if g == cg and p == cp:
                 run += 1
                 continue
@@ -111,4 +102,68 @@ def pair_table(gt, pred, gt_keys, pred_keys, gt_void, pred_void, table, bad):
             cg = g
             cp = p
             run = 1
+    return -1
+
+
+@nb.serial_kernel
+def _paeth(a, b, c):
+    p = a + b - c
+    pa = abs(p - a)
+    pb = abs(p - b)
+    pc = abs(p - c)
+    if pa <= pb and pa <= pc:
+        return a
+    if pb <= pc:
+        return b
+    return c
+
+
+@nb.serial_kernel
+def png_ids(raw, height, width, bpp, ids):
+    """Undo the PNG row filters of 8-bit RGB (``bpp == 3``) or RGBA (4), non-interlaced
+    ``raw`` (``height`` rows of one filter byte plus ``width * bpp`` bytes) and write
+    each pixel's ``R + 256 G + 256**2 B`` to ``ids`` (``height * width``).
+
+    Two row buffers suffice (a filter looks at most one row up). Returns -1, or the
+    first row whose filter type is not 0-4.
+    """
+    row_bytes = width * bpp
+    up = np.zeros(row_bytes, dtype=np.uint8)  # the row above the first one is zeros
+    cur = np.empty(row_bytes, dtype=np.uint8)
+    for y in range(height):
+        src = y * (row_bytes + 1) + 1
+        kind = raw[src - 1]
+        line = raw[src : src + row_bytes]
+        if kind == 0:
+            cur[:] = line
+        elif kind == 1:
+            for x in range(bpp):
+                cur[x] = line[x]
+            for x in range(bpp, row_bytes):
+                cur[x] = line[x] + cur[x - bpp]
+        elif kind == 2:
+            for x in range(row_bytes):
+                cur[x] = line[x] + up[x]
+        elif kind == 3:
+            for x in range(bpp):
+                cur[x] = line[x] + (up[x] >> 1)
+            for x in range(bpp, row_bytes):
+                cur[x] = line[x] + ((np.int32(cur[x - bpp]) + np.int32(up[x])) >> 1)
+        elif kind == 4:
+            for x in range(bpp):
+                cur[x] = line[x] + up[x]
+            for x in range(bpp, row_bytes):
+                a = np.int32(cur[x - bpp])
+                b = np.int32(up[x])
+                c = np.int32(up[x - bpp])
+                cur[x] = line[x] + _paeth(a, b, c)
+        else:
+            return y
+        base = y * width
+        for x in range(width):
+            k = x * bpp
+            ids[base + x] = (
+                np.uint32(cur[k]) | (np.uint32(cur[k + 1]) << 8) | (np.uint32(cur[k + 2]) << 16)
+            )
+        up, cur = cur, up
     return -1
