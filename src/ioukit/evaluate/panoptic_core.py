@@ -296,13 +296,14 @@ def result_from_counts(
 def add_matches(counts: dict[int, list], m: ImageMatches) -> None:
     """Add one image's matches to ``counts[cat] = [iou, tp, fp, fn]`` (IoUs in gt id order,
     the order panopticapi sums them in)."""
-    for cat in np.unique(m.categories).tolist():
-        counts.setdefault(cat, [0.0, 0, 0, 0])
+    for cat in m.categories.tolist():
+        if cat not in counts:
+            counts[cat] = [0.0, 0, 0, 0]
     for cat, iou in zip(m.tp_categories.tolist(), m.tp_iou.tolist(), strict=True):
         entry = counts[cat]
         entry[0] += iou
         entry[1] += 1
-    for cats, j in ((m.fp_categories, 2), (m.fn_categories, 3)):
-        values, n = np.unique(cats, return_counts=True)
-        for cat, k in zip(values.tolist(), n.tolist(), strict=True):
-            counts[cat][j] += k
+    for cat in m.fp_categories.tolist():
+        counts[cat][2] += 1
+    for cat in m.fn_categories.tolist():
+        counts[cat][3] += 1

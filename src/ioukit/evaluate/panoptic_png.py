@@ -72,10 +72,12 @@ def read_ids(data: bytes, path: str) -> np.ndarray:
         raise ValueError(f"{path}: corrupt PNG image data ({err})") from None
     if len(raw) != expected:
         raise ValueError(f"{path}: truncated PNG image data ({len(raw)} of {expected} bytes)")
-    from ..kernels.cpu_panoptic import png_ids
+    from ..kernels.cpu_panoptic import png_unfilter, rgb_to_ids
 
-    ids = np.empty(height * width, dtype=np.uint32)
-    bad = png_ids(np.frombuffer(raw, dtype=np.uint8), height, width, channels, ids)
+    pixels = np.empty(height * row_bytes, dtype=np.uint8)
+    bad = png_unfilter(np.frombuffer(raw, dtype=np.uint8), height, row_bytes, channels, pixels)
     if bad >= 0:
         raise ValueError(f"{path}: corrupt PNG (row {bad} has an unknown filter type)")
+    ids = np.empty(height * width, dtype=np.uint32)
+    rgb_to_ids(pixels, channels, ids)
     return ids.reshape(height, width)

@@ -5,8 +5,8 @@ every pixel). Here each pixel's segment id is looked up by binary search in the
 sorted ids of the image's segments, but only when the (gt, pred) pair changes: label
 maps are long runs of one pair, so most pixels cost two compares and an add.
 
-Id maps are flat arrays of any integer dtype; :func:`png_ids` turns the pixel rows of
-a COCO panoptic PNG into such a map (``id = R + 256 G + 256**2 B``). The kernels are
+Id maps are flat arrays of any integer dtype; :func:`png_unfilter` turns the rows of
+a COCO panoptic PNG into pixels, :func:`rgb_to_ids` into such a map (``id = R + 256 G + 256**2 B``). The kernels are
 serial and release the GIL, so images can be counted on several threads at once.
 """
 
@@ -74,34 +74,25 @@ def pair_table(gt, pred, gt_keys, pred_keys, gt_void, pred_void, table, bad):
     unknown, with the id in ``bad[1]``; counting stops there.
     """
     n = gt.shape[0]
-    if n == 0:
-        return -1
-    cg = np.int64(gt[0])
-    cp = np.int64(pred[0])
-    g, p = cg, cp
-    run = 0
-    for i in range(n + 1):
-        if i < n:
-            g = np.int64(gt[i])
-            p = np.int64(pred[i])
-            if g == cg and p == cp:
-                run += 1
-                continue
-        row = _find(gt_keys, cg, gt_void)
+    i = 0
+    while i < n:
+        start = i
+        cg = gt[i]
+        cp = pred[i]
+        i += 1
+        while i < n and gt[i] == cg and pred[i] == cp:  # the run of one pair
+            i += 1
+        row = _find(gt_keys, np.int64(cg), gt_void)
         if row < 0:
             bad[0] = 0
-            bad[1] = cg
-            return i - run
-        col = _find(pred_keys, cp, pred_void)
+            bad[1] = np.int64(cg)
+            return start
+        col = _find(pred_keys, np.int64(cp), pred_void)
         if col < 0:
             bad[0] = 1
-            bad[1] = cp
-            return i - run
-        table[row, col] += run
-        if i < n:
-            cg = g
-            cp = p
-            run = 1
+            bad[1] = np.int64(cp)
+            return start
+        table[row, col] += i - start
     return -1
 
 
@@ -119,21 +110,20 @@ def _paeth(a, b, c):
 
 
 @nb.serial_kernel
-def png_ids(raw, height, width, bpp, ids):
-    """Undo the PNG row filters of 8-bit RGB (``bpp == 3``) or RGBA (4), non-interlaced
-    ``raw`` (``height`` rows of one filter byte plus ``width * bpp`` bytes) and write
-    each pixel's ``R + 256 G + 256**2 B`` to ``ids`` (``height * width``).
+def png_unfilter(raw, height, row_bytes, bpp, out):
+    """Undo the PNG row filters of 8-bit, non-interlaced ``raw`` (``height`` rows of one
+    filter byte plus ``row_bytes``) into ``out`` (``height * row_bytes`` bytes).
 
-    Two row buffers suffice (a filter looks at most one row up). Returns -1, or the
-    first row whose filter type is not 0-4.
+    The row above the first one is zeros. Returns -1, or the first row whose filter
+    type is not 0-4.
     """
-    row_bytes = width * bpp
-    up = np.zeros(row_bytes, dtype=np.uint8)  # the row above the first one is zeros
-    cur = np.empty(row_bytes, dtype=np.uint8)
+    zero = np.zeros(row_bytes, dtype=np.uint8)
     for y in range(height):
         src = y * (row_bytes + 1) + 1
         kind = raw[src - 1]
         line = raw[src : src + row_bytes]
+        cur = out[y * row_bytes : (y + 1) * row_bytes]
+        up = out[(y - 1) * row_bytes : y * row_bytes] if y > 0 else zero
         if kind == 0:
             cur[:] = line
         elif kind == 1:
@@ -159,11 +149,25 @@ def png_ids(raw, height, width, bpp, ids):
                 cur[x] = line[x] + _paeth(a, b, c)
         else:
             return y
-        base = y * width
-        for x in range(width):
-            k = x * bpp
-            ids[base + x] = (
-                np.uint32(cur[k]) | (np.uint32(cur[k + 1]) << 8) | (np.uint32(cur[k + 2]) << 16)
-            )
-        up, cur = cur, up
     return -1
+
+
+@nb.serial_kernel
+def rgb_to_ids(pixels, bpp, ids):
+    """``ids[i] = R + 256 G + 256**2 B`` of the ``bpp``-byte pixels (RGB or RGBA)."""
+    if bpp == 3:
+        for i in range(ids.shape[0]):
+            k = 3 * i
+            ids[i] = (
+                np.uint32(pixels[k])
+                | (np.uint32(pixels[k + 1]) << 8)
+                | (np.uint32(pixels[k + 2]) << 16)
+            )
+    else:
+        for i in range(ids.shape[0]):
+            k = 4 * i
+            ids[i] = (
+                np.uint32(pixels[k])
+                | (np.uint32(pixels[k + 1]) << 8)
+                | (np.uint32(pixels[k + 2]) << 16)
+            )
