@@ -666,7 +666,7 @@ def _chunk(kind, body):
 
 
 def test_png_reader_equals_pillow():
-    from ioukit.evaluate.panoptic_png import read_ids
+    from ioukit.evaluate.panoptic_png import read_pixels
 
     rng = np.random.default_rng(0)
     for k in range(40):
@@ -681,42 +681,41 @@ def test_png_reader_equals_pillow():
             ramp = np.add.outer(np.arange(h), 3 * np.arange(w))[..., None] * np.arange(1, ch + 1)
             arr = ramp.astype(np.uint8)
         arr = np.ascontiguousarray(arr)
-        want = rgb2id(arr[..., :3])
         for kw in ({}, {"optimize": True}, {"compress_level": 0}):
-            np.testing.assert_array_equal(read_ids(_png(arr, **kw), "x.png"), want)
+            np.testing.assert_array_equal(read_pixels(_png(arr, **kw), "x.png"), arr)
 
 
 def test_png_reader_errors():
     import struct
     import zlib
 
-    from ioukit.evaluate.panoptic_png import NotFastPng, read_ids
+    from ioukit.evaluate.panoptic_png import NotFastPng, read_pixels
 
     sig = b"\x89PNG\r\n\x1a\n"
     ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
     rows = b"\x00" + bytes(6) + b"\x07" + bytes(6)  # filter type 7 on row 1
     good = sig + ihdr + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b"")
     with pytest.raises(ValueError, match="row 1 has an unknown filter type"):
-        read_ids(good, "a.png")
+        read_pixels(good, "a.png")
     short = sig + ihdr + _chunk(b"IDAT", zlib.compress(rows[:9])) + _chunk(b"IEND", b"")
     with pytest.raises(ValueError, match="truncated PNG image data"):
-        read_ids(short, "a.png")
+        read_pixels(short, "a.png")
     bad_zlib = sig + ihdr + _chunk(b"IDAT", b"xx" + zlib.compress(rows)) + _chunk(b"IEND", b"")
     with pytest.raises(ValueError, match="corrupt PNG image data"):
-        read_ids(bad_zlib, "a.png")
+        read_pixels(bad_zlib, "a.png")
     flipped = bytearray(good)
     flipped[20] ^= 1
     with pytest.raises(ValueError, match="bad CRC"):
-        read_ids(bytes(flipped), "a.png")
+        read_pixels(bytes(flipped), "a.png")
     with pytest.raises(ValueError, match="truncated PNG"):
-        read_ids(good[:40], "a.png")
+        read_pixels(good[:40], "a.png")
     huge = sig + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1 << 20, 1 << 20, 8, 2, 0, 0, 0))
     with pytest.raises(ValueError, match="too large"):
-        read_ids(huge + _chunk(b"IEND", b""), "a.png")
+        read_pixels(huge + _chunk(b"IEND", b""), "a.png")
     with pytest.raises(ValueError, match="IHDR of 3 bytes"):
-        read_ids(sig + _chunk(b"IHDR", b"abc"), "a.png")
+        read_pixels(sig + _chunk(b"IHDR", b"abc"), "a.png")
     with pytest.raises(NotFastPng):  # interlaced: left to Pillow
         laced = _chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 1))
-        read_ids(sig + laced + _chunk(b"IDAT", b"") + _chunk(b"IEND", b""), "a")
+        read_pixels(sig + laced + _chunk(b"IDAT", b"") + _chunk(b"IEND", b""), "a")
     with pytest.raises(NotFastPng):
-        read_ids(_png(np.zeros((3, 3), np.uint8)), "grey.png")
+        read_pixels(_png(np.zeros((3, 3), np.uint8)), "grey.png")

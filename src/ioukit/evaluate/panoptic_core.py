@@ -50,6 +50,34 @@ def count_pairs(
     return table, None
 
 
+def count_pairs_rgb(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    gt_keys: np.ndarray,
+    pred_keys: np.ndarray,
+    gt_void: int,
+    pred_void: int,
+) -> tuple[np.ndarray, tuple[int, int, int] | None]:
+    """:func:`count_pairs` of two ``(H, W, 3 or 4)`` uint8 PNG pixel arrays (same H, W)."""
+    table = np.zeros((gt_keys.size + 1, pred_keys.size + 1), dtype=np.int64)
+    bad = np.zeros(2, dtype=np.int64)
+    at = _kernels().pair_table_rgb(
+        gt.reshape(-1),
+        gt.shape[2],
+        pred.reshape(-1),
+        pred.shape[2],
+        gt_keys,
+        pred_keys,
+        np.int64(gt_void),
+        np.int64(pred_void),
+        table,
+        bad,
+    )
+    if at >= 0:
+        return table, (int(bad[0]), int(bad[1]), int(at))
+    return table, None
+
+
 def present_keys(ids: np.ndarray, keys: np.ndarray, void: int) -> tuple[np.ndarray, Any]:
     """The keys with at least one pixel in ``ids`` (and ``None``), or ``(keys, (id, pixel))``
     for the first pixel whose id is neither void nor a key."""

@@ -27,11 +27,11 @@ import numpy as np
 from .panoptic_core import (
     PanopticResult,
     add_matches,
-    count_pairs,
+    count_pairs_rgb,
     match_segments,
     result_from_counts,
 )
-from .panoptic_png import NotFastPng, read_ids
+from .panoptic_png import NotFastPng, read_pixels
 
 _MAX_ID = (1 << 24) - 1
 FUNC = "panoptic_evaluate"
@@ -130,7 +130,7 @@ def _read_png(path: str, where: str) -> np.ndarray:
     except OSError as err:
         raise ValueError(f"{FUNC}: {where}: cannot read {path}: {err}") from None
     try:
-        return read_ids(data, path)
+        return read_pixels(data, path)
     except NotFastPng:
         pass
     except ValueError as err:
@@ -152,8 +152,7 @@ def _read_png(path: str, where: str) -> np.ndarray:
             arr = np.asarray(img)
     except (OSError, SyntaxError) as err:  # Pillow raises these on unreadable files
         raise ValueError(f"{FUNC}: {where}: cannot read {path}: {err}") from None
-    rgb = arr[..., :3].astype(np.uint32)
-    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
+    return np.ascontiguousarray(arr)
 
 
 class _Image:
@@ -175,17 +174,15 @@ def _file_name(ann: dict, where: str) -> str:
 def _evaluate_image(im: _Image):
     gt = _read_png(im.gt_path, im.where)
     pred = _read_png(im.pred_path, im.where)
-    if gt.shape != pred.shape:
+    if gt.shape[:2] != pred.shape[:2]:
         raise ValueError(
             f"{FUNC}: {im.where}: prediction {im.pred_path} is {pred.shape[1]}x{pred.shape[0]} "
             f"but the ground truth {im.gt_path} is {gt.shape[1]}x{gt.shape[0]}"
         )
-    g2 = gt.reshape(-1)
-    p2 = pred.reshape(-1)
     # A predicted segment may have id 0 (panopticapi counts it as a segment when it is
     # in segments_info); then no predicted pixel is unlabelled.
     pred_void = -1 if im.pred.keys.size and im.pred.keys[0] == 0 else 0
-    table, bad = count_pairs(g2, p2, im.gt.keys, im.pred.keys, 0, pred_void)
+    table, bad = count_pairs_rgb(gt, pred, im.gt.keys, im.pred.keys, 0, pred_void)
     if bad is not None:
         side, value, at = bad
         path = (im.gt_path, im.pred_path)[side]

@@ -1,7 +1,7 @@
 """A small PNG reader for COCO panoptic files: 8-bit RGB / RGBA, not interlaced.
 
 Those are what panoptic PNGs are, and reading them here (``zlib`` plus a Numba
-unfilter that writes the segment ids) is several times faster than Pillow, whose
+unfilter) is several times faster than Pillow, whose
 decoding was most of the time of a panoptic evaluation. Anything else (palette,
 grey, 16-bit or interlaced PNGs, or a file that is not a PNG) is left to Pillow, as
 panopticapi reads it.
@@ -26,9 +26,8 @@ class NotFastPng(Exception):
     """The file is not an 8-bit RGB(A) non-interlaced PNG: read it with Pillow."""
 
 
-def read_ids(data: bytes, path: str) -> np.ndarray:
-    """``(H, W)`` uint32 segment ids ``R + 256 G + 256**2 B`` of PNG ``data``; NotFastPng
-    for other kinds of PNG."""
+def read_pixels(data: bytes, path: str) -> np.ndarray:
+    """``(H, W, 3 or 4)`` uint8 pixels of PNG ``data``; NotFastPng for other kinds."""
     if not data.startswith(SIGNATURE):
         raise NotFastPng
     pos = len(SIGNATURE)
@@ -72,12 +71,10 @@ def read_ids(data: bytes, path: str) -> np.ndarray:
         raise ValueError(f"{path}: corrupt PNG image data ({err})") from None
     if len(raw) != expected:
         raise ValueError(f"{path}: truncated PNG image data ({len(raw)} of {expected} bytes)")
-    from ..kernels.cpu_panoptic import png_unfilter, rgb_to_ids
+    from ..kernels.cpu_panoptic import png_unfilter
 
     pixels = np.empty(height * row_bytes, dtype=np.uint8)
     bad = png_unfilter(np.frombuffer(raw, dtype=np.uint8), height, row_bytes, channels, pixels)
     if bad >= 0:
         raise ValueError(f"{path}: corrupt PNG (row {bad} has an unknown filter type)")
-    ids = np.empty(height * width, dtype=np.uint32)
-    rgb_to_ids(pixels, channels, ids)
-    return ids.reshape(height, width)
+    return pixels.reshape(height, width, channels)

@@ -5,9 +5,10 @@ every pixel). Here each pixel's segment id is looked up by binary search in the
 sorted ids of the image's segments, but only when the (gt, pred) pair changes: label
 maps are long runs of one pair, so most pixels cost two compares and an add.
 
-Id maps are flat arrays of any integer dtype; :func:`png_unfilter` turns the rows of
-a COCO panoptic PNG into pixels, :func:`rgb_to_ids` into such a map (``id = R + 256 G + 256**2 B``). The kernels are
-serial and release the GIL, so images can be counted on several threads at once.
+Id maps are flat arrays of any integer dtype (:func:`pair_table`), or the RGB(A)
+pixels of COCO panoptic PNGs, ``id = R + 256 G + 256**2 B`` (:func:`pair_table_rgb`,
+fed by :func:`png_unfilter`). The kernels are serial and release the GIL, so images
+can be counted on several threads at once.
 """
 
 import numpy as np
@@ -153,21 +154,47 @@ def png_unfilter(raw, height, row_bytes, bpp, out):
 
 
 @nb.serial_kernel
-def rgb_to_ids(pixels, bpp, ids):
-    """``ids[i] = R + 256 G + 256**2 B`` of the ``bpp``-byte pixels (RGB or RGBA)."""
-    if bpp == 3:
-        for i in range(ids.shape[0]):
-            k = 3 * i
-            ids[i] = (
-                np.uint32(pixels[k])
-                | (np.uint32(pixels[k + 1]) << 8)
-                | (np.uint32(pixels[k + 2]) << 16)
-            )
-    else:
-        for i in range(ids.shape[0]):
-            k = 4 * i
-            ids[i] = (
-                np.uint32(pixels[k])
-                | (np.uint32(pixels[k + 1]) << 8)
-                | (np.uint32(pixels[k + 2]) << 16)
-            )
+def pair_table_rgb(gt, gt_bpp, pred, pred_bpp, gt_keys, pred_keys, gt_void, pred_void, table, bad):
+    """:func:`pair_table` of two PNG pixel buffers (``bpp`` bytes a pixel, RGB or RGBA,
+    the same number of pixels), reading ``id = R + 256 G + 256**2 B`` on the fly.
+
+    Runs are found by comparing bytes, and an id is assembled once a run, so no id
+    map is written. Returns as :func:`pair_table` does (the index is a pixel index).
+    """
+    n = gt.shape[0] // gt_bpp
+    i = 0
+    while i < n:
+        start = i
+        g = i * gt_bpp
+        p = i * pred_bpp
+        g0, g1, g2 = gt[g], gt[g + 1], gt[g + 2]
+        p0, p1, p2 = pred[p], pred[p + 1], pred[p + 2]
+        i += 1
+        g += gt_bpp
+        p += pred_bpp
+        while (
+            i < n
+            and gt[g] == g0
+            and pred[p] == p0
+            and gt[g + 1] == g1
+            and pred[p + 1] == p1
+            and gt[g + 2] == g2
+            and pred[p + 2] == p2
+        ):
+            i += 1
+            g += gt_bpp
+            p += pred_bpp
+        cg = np.int64(g0) | (np.int64(g1) << 8) | (np.int64(g2) << 16)
+        cp = np.int64(p0) | (np.int64(p1) << 8) | (np.int64(p2) << 16)
+        row = _find(gt_keys, cg, gt_void)
+        if row < 0:
+            bad[0] = 0
+            bad[1] = cg
+            return start
+        col = _find(pred_keys, cp, pred_void)
+        if col < 0:
+            bad[0] = 1
+            bad[1] = cp
+            return start
+        table[row, col] += i - start
+    return -1
