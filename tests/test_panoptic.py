@@ -498,6 +498,44 @@ def test_array_api_details():
     assert empty.groups["All"]["n"] == 0 and math.isnan(empty.pq)
 
 
+def test_many_segments_sparse_path(tmp_path, monkeypatch):
+    """Thousands of segments: pairs are counted sparsely (no dense gt x pred table)."""
+    rng = np.random.default_rng(11)
+    gt = rng.permutation(np.arange(1, 1601)).reshape(40, 40)
+    pred = gt.copy()
+    pred[rng.random((40, 40)) < 0.3] = 5000  # one big predicted segment, and singles
+    gm = {int(i): int(i) % 3 for i in range(1, 1601)}
+    pm = {**gm, 5000: 1}
+    r = panoptic_quality(gt, pred, gm, pm, gt_crowd={7, 8})
+    here = set(np.unique(pred).tolist())
+    ref = reference_image(
+        gt,
+        pred,
+        {k: (v, k in (7, 8), 1) for k, v in gm.items()},
+        {k: v for k, v in pm.items() if k in here},
+        crowd_rule="all",
+    )
+    for k, cat in enumerate(r.categories):
+        assert [r.iou[k], r.tp[k], r.fp[k], r.fn[k]] == pytest.approx(ref[cat])
+    # files: the same pairs whether counted densely or sparsely
+    from ioukit.evaluate import panoptic_files
+
+    rng = np.random.default_rng(12)
+    cats = [{"id": c, "isthing": 1, "name": str(c)} for c in (1, 2)]
+    gt_img, pred_img, gs, ps = random_image(rng, 64, 64, 30, 2)
+    gt_json = _write_set(tmp_path, "gt", [("a.png", gt_img, gs)], cats)
+    pred_json = _write_set(tmp_path, "pred", [("a.png", pred_img, ps)])
+    dense = panoptic_evaluate(gt_json, pred_json)
+    monkeypatch.setattr(panoptic_files, "DENSE_CELLS", 4)
+    sparse = panoptic_evaluate(gt_json, pred_json)
+    assert sparse.per_class == dense.per_class and sparse.iou.tolist() == dense.iou.tolist()
+    bad = gt_img.copy()
+    bad[5, 6] = 99
+    _write_set(tmp_path, "gt", [("a.png", bad, gs)], cats)
+    with pytest.raises(ValueError, match=r"segment id 99 \(at x=6, y=5\) is in the PNG"):
+        panoptic_evaluate(gt_json, pred_json)
+
+
 def test_array_api_errors():
     gt = np.array([[1, 2]])
     with pytest.raises(ValueError, match=r"gt_ids has segment id 2 at index \(0, 1\)"):

@@ -27,16 +27,19 @@ import numpy as np
 from .. import _dispatch as dispatch
 from .._validate import format_index
 from .panoptic_core import (
+    DENSE_CELLS,
     PanopticResult,
     add_matches,
     count_pairs,
+    count_pairs_sparse,
     match_segments,
     present_keys,
     result_from_counts,
+    segment_pixels,
+    table_pairs,
 )
 
 _KEPT_DTYPES = (np.uint8, np.uint16, np.int32, np.uint32, np.int64)
-_COMPRESS_ABOVE = 1 << 20  # table cells above which absent segments are dropped first
 
 # ---------------------------------------------------------------- label-array API
 
@@ -228,7 +231,7 @@ class PanopticQuality:
         gt = g_img.reshape(-1)
         pred = p_img.reshape(-1)
         void = self.void_id
-        if (g_keys.size + 1) * (p_keys.size + 1) > _COMPRESS_ABOVE:
+        if (g_keys.size + 1) * (p_keys.size + 1) > DENSE_CELLS:
             for side, (ids, keys, cats) in enumerate(
                 ((gt, g_keys, g_cats), (pred, p_keys, p_cats))
             ):
@@ -240,15 +243,22 @@ class PanopticQuality:
                     g_keys, g_cats = keys[sel], cats[sel]
                 else:
                     p_keys, p_cats = keys[sel], cats[sel]
-        table, bad = count_pairs(gt, pred, g_keys, p_keys, void, void)
+        if (g_keys.size + 1) * (p_keys.size + 1) > DENSE_CELLS:
+            pairs, bad = count_pairs_sparse(gt, pred, g_keys, p_keys, void, void)
+        else:
+            table, bad = count_pairs(gt, pred, g_keys, p_keys, void, void)
+            pairs = table_pairs(table)
         if bad is not None:
             self._raise_unknown(bad[0], bad[1], bad[2], g_img.shape, where, func)
-        rows = table[1:, :].sum(axis=1) > 0
-        cols = table[:, 1:].sum(axis=0) > 0
-        table = table[np.concatenate([[True], rows])][:, np.concatenate([[True], cols])]
-        g_keys, g_cats, p_cats = g_keys[rows], g_cats[rows], p_cats[cols]
+        # keys without pixels are not segments of this image: renumber the present ones
+        gt_pixels, pred_pixels = segment_pixels(pairs, g_keys.size, p_keys.size)
+        g_here, p_here = gt_pixels > 0, pred_pixels > 0
+        g_here[0] = p_here[0] = True
+        rows, cols, pixels = pairs
+        pairs = (np.cumsum(g_here)[rows] - 1, np.cumsum(p_here)[cols] - 1, pixels)
+        g_keys, g_cats, p_cats = g_keys[g_here[1:]], g_cats[g_here[1:]], p_cats[p_here[1:]]
         crowd = np.isin(g_keys, np.fromiter(crowd_ids, dtype=np.int64, count=len(crowd_ids)))
-        return match_segments(table, g_cats, crowd, p_cats)
+        return match_segments(pairs, g_cats, crowd, p_cats)
 
     @staticmethod
     def _raise_unknown(side, value, at, shape, where, func):

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 GROUPS = ("All", "Things", "Stuff")
+DENSE_CELLS = 1 << 20  # larger (gt x pred) tables are counted sparsely
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _kernels() -> Any:
@@ -100,55 +102,111 @@ class ImageMatches:
     categories: np.ndarray  # every category of a segment in the image
 
 
+def table_pairs(table: np.ndarray) -> Pairs:
+    """The non-zero cells of a pixel table as ``(rows, cols, pixels)``, row-major."""
+    rows, cols = np.nonzero(table)
+    return rows, cols, table[rows, cols]
+
+
+def count_pairs_sparse(
+    gt: np.ndarray,
+    pred: np.ndarray,
+    gt_keys: np.ndarray,
+    pred_keys: np.ndarray,
+    gt_void: int,
+    pred_void: int,
+) -> tuple[Pairs | None, tuple[int, int, int] | None]:
+    """:func:`count_pairs` for images with too many segments for a dense table: the
+    pairs ``(rows, cols, pixels)`` sorted by (row, col), in O(pixels) memory."""
+    n = gt.size
+    rows = np.empty(n, dtype=np.int64)
+    cols = np.empty(n, dtype=np.int64)
+    lengths = np.empty(n, dtype=np.int64)
+    bad = np.zeros(3, dtype=np.int64)
+    k = _kernels().pair_runs(
+        gt,
+        pred,
+        gt_keys,
+        pred_keys,
+        np.int64(gt_void),
+        np.int64(pred_void),
+        rows,
+        cols,
+        lengths,
+        bad,
+    )
+    if k < 0:
+        return None, (int(bad[0]), int(bad[1]), int(bad[2]))
+    width = np.int64(pred_keys.size + 1)
+    cells, inverse = np.unique(rows[:k] * width + cols[:k], return_inverse=True)
+    pixels = np.zeros(cells.size, dtype=np.int64)
+    np.add.at(pixels, inverse, lengths[:k])
+    return (cells // width, cells % width, pixels), None
+
+
+def segment_pixels(pairs: Pairs, n_gt: int, n_pred: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of each gt segment (``n_gt + 1``, void first) and each predicted one."""
+    rows, cols, pixels = pairs
+    gt = np.zeros(n_gt + 1, dtype=np.int64)
+    pred = np.zeros(n_pred + 1, dtype=np.int64)
+    np.add.at(gt, rows, pixels)
+    np.add.at(pred, cols, pixels)
+    return gt, pred
+
+
 def match_segments(
-    table: np.ndarray,
+    pairs: Pairs,
     gt_categories: np.ndarray,
     gt_crowd: np.ndarray,
     pred_categories: np.ndarray,
     gt_area: np.ndarray | None = None,
     crowd_counted: np.ndarray | None = None,
 ) -> ImageMatches:
-    """Match the segments of one image from its pixel table (see the module docstring).
+    """Match the segments of one image from its pixel pairs (see ``panoptic.py``).
 
-    ``gt_area`` defaults to the row sums (panopticapi reads it from the JSON);
-    ``crowd_counted`` marks the crowd rows whose pixels excuse a false positive
-    (default: every crowd segment).
+    ``pairs = (rows, cols, pixels)``, sorted by (row, col): row ``g`` is gt segment
+    ``g - 1`` and row 0 gt void, column ``p`` predicted segment ``p - 1`` and column 0
+    unlabelled. ``gt_area`` defaults to the pixel counts (panopticapi reads it from the
+    JSON); ``crowd_counted`` marks the crowd segments whose pixels excuse a false
+    positive (default: every crowd segment).
     """
-    inter = table[1:, 1:]
-    pred_area = table[:, 1:].sum(axis=0)
+    rows, cols, pixels = pairs
+    n_gt, n_pred = gt_categories.size, pred_categories.size
+    gt_pixels, pred_area = segment_pixels(pairs, n_gt, n_pred)
     if gt_area is None:
-        gt_area = table[1:, :].sum(axis=1)
-    pred_on_void = table[0, 1:]
-    candidate = (
-        (inter > 0) & (gt_categories[:, None] == pred_categories[None, :]) & ~gt_crowd[:, None]
-    )
-    rows, cols = np.nonzero(candidate)
-    i = inter[rows, cols]
-    union = pred_area[cols] + gt_area[rows] - i - pred_on_void[cols]
+        gt_area = gt_pixels[1:]
+    on_void = rows == 0
+    pred_on_void = np.zeros(n_pred + 1, dtype=np.int64)
+    np.add.at(pred_on_void, cols[on_void], pixels[on_void])
+    both = (rows > 0) & (cols > 0)
+    g, p, inter = rows[both] - 1, cols[both] - 1, pixels[both]
+    same = gt_categories[g] == pred_categories[p]
+    candidate = same & ~gt_crowd[g]
+    cg, cp, ci = g[candidate], p[candidate], inter[candidate]
+    union = pred_area[cp + 1] + gt_area[cg] - ci - pred_on_void[cp + 1]
     if (union <= 0).any():
         k = int(np.argmax(union <= 0))
         raise ValueError(
-            f"segment pair (gt row {int(rows[k])}, pred column {int(cols[k])}) has a union of "
-            f"{int(union[k])} pixels: the ground-truth area is smaller than its pixels"
+            f"gt segment {int(cg[k])} and predicted segment {int(cp[k])} (in id order) have a "
+            f"union of {int(union[k])} pixels: the ground-truth area is smaller than its pixels"
         )
-    iou = i / union
+    iou = ci / union
     good = iou > 0.5
-    rows, cols, iou = rows[good], cols[good], iou[good]
-    gt_matched = np.zeros(gt_categories.size, dtype=bool)
-    gt_matched[rows] = True
-    pred_matched = np.zeros(pred_categories.size, dtype=bool)
-    pred_matched[cols] = True
+    cg, cp, iou = cg[good], cp[good], iou[good]
+    gt_matched = np.zeros(n_gt, dtype=bool)
+    gt_matched[cg] = True
+    pred_matched = np.zeros(n_pred, dtype=bool)
+    pred_matched[cp] = True
     fn = gt_categories[~gt_matched & ~gt_crowd]
     counted = gt_crowd if crowd_counted is None else crowd_counted
-    excused = pred_on_void.copy()
-    for g in np.flatnonzero(counted):  # crowd rows: few
-        same = pred_categories == gt_categories[g]
-        excused[same] += inter[g, same]
+    excused = pred_on_void[1:].copy()
+    on_crowd = same & counted[g]
+    np.add.at(excused, p[on_crowd], inter[on_crowd])
     unmatched = np.flatnonzero(~pred_matched)
-    ignored = excused[unmatched] / pred_area[unmatched] > 0.5
+    ignored = excused[unmatched] / pred_area[unmatched + 1] > 0.5
     fp = pred_categories[unmatched[~ignored]]
     return ImageMatches(
-        gt_categories[rows],
+        gt_categories[cg],
         iou,
         fn,
         fp,

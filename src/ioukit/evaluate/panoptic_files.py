@@ -25,11 +25,15 @@ from typing import Any
 import numpy as np
 
 from .panoptic_core import (
+    DENSE_CELLS,
     PanopticResult,
     add_matches,
     count_pairs_rgb,
+    count_pairs_sparse,
     match_segments,
     result_from_counts,
+    segment_pixels,
+    table_pairs,
 )
 from .panoptic_png import NotFastPng, read_pixels
 
@@ -171,6 +175,11 @@ def _file_name(ann: dict, where: str) -> str:
     return name
 
 
+def _rgb_ids(pixels: np.ndarray) -> np.ndarray:
+    rgb = pixels[..., :3].astype(np.uint32)
+    return (rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)).reshape(-1)
+
+
 def _evaluate_image(im: _Image):
     gt = _read_png(im.gt_path, im.where)
     pred = _read_png(im.pred_path, im.where)
@@ -182,7 +191,14 @@ def _evaluate_image(im: _Image):
     # A predicted segment may have id 0 (panopticapi counts it as a segment when it is
     # in segments_info); then no predicted pixel is unlabelled.
     pred_void = -1 if im.pred.keys.size and im.pred.keys[0] == 0 else 0
-    table, bad = count_pairs_rgb(gt, pred, im.gt.keys, im.pred.keys, 0, pred_void)
+    n_gt, n_pred = im.gt.keys.size, im.pred.keys.size
+    if (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS:
+        table, bad = count_pairs_rgb(gt, pred, im.gt.keys, im.pred.keys, 0, pred_void)
+        pairs = table_pairs(table)
+    else:  # thousands of segments: count sparsely, in O(pixels) memory
+        pairs, bad = count_pairs_sparse(
+            _rgb_ids(gt), _rgb_ids(pred), im.gt.keys, im.pred.keys, 0, pred_void
+        )
     if bad is not None:
         side, value, at = bad
         path = (im.gt_path, im.pred_path)[side]
@@ -191,8 +207,8 @@ def _evaluate_image(im: _Image):
             f"{FUNC}: {im.where}: segment id {value} (at x={x}, y={y}) is in the PNG {path} "
             "but not in its segments_info"
         )
-    gt_pixels = table[1:, :].sum(axis=1)
-    pred_pixels = table[:, 1:].sum(axis=0)
+    gt_pixels, pred_pixels = segment_pixels(pairs, n_gt, n_pred)
+    gt_pixels, pred_pixels = gt_pixels[1:], pred_pixels[1:]
     for what, keys, pixels, path in (
         ("ground truth", im.gt.keys, gt_pixels, im.gt_path),
         ("prediction", im.pred.keys, pred_pixels, im.pred_path),
@@ -206,7 +222,7 @@ def _evaluate_image(im: _Image):
     area = np.where(im.gt.area < 0, gt_pixels, im.gt.area)
     try:
         return match_segments(
-            table, im.gt.cats, im.gt.crowd, im.pred.cats, area, im.gt.crowd_counted
+            pairs, im.gt.cats, im.gt.crowd, im.pred.cats, area, im.gt.crowd_counted
         )
     except ValueError as err:
         raise ValueError(f"{FUNC}: {im.where}: {err}") from None

@@ -98,6 +98,38 @@ def pair_table(gt, pred, gt_keys, pred_keys, gt_void, pred_void, table, bad):
 
 
 @nb.serial_kernel
+def pair_runs(gt, pred, gt_keys, pred_keys, gt_void, pred_void, rows, cols, lengths, bad):
+    """:func:`pair_table` as a list of runs: ``(rows[k], cols[k], lengths[k])`` for run k
+    (``rows``, ``cols``, ``lengths`` hold one entry a pixel, the most runs there can be).
+
+    Returns the number of runs, or -1 with ``bad = (side, id, pixel)`` for the first
+    unknown id.
+    """
+    n = gt.shape[0]
+    i = 0
+    k = 0
+    while i < n:
+        start = i
+        cg = gt[i]
+        cp = pred[i]
+        i += 1
+        while i < n and gt[i] == cg and pred[i] == cp:
+            i += 1
+        row = _find(gt_keys, np.int64(cg), gt_void)
+        col = _find(pred_keys, np.int64(cp), pred_void)
+        if row < 0 or col < 0:
+            bad[0] = 0 if row < 0 else 1
+            bad[1] = np.int64(cg) if row < 0 else np.int64(cp)
+            bad[2] = start
+            return -1
+        rows[k] = row
+        cols[k] = col
+        lengths[k] = i - start
+        k += 1
+    return k
+
+
+@nb.serial_kernel
 def _paeth(a, b, c):
     p = a + b - c
     pa = abs(p - a)
