@@ -633,6 +633,19 @@ def test_file_errors(small_set, tmp_path):
         panoptic_evaluate(gt_json, pred_json, pred_folder=tmp_path / "nope")
     with pytest.raises(ValueError, match="workers must be an integer"):
         panoptic_evaluate(gt_json, pred_json, workers=0)
+    import struct
+    import zlib
+
+    header = _chunk(b"IHDR", struct.pack(">IIBBBBB", 6, 4, 8, 2, 0, 0, 0))
+    rows = b"".join(bytes([7 if y == 2 else 0]) + bytes(18) for y in range(4))
+    png = b"\x89PNG\r\n\x1a\n" + header + _chunk(b"IDAT", zlib.compress(rows))
+    (tmp_path / "pred" / "x.png").write_bytes(png + _chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match=r"pred/x.png: corrupt PNG \(row 2 has an unknown filter"):
+        panoptic_evaluate(gt_json, pred_json)
+    rgba = np.zeros((4, 6, 4), np.uint8)  # RGBA is read too (alpha ignored)
+    rgba[:, :3, 0], rgba[:, 3:, 0], rgba[:, 3:, 1], rgba[..., 3] = 1, 300 % 256, 1, 255
+    PIL.fromarray(rgba).save(tmp_path / "pred" / "x.png")
+    assert panoptic_evaluate(gt_json, pred_json).pq == 1.0
     (tmp_path / "pred" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n trunc")
     with pytest.raises(ValueError, match="truncated PNG"):
         panoptic_evaluate(gt_json, pred_json)

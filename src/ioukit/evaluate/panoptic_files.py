@@ -28,6 +28,7 @@ from .panoptic_core import (
     DENSE_CELLS,
     PanopticResult,
     add_matches,
+    count_pairs_png,
     count_pairs_rgb,
     count_pairs_sparse,
     match_segments,
@@ -35,7 +36,7 @@ from .panoptic_core import (
     segment_pixels,
     table_pairs,
 )
-from .panoptic_png import NotFastPng, read_pixels
+from .panoptic_png import NotFastPng, inflate, unfilter
 
 _MAX_ID = (1 << 24) - 1
 FUNC = "panoptic_evaluate"
@@ -127,14 +128,17 @@ class _Segments:
         self.crowd_counted = np.array([r[0] in counted for r in rows], dtype=bool)
 
 
-def _read_png(path: str, where: str) -> np.ndarray:
+def _open_png(path: str, where: str) -> tuple[Any, tuple[int, int, int], Any]:
+    """``(filtered rows, (H, W, channels), None)`` of an 8-bit RGB(A) PNG, or
+    ``(None, shape, pixels)`` of any other image Pillow reads as RGB(A)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as err:
         raise ValueError(f"{FUNC}: {where}: cannot read {path}: {err}") from None
     try:
-        return read_pixels(data, path)
+        raw, height, width, channels = inflate(data, path)
+        return raw, (height, width, channels), None
     except NotFastPng:
         pass
     except ValueError as err:
@@ -153,10 +157,20 @@ def _read_png(path: str, where: str) -> np.ndarray:
                     f"{FUNC}: {where}: {path} is a {img.mode!r} image; the COCO panoptic "
                     "format is RGB (id = R + 256 G + 256^2 B)"
                 )
-            arr = np.asarray(img)
+            arr = np.ascontiguousarray(np.asarray(img))
     except (OSError, SyntaxError) as err:  # Pillow raises these on unreadable files
         raise ValueError(f"{FUNC}: {where}: cannot read {path}: {err}") from None
-    return np.ascontiguousarray(arr)
+    return None, arr.shape, arr
+
+
+def _pixels(png: tuple, path: str, where: str) -> np.ndarray:
+    raw, (height, width, channels), pixels = png
+    if pixels is not None:
+        return pixels
+    try:
+        return unfilter(raw, height, width, channels, path)
+    except ValueError as err:
+        raise ValueError(f"{FUNC}: {where}: {err}") from None
 
 
 class _Image:
@@ -181,28 +195,45 @@ def _rgb_ids(pixels: np.ndarray) -> np.ndarray:
 
 
 def _evaluate_image(im: _Image):
-    gt = _read_png(im.gt_path, im.where)
-    pred = _read_png(im.pred_path, im.where)
-    if gt.shape[:2] != pred.shape[:2]:
+    gt_png = _open_png(im.gt_path, im.where)
+    pred_png = _open_png(im.pred_path, im.where)
+    (height, width, g_bpp), p_shape = gt_png[1], pred_png[1]
+    if (height, width) != p_shape[:2]:
         raise ValueError(
-            f"{FUNC}: {im.where}: prediction {im.pred_path} is {pred.shape[1]}x{pred.shape[0]} "
-            f"but the ground truth {im.gt_path} is {gt.shape[1]}x{gt.shape[0]}"
+            f"{FUNC}: {im.where}: prediction {im.pred_path} is {p_shape[1]}x{p_shape[0]} "
+            f"but the ground truth {im.gt_path} is {width}x{height}"
         )
     # A predicted segment may have id 0 (panopticapi counts it as a segment when it is
     # in segments_info); then no predicted pixel is unlabelled.
     pred_void = -1 if im.pred.keys.size and im.pred.keys[0] == 0 else 0
     n_gt, n_pred = im.gt.keys.size, im.pred.keys.size
-    if (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS:
-        table, bad = count_pairs_rgb(gt, pred, im.gt.keys, im.pred.keys, 0, pred_void)
-        pairs = table_pairs(table)
-    else:  # thousands of segments: count sparsely, in O(pixels) memory
-        pairs, bad = count_pairs_sparse(
-            _rgb_ids(gt), _rgb_ids(pred), im.gt.keys, im.pred.keys, 0, pred_void
+    keys = (im.gt.keys, im.pred.keys, 0, pred_void)
+    if (
+        (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS
+        and gt_png[0] is not None
+        and pred_png[0] is not None
+    ):
+        table, bad = count_pairs_png(
+            gt_png[0], g_bpp, pred_png[0], p_shape[2], height, width, *keys
         )
+        if bad is not None and bad[0] >= 2:
+            path = (im.gt_path, im.pred_path)[bad[0] - 2]
+            raise ValueError(
+                f"{FUNC}: {im.where}: {path}: corrupt PNG (row {bad[1]} has an unknown filter type)"
+            )
+        pairs = table_pairs(table)
+    else:
+        gt = _pixels(gt_png, im.gt_path, im.where)
+        pred = _pixels(pred_png, im.pred_path, im.where)
+        if (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS:
+            table, bad = count_pairs_rgb(gt, pred, *keys)
+            pairs = table_pairs(table)
+        else:  # thousands of segments: count sparsely, in O(pixels) memory
+            pairs, bad = count_pairs_sparse(_rgb_ids(gt), _rgb_ids(pred), *keys)
     if bad is not None:
         side, value, at = bad
         path = (im.gt_path, im.pred_path)[side]
-        y, x = divmod(at, gt.shape[1])
+        y, x = divmod(at, width)
         raise ValueError(
             f"{FUNC}: {im.where}: segment id {value} (at x={x}, y={y}) is in the PNG {path} "
             "but not in its segments_info"

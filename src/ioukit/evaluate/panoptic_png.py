@@ -26,8 +26,9 @@ class NotFastPng(Exception):
     """The file is not an 8-bit RGB(A) non-interlaced PNG: read it with Pillow."""
 
 
-def read_pixels(data: bytes, path: str) -> np.ndarray:
-    """``(H, W, 3 or 4)`` uint8 pixels of PNG ``data``; NotFastPng for other kinds."""
+def inflate(data: bytes, path: str) -> tuple[np.ndarray, int, int, int]:
+    """The filtered rows of PNG ``data`` (``height * (1 + width * channels)`` bytes) and
+    ``(height, width, channels)``; NotFastPng for kinds other than 8-bit RGB(A)."""
     if not data.startswith(SIGNATURE):
         raise NotFastPng
     pos = len(SIGNATURE)
@@ -71,10 +72,21 @@ def read_pixels(data: bytes, path: str) -> np.ndarray:
         raise ValueError(f"{path}: corrupt PNG image data ({err})") from None
     if len(raw) != expected:
         raise ValueError(f"{path}: truncated PNG image data ({len(raw)} of {expected} bytes)")
+    return np.frombuffer(raw, dtype=np.uint8), height, width, channels
+
+
+def unfilter(raw: np.ndarray, height: int, width: int, channels: int, path: str) -> np.ndarray:
+    """``(H, W, channels)`` pixels from the filtered rows returned by :func:`inflate`."""
     from ..kernels.cpu_panoptic import png_unfilter
 
+    row_bytes = width * channels
     pixels = np.empty(height * row_bytes, dtype=np.uint8)
-    bad = png_unfilter(np.frombuffer(raw, dtype=np.uint8), height, row_bytes, channels, pixels)
+    bad = png_unfilter(raw, height, row_bytes, channels, pixels)
     if bad >= 0:
         raise ValueError(f"{path}: corrupt PNG (row {bad} has an unknown filter type)")
     return pixels.reshape(height, width, channels)
+
+
+def read_pixels(data: bytes, path: str) -> np.ndarray:
+    """``(H, W, 3 or 4)`` uint8 pixels of PNG ``data``; NotFastPng for other kinds."""
+    return unfilter(*inflate(data, path), path)

@@ -143,6 +143,39 @@ def _paeth(a, b, c):
 
 
 @nb.serial_kernel
+def _unfilter_row(kind, line, up, cur, bpp):
+    """Undo one PNG row filter: ``cur`` from the filtered ``line`` and the row ``up``
+    above it. Returns False for an unknown filter type."""
+    n = line.shape[0]
+    if kind == 0:
+        cur[:] = line
+    elif kind == 1:
+        for x in range(bpp):
+            cur[x] = line[x]
+        for x in range(bpp, n):
+            cur[x] = line[x] + cur[x - bpp]
+    elif kind == 2:
+        for x in range(n):
+            cur[x] = line[x] + up[x]
+    elif kind == 3:
+        for x in range(bpp):
+            cur[x] = line[x] + (up[x] >> 1)
+        for x in range(bpp, n):
+            cur[x] = line[x] + ((np.int32(cur[x - bpp]) + np.int32(up[x])) >> 1)
+    elif kind == 4:
+        for x in range(bpp):
+            cur[x] = line[x] + up[x]
+        for x in range(bpp, n):
+            a = np.int32(cur[x - bpp])
+            b = np.int32(up[x])
+            c = np.int32(up[x - bpp])
+            cur[x] = line[x] + _paeth(a, b, c)
+    else:
+        return False
+    return True
+
+
+@nb.serial_kernel
 def png_unfilter(raw, height, row_bytes, bpp, out):
     """Undo the PNG row filters of 8-bit, non-interlaced ``raw`` (``height`` rows of one
     filter byte plus ``row_bytes``) into ``out`` (``height * row_bytes`` bytes).
@@ -153,35 +186,83 @@ def png_unfilter(raw, height, row_bytes, bpp, out):
     zero = np.zeros(row_bytes, dtype=np.uint8)
     for y in range(height):
         src = y * (row_bytes + 1) + 1
-        kind = raw[src - 1]
-        line = raw[src : src + row_bytes]
         cur = out[y * row_bytes : (y + 1) * row_bytes]
         up = out[(y - 1) * row_bytes : y * row_bytes] if y > 0 else zero
-        if kind == 0:
-            cur[:] = line
-        elif kind == 1:
-            for x in range(bpp):
-                cur[x] = line[x]
-            for x in range(bpp, row_bytes):
-                cur[x] = line[x] + cur[x - bpp]
-        elif kind == 2:
-            for x in range(row_bytes):
-                cur[x] = line[x] + up[x]
-        elif kind == 3:
-            for x in range(bpp):
-                cur[x] = line[x] + (up[x] >> 1)
-            for x in range(bpp, row_bytes):
-                cur[x] = line[x] + ((np.int32(cur[x - bpp]) + np.int32(up[x])) >> 1)
-        elif kind == 4:
-            for x in range(bpp):
-                cur[x] = line[x] + up[x]
-            for x in range(bpp, row_bytes):
-                a = np.int32(cur[x - bpp])
-                b = np.int32(up[x])
-                c = np.int32(up[x - bpp])
-                cur[x] = line[x] + _paeth(a, b, c)
-        else:
+        if not _unfilter_row(raw[src - 1], raw[src : src + row_bytes], up, cur, bpp):
             return y
+    return -1
+
+
+@nb.serial_kernel
+def pair_table_png(
+    graw, gbpp, praw, pbpp, height, width, gt_keys, pred_keys, gt_void, pred_void, table, bad
+):
+    """:func:`pair_table_rgb` straight from the filtered rows of two PNGs (``graw``,
+    ``praw``: ``height`` rows of a filter byte plus ``width * bpp`` bytes), unfiltering
+    one row of each at a time into small buffers, so no image is ever written out.
+
+    Returns -1; or the first pixel whose id is unknown (``bad = (side, id)``); or -2
+    for a row with an unknown filter type (``bad = (2 + side, row)``).
+    """
+    g_row = width * gbpp
+    p_row = width * pbpp
+    g_up = np.zeros(g_row, dtype=np.uint8)
+    g_cur = np.empty(g_row, dtype=np.uint8)
+    p_up = np.zeros(p_row, dtype=np.uint8)
+    p_cur = np.empty(p_row, dtype=np.uint8)
+    g0 = g1 = g2 = p0 = p1 = p2 = np.uint8(0)
+    start = 0
+    for y in range(height):
+        src = y * (g_row + 1) + 1
+        if not _unfilter_row(graw[src - 1], graw[src : src + g_row], g_up, g_cur, gbpp):
+            bad[0] = 2
+            bad[1] = y
+            return -2
+        src = y * (p_row + 1) + 1
+        if not _unfilter_row(praw[src - 1], praw[src : src + p_row], p_up, p_cur, pbpp):
+            bad[0] = 3
+            bad[1] = y
+            return -2
+        base = y * width
+        for x in range(width):
+            g = x * gbpp
+            p = x * pbpp
+            if (
+                g_cur[g] == g0
+                and p_cur[p] == p0
+                and g_cur[g + 1] == g1
+                and p_cur[p + 1] == p1
+                and g_cur[g + 2] == g2
+                and p_cur[p + 2] == p2
+                and base + x > 0
+            ):
+                continue
+            if base + x > 0:  # close the run that ends here
+                cg = np.int64(g0) | (np.int64(g1) << 8) | (np.int64(g2) << 16)
+                cp = np.int64(p0) | (np.int64(p1) << 8) | (np.int64(p2) << 16)
+                row = _find(gt_keys, cg, gt_void)
+                col = _find(pred_keys, cp, pred_void)
+                if row < 0 or col < 0:
+                    bad[0] = 0 if row < 0 else 1
+                    bad[1] = cg if row < 0 else cp
+                    return start
+                table[row, col] += base + x - start
+            start = base + x
+            g0, g1, g2 = g_cur[g], g_cur[g + 1], g_cur[g + 2]
+            p0, p1, p2 = p_cur[p], p_cur[p + 1], p_cur[p + 2]
+        g_up, g_cur = g_cur, g_up
+        p_up, p_cur = p_cur, p_up
+    n = height * width
+    if n > 0:
+        cg = np.int64(g0) | (np.int64(g1) << 8) | (np.int64(g2) << 16)
+        cp = np.int64(p0) | (np.int64(p1) << 8) | (np.int64(p2) << 16)
+        row = _find(gt_keys, cg, gt_void)
+        col = _find(pred_keys, cp, pred_void)
+        if row < 0 or col < 0:
+            bad[0] = 0 if row < 0 else 1
+            bad[1] = cg if row < 0 else cp
+            return start
+        table[row, col] += n - start
     return -1
 
 
