@@ -52,60 +52,10 @@ def count_pairs(
     return table, None
 
 
-def count_pairs_png(
-    graw: np.ndarray,
-    gbpp: int,
-    praw: np.ndarray,
-    pbpp: int,
-    height: int,
-    width: int,
-    gt_keys: np.ndarray,
-    pred_keys: np.ndarray,
-    gt_void: int,
-    pred_void: int,
-) -> tuple[np.ndarray, tuple[int, int, int] | None]:
-    """:func:`count_pairs` from the filtered rows of two PNGs of the same size (see
-    :func:`..kernels.cpu_panoptic.pair_table_png`); ``bad = (2 + side, row, -1)`` for a
-    row with an unknown filter type."""
-    table = np.zeros((gt_keys.size + 1, pred_keys.size + 1), dtype=np.int64)
-    bad = np.zeros(2, dtype=np.int64)
-    voids = (np.int64(gt_void), np.int64(pred_void))
-    at = _kernels().pair_table_png(
-        graw, gbpp, praw, pbpp, height, width, gt_keys, pred_keys, *voids, table, bad
-    )
-    if at == -2:
-        return table, (int(bad[0]), int(bad[1]), -1)
-    if at >= 0:
-        return table, (int(bad[0]), int(bad[1]), int(at))
-    return table, None
-
-
-def count_pairs_rgb(
-    gt: np.ndarray,
-    pred: np.ndarray,
-    gt_keys: np.ndarray,
-    pred_keys: np.ndarray,
-    gt_void: int,
-    pred_void: int,
-) -> tuple[np.ndarray, tuple[int, int, int] | None]:
-    """:func:`count_pairs` of two ``(H, W, 3 or 4)`` uint8 PNG pixel arrays (same H, W)."""
-    table = np.zeros((gt_keys.size + 1, pred_keys.size + 1), dtype=np.int64)
-    bad = np.zeros(2, dtype=np.int64)
-    at = _kernels().pair_table_rgb(
-        gt.reshape(-1),
-        gt.shape[2],
-        pred.reshape(-1),
-        pred.shape[2],
-        gt_keys,
-        pred_keys,
-        np.int64(gt_void),
-        np.int64(pred_void),
-        table,
-        bad,
-    )
-    if at >= 0:
-        return table, (int(bad[0]), int(bad[1]), int(at))
-    return table, None
+def png_id_map(raw: np.ndarray, height: int, width: int, bpp: int) -> tuple[np.ndarray, int]:
+    """The flat uint32 id map of a PNG's filtered rows, and -1 or the first bad filter row."""
+    ids = np.empty(height * width, dtype=np.uint32)
+    return ids, int(_kernels().png_ids(raw, height, width, bpp, ids))
 
 
 def present_keys(ids: np.ndarray, keys: np.ndarray, void: int) -> tuple[np.ndarray, Any]:

@@ -28,10 +28,10 @@ from .panoptic_core import (
     DENSE_CELLS,
     PanopticResult,
     add_matches,
-    count_pairs_png,
-    count_pairs_rgb,
+    count_pairs,
     count_pairs_sparse,
     match_segments,
+    png_id_map,
     result_from_counts,
     segment_pixels,
     table_pairs,
@@ -189,6 +189,16 @@ def _file_name(ann: dict, where: str) -> str:
     return name
 
 
+def _png_ids(png: tuple, path: str, where: str) -> np.ndarray:
+    raw, (height, width, bpp), _ = png
+    ids, bad_row = png_id_map(raw, height, width, bpp)
+    if bad_row >= 0:
+        raise ValueError(
+            f"{FUNC}: {where}: {path}: corrupt PNG (row {bad_row} has an unknown filter type)"
+        )
+    return ids
+
+
 def _rgb_ids(pixels: np.ndarray) -> np.ndarray:
     rgb = pixels[..., :3].astype(np.uint32)
     return (rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)).reshape(-1)
@@ -197,7 +207,7 @@ def _rgb_ids(pixels: np.ndarray) -> np.ndarray:
 def _evaluate_image(im: _Image):
     gt_png = _open_png(im.gt_path, im.where)
     pred_png = _open_png(im.pred_path, im.where)
-    (height, width, g_bpp), p_shape = gt_png[1], pred_png[1]
+    (height, width, _), p_shape = gt_png[1], pred_png[1]
     if (height, width) != p_shape[:2]:
         raise ValueError(
             f"{FUNC}: {im.where}: prediction {im.pred_path} is {p_shape[1]}x{p_shape[0]} "
@@ -208,28 +218,17 @@ def _evaluate_image(im: _Image):
     pred_void = -1 if im.pred.keys.size and im.pred.keys[0] == 0 else 0
     n_gt, n_pred = im.gt.keys.size, im.pred.keys.size
     keys = (im.gt.keys, im.pred.keys, 0, pred_void)
-    if (
-        (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS
-        and gt_png[0] is not None
-        and pred_png[0] is not None
-    ):
-        table, bad = count_pairs_png(
-            gt_png[0], g_bpp, pred_png[0], p_shape[2], height, width, *keys
-        )
-        if bad is not None and bad[0] >= 2:
-            path = (im.gt_path, im.pred_path)[bad[0] - 2]
-            raise ValueError(
-                f"{FUNC}: {im.where}: {path}: corrupt PNG (row {bad[1]} has an unknown filter type)"
-            )
-        pairs = table_pairs(table)
+    if gt_png[0] is not None and pred_png[0] is not None:  # the fast path: ids from the rows
+        g_ids = _png_ids(gt_png, im.gt_path, im.where)
+        p_ids = _png_ids(pred_png, im.pred_path, im.where)
     else:
-        gt = _pixels(gt_png, im.gt_path, im.where)
-        pred = _pixels(pred_png, im.pred_path, im.where)
-        if (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS:
-            table, bad = count_pairs_rgb(gt, pred, *keys)
-            pairs = table_pairs(table)
-        else:  # thousands of segments: count sparsely, in O(pixels) memory
-            pairs, bad = count_pairs_sparse(_rgb_ids(gt), _rgb_ids(pred), *keys)
+        g_ids = _rgb_ids(_pixels(gt_png, im.gt_path, im.where))
+        p_ids = _rgb_ids(_pixels(pred_png, im.pred_path, im.where))
+    if (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS:
+        table, bad = count_pairs(g_ids, p_ids, *keys)
+        pairs = table_pairs(table)
+    else:  # thousands of segments: count sparsely, in O(pixels) memory
+        pairs, bad = count_pairs_sparse(g_ids, p_ids, *keys)
     if bad is not None:
         side, value, at = bad
         path = (im.gt_path, im.pred_path)[side]

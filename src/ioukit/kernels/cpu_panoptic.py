@@ -5,10 +5,10 @@ every pixel). Here each pixel's segment id is looked up by binary search in the
 sorted ids of the image's segments, but only when the (gt, pred) pair changes: label
 maps are long runs of one pair, so most pixels cost two compares and an add.
 
-Id maps are flat arrays of any integer dtype (:func:`pair_table`), or the RGB(A)
-pixels of COCO panoptic PNGs, ``id = R + 256 G + 256**2 B`` (:func:`pair_table_rgb`,
-fed by :func:`png_unfilter`). The kernels are serial and release the GIL, so images
-can be counted on several threads at once.
+Id maps are flat arrays of any integer dtype (:func:`pair_table`); :func:`png_ids`
+makes one from the rows of a COCO panoptic PNG (``id = R + 256 G + 256**2 B``). The
+kernels are serial and release the GIL, so images can be counted on several threads
+at once.
 """
 
 import numpy as np
@@ -194,120 +194,25 @@ def png_unfilter(raw, height, row_bytes, bpp, out):
 
 
 @nb.serial_kernel
-def pair_table_png(
-    graw, gbpp, praw, pbpp, height, width, gt_keys, pred_keys, gt_void, pred_void, table, bad
-):
-    """:func:`pair_table_rgb` straight from the filtered rows of two PNGs (``graw``,
-    ``praw``: ``height`` rows of a filter byte plus ``width * bpp`` bytes), unfiltering
-    one row of each at a time into small buffers, so no image is ever written out.
+def png_ids(raw, height, width, bpp, ids):
+    """Segment ids ``R + 256 G + 256**2 B`` of a PNG's filtered rows ``raw`` (``height``
+    rows of a filter byte plus ``width * bpp`` bytes, RGB or RGBA) into ``ids``.
 
-    Returns -1; or the first pixel whose id is unknown (``bad = (side, id)``); or -2
-    for a row with an unknown filter type (``bad = (2 + side, row)``).
+    Rows are unfiltered in a two-row buffer (a filter looks one row up at most), so
+    the pixels are never written out. Returns -1, or the first row whose filter type
+    is not 0-4.
     """
-    g_row = width * gbpp
-    p_row = width * pbpp
-    g_up = np.zeros(g_row, dtype=np.uint8)
-    g_cur = np.empty(g_row, dtype=np.uint8)
-    p_up = np.zeros(p_row, dtype=np.uint8)
-    p_cur = np.empty(p_row, dtype=np.uint8)
-    g0 = g1 = g2 = p0 = p1 = p2 = np.uint8(0)
-    start = 0
+    row_bytes = width * bpp
+    rows = np.zeros((2, row_bytes), dtype=np.uint8)  # the row above the first is zeros
     for y in range(height):
-        src = y * (g_row + 1) + 1
-        if not _unfilter_row(graw[src - 1], graw[src : src + g_row], g_up, g_cur, gbpp):
-            bad[0] = 2
-            bad[1] = y
-            return -2
-        src = y * (p_row + 1) + 1
-        if not _unfilter_row(praw[src - 1], praw[src : src + p_row], p_up, p_cur, pbpp):
-            bad[0] = 3
-            bad[1] = y
-            return -2
+        cur = rows[y & 1]
+        src = y * (row_bytes + 1) + 1
+        if not _unfilter_row(raw[src - 1], raw[src : src + row_bytes], rows[1 - (y & 1)], cur, bpp):
+            return y
         base = y * width
         for x in range(width):
-            g = x * gbpp
-            p = x * pbpp
-            if (
-                g_cur[g] == g0
-                and p_cur[p] == p0
-                and g_cur[g + 1] == g1
-                and p_cur[p + 1] == p1
-                and g_cur[g + 2] == g2
-                and p_cur[p + 2] == p2
-                and base + x > 0
-            ):
-                continue
-            if base + x > 0:  # close the run that ends here
-                cg = np.int64(g0) | (np.int64(g1) << 8) | (np.int64(g2) << 16)
-                cp = np.int64(p0) | (np.int64(p1) << 8) | (np.int64(p2) << 16)
-                row = _find(gt_keys, cg, gt_void)
-                col = _find(pred_keys, cp, pred_void)
-                if row < 0 or col < 0:
-                    bad[0] = 0 if row < 0 else 1
-                    bad[1] = cg if row < 0 else cp
-                    return start
-                table[row, col] += base + x - start
-            start = base + x
-            g0, g1, g2 = g_cur[g], g_cur[g + 1], g_cur[g + 2]
-            p0, p1, p2 = p_cur[p], p_cur[p + 1], p_cur[p + 2]
-        g_up, g_cur = g_cur, g_up
-        p_up, p_cur = p_cur, p_up
-    n = height * width
-    if n > 0:
-        cg = np.int64(g0) | (np.int64(g1) << 8) | (np.int64(g2) << 16)
-        cp = np.int64(p0) | (np.int64(p1) << 8) | (np.int64(p2) << 16)
-        row = _find(gt_keys, cg, gt_void)
-        col = _find(pred_keys, cp, pred_void)
-        if row < 0 or col < 0:
-            bad[0] = 0 if row < 0 else 1
-            bad[1] = cg if row < 0 else cp
-            return start
-        table[row, col] += n - start
-    return -1
-
-
-@nb.serial_kernel
-def pair_table_rgb(gt, gt_bpp, pred, pred_bpp, gt_keys, pred_keys, gt_void, pred_void, table, bad):
-    """:func:`pair_table` of two PNG pixel buffers (``bpp`` bytes a pixel, RGB or RGBA,
-    the same number of pixels), reading ``id = R + 256 G + 256**2 B`` on the fly.
-
-    Runs are found by comparing bytes, and an id is assembled once a run, so no id
-    map is written. Returns as :func:`pair_table` does (the index is a pixel index).
-    """
-    n = gt.shape[0] // gt_bpp
-    i = 0
-    while i < n:
-        start = i
-        g = i * gt_bpp
-        p = i * pred_bpp
-        g0, g1, g2 = gt[g], gt[g + 1], gt[g + 2]
-        p0, p1, p2 = pred[p], pred[p + 1], pred[p + 2]
-        i += 1
-        g += gt_bpp
-        p += pred_bpp
-        while (
-            i < n
-            and gt[g] == g0
-            and pred[p] == p0
-            and gt[g + 1] == g1
-            and pred[p + 1] == p1
-            and gt[g + 2] == g2
-            and pred[p + 2] == p2
-        ):
-            i += 1
-            g += gt_bpp
-            p += pred_bpp
-        cg = np.int64(g0) | (np.int64(g1) << 8) | (np.int64(g2) << 16)
-        cp = np.int64(p0) | (np.int64(p1) << 8) | (np.int64(p2) << 16)
-        row = _find(gt_keys, cg, gt_void)
-        if row < 0:
-            bad[0] = 0
-            bad[1] = cg
-            return start
-        col = _find(pred_keys, cp, pred_void)
-        if col < 0:
-            bad[0] = 1
-            bad[1] = cp
-            return start
-        table[row, col] += i - start
+            k = x * bpp
+            ids[base + x] = (
+                np.uint32(cur[k]) | (np.uint32(cur[k + 1]) << 8) | (np.uint32(cur[k + 2]) << 16)
+            )
     return -1
