@@ -198,21 +198,28 @@ def png_ids(raw, height, width, bpp, ids):
     """Segment ids ``R + 256 G + 256**2 B`` of a PNG's filtered rows ``raw`` (``height``
     rows of a filter byte plus ``width * bpp`` bytes, RGB or RGBA) into ``ids``.
 
-    Rows are unfiltered in a two-row buffer (a filter looks one row up at most), so
-    the pixels are never written out. Returns -1, or the first row whose filter type
-    is not 0-4.
+    Returns -1, or the first row whose filter type is not 0-4. (Unfiltering the whole
+    image first and then reading the ids measured faster than doing both row by row.)
     """
     row_bytes = width * bpp
-    rows = np.zeros((2, row_bytes), dtype=np.uint8)  # the row above the first is zeros
-    for y in range(height):
-        cur = rows[y & 1]
-        src = y * (row_bytes + 1) + 1
-        if not _unfilter_row(raw[src - 1], raw[src : src + row_bytes], rows[1 - (y & 1)], cur, bpp):
-            return y
-        base = y * width
-        for x in range(width):
-            k = x * bpp
-            ids[base + x] = (
-                np.uint32(cur[k]) | (np.uint32(cur[k + 1]) << 8) | (np.uint32(cur[k + 2]) << 16)
+    pixels = np.empty(height * row_bytes, dtype=np.uint8)
+    bad = png_unfilter(raw, height, row_bytes, bpp, pixels)
+    if bad >= 0:
+        return bad
+    if bpp == 3:  # two loops, so that the stride is a constant in each
+        for i in range(ids.shape[0]):
+            k = 3 * i
+            ids[i] = (
+                np.uint32(pixels[k])
+                | (np.uint32(pixels[k + 1]) << 8)
+                | (np.uint32(pixels[k + 2]) << 16)
+            )
+    else:
+        for i in range(ids.shape[0]):
+            k = 4 * i
+            ids[i] = (
+                np.uint32(pixels[k])
+                | (np.uint32(pixels[k + 1]) << 8)
+                | (np.uint32(pixels[k + 2]) << 16)
             )
     return -1
