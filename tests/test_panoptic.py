@@ -293,6 +293,9 @@ def test_array_api_errors():
         panoptic_quality(gt, gt, {1: 1}, {1: 1, 2: 1})
     with pytest.raises(ValueError, match=r"pred_ids \(image 1\) has segment id 7"):
         panoptic_quality(np.ones((2, 1, 2), int), np.array([[[1, 1]], [[1, 7]]]), {1: 1}, {1: 1})
+    big = {k: 1 for k in range(1, 1100)}  # a mapping large enough to drop absent keys first
+    with pytest.raises(ValueError, match=r"pred_ids has segment id 5000 at index \(0, 1\)"):
+        panoptic_quality(gt, np.array([[1, 5000]]), big, big)
     with pytest.raises(ValueError, match="shape"):
         panoptic_quality(gt, gt[:, :1], {1: 1, 2: 1}, {1: 1, 2: 1})
     with pytest.raises(ValueError, match="integer segment ids"):
