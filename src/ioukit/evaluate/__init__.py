@@ -1,5 +1,6 @@
 """Data-set evaluation: matching, mean-IoU reports, COCO AP/AR (files or a streaming
-metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors)."""
+metric), panoptic quality and the detection analyses (PR curves, F1, confusion matrix,
+TIDE errors)."""
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
 from .boundary import boundary_iou, mask_boundary
@@ -8,6 +9,9 @@ from .crowdpose import crowdpose_evaluate
 from .keypoints import keypoint_oks
 from .lvis import LVISResult, is_lvis, lvis_evaluate
 from .matching import Matches, match
+from .panoptic import PanopticQuality, panoptic_quality
+from .panoptic_core import PanopticResult
+from .panoptic_files import panoptic_evaluate
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
 
@@ -20,6 +24,8 @@ __all__ = [
     "Matches",
     "MeanAveragePrecision",
     "MeanIoUReport",
+    "PanopticQuality",
+    "PanopticResult",
     "boundary_iou",
     "coco_evaluate",
     "confusion_matrix",
@@ -32,6 +38,8 @@ __all__ = [
     "mask_boundary",
     "match",
     "mean_iou_report",
+    "panoptic_evaluate",
+    "panoptic_quality",
     "precision_recall",
     "report_from_result",
 ]
