@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _dispatch as dispatch
-from .._validate import format_index
+from .._core import dispatch
+from .._core.validate import format_index
 from .panoptic_core import (
     DENSE_CELLS,
     PanopticResult,

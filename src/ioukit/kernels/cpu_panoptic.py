@@ -13,7 +13,7 @@ at once.
 
 import numpy as np
 
-from .. import _numba as nb
+from .._core import jit as nb
 
 
 @nb.serial_kernel

@@ -2,7 +2,7 @@
 (the classic vectorised loop of Fast R-CNN's ``py_cpu_nms``, written here) and
 supervision's ``box_non_max_suppression`` (small N only: it forms the N x N matrix).
 
-Run ``python benchmarks/peers_nms.py`` (``--sizes 20000``). Two box layouts: detector
+Run ``python -m benchmarks.peers.nms`` (``--sizes 20000``). Two box layouts: detector
 output (clusters of jittered proposals around objects) and uniform random boxes.
 The kept indices of every peer are checked against ioukit's before timing.
 """
@@ -14,9 +14,9 @@ import os
 import platform
 
 import numpy as np
-from timing import fmt_seconds, median_seconds
 
 import ioukit
+from benchmarks.timing import fmt_seconds, median_seconds
 
 
 def clustered(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Rotated-box IoU: ioukit against shapely 2's vectorised ``intersection`` (and
 detectron2 / mmcv when installed).
 
-Run ``python benchmarks/peers_rotated.py`` (``--sizes 1000``). Every installed peer is
+Run ``python -m benchmarks.peers.rotated`` (``--sizes 1000``). Every installed peer is
 timed on the same inputs in the same process; the table shows the median time and
 the ratio peer / ioukit. shapely's polygons are built outside the timing, so it is
 timed on ``intersection`` + ``area`` + the union arithmetic only.
@@ -14,9 +14,9 @@ import os
 import platform
 
 import numpy as np
-from timing import fmt_seconds, median_seconds
 
 import ioukit
+from benchmarks.timing import fmt_seconds, median_seconds
 from ioukit._boxes import rotated as _rotated
 
 

@@ -8,14 +8,14 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from panoptic_util import (
+
+from ioukit.evaluate import PanopticQuality, panoptic_evaluate, panoptic_quality
+from tests.helpers.panoptic import (
     random_image,
     reference_average,
     reference_image,
     write_set,
 )
-
-from ioukit.evaluate import PanopticQuality, panoptic_evaluate, panoptic_quality
 
 PIL = pytest.importorskip("PIL.Image")
 

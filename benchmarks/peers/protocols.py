@@ -1,6 +1,6 @@
 """Keypoints, LVIS and Boundary IoU evaluation: ioukit against each reference tool.
 
-    python benchmarks/peers_protocols.py [--images 400] [--lvis-copies 4] [--repeat 3]
+    python -m benchmarks.peers.protocols [--images 400] [--lvis-copies 4] [--repeat 3]
 
 Generates the data sets in a temporary folder (nothing is written to the repository):
 COCO-like keypoint ground truth and jittered detections (pycocotools is the reference),
@@ -21,14 +21,12 @@ import io
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 LVIS_GT = os.path.join(SHARED, "faster_coco_eval", "tests", "lvis_dataset", "lvis_val_100.json")
 
 
@@ -69,7 +67,7 @@ def make_keypoints(folder, n_images, rng):
 
 
 def make_lvis(folder, copies, rng):
-    from lvis_util import make_lvis_results
+    from tests.helpers.lvis import make_lvis_results
 
     base = json.load(open(LVIS_GT))
     gt = copy.deepcopy(base)

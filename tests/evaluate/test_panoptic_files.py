@@ -8,15 +8,15 @@ import json
 
 import numpy as np
 import pytest
-from panoptic_util import (
+
+from ioukit.evaluate import panoptic_evaluate
+from tests.helpers.panoptic import (
     assert_matches_reference,
     chunk,
     random_image,
     rgb2id,
     write_set,
 )
-
-from ioukit.evaluate import panoptic_evaluate
 
 PIL = pytest.importorskip("PIL.Image")
 

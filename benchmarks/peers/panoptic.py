@@ -1,6 +1,6 @@
 """Panoptic quality of COCO panoptic files: ioukit against panopticapi ``pq_compute``.
 
-``python benchmarks/peers_panoptic.py --images 200`` writes a synthetic COCO panoptic
+``python -m benchmarks.peers.panoptic --images 200`` writes a synthetic COCO panoptic
 set to a temporary folder (512 x 512 PNGs, 20-60 segments each: irregular regions
 from the nearest of random seeds, 133 categories of which 80 are things, about 3 %
 crowd and 5 % void segments; the prediction merges, relabels and shifts them), then
