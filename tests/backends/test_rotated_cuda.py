@@ -10,9 +10,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from rotated_util import random_rotated
 
 from ioukit._boxes import rotated as R
+from tests.helpers.rotated import random_rotated
 
 cuda = pytest.importorskip("numba.cuda", reason="numba-cuda (ioukit[cuda]) is not installed")
 if not cuda.is_available():  # pragma: no cover

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rotated_util import corners, random_rotated, shapely_metrics
 
 import ioukit
 from ioukit._boxes import rotated as R
+from tests.helpers.rotated import corners, random_rotated, shapely_metrics
 
 shapely = pytest.importorskip("shapely", minversion="2")
 

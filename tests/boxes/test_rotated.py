@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rotated_util import corners, random_rotated, shapely_metrics
 
 from ioukit import rotated_box_corners
 from ioukit._boxes import rotated as R
+from tests.helpers.rotated import corners, random_rotated, shapely_metrics
 
 shapely = pytest.importorskip("shapely", minversion="2")
 

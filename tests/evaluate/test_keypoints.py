@@ -8,10 +8,10 @@ import json
 
 import numpy as np
 import pytest
-from coco_util import pycocotools_eval
 
 from ioukit.evaluate import coco_evaluate, keypoint_oks
 from ioukit.evaluate.keypoints import COCO_KEYPOINT_SIGMAS
+from tests.helpers.coco import pycocotools_eval
 
 
 def oks_reference(dt, gt, areas, sigmas, boxes):

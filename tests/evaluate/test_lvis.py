@@ -9,9 +9,9 @@ import logging
 
 import numpy as np
 import pytest
-from lvis_util import make_lvis_results
 
 from ioukit.evaluate import is_lvis, lvis_evaluate
+from tests.helpers.lvis import make_lvis_results
 
 if not hasattr(np, "float"):
     setattr(np, "float", float)  # noqa: B010  (lvis-api uses the alias NumPy 2 removed)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rotated_util import corners, greedy_reference, random_rotated, shapely_metrics
 
 import ioukit
 from ioukit import rle
+from tests.helpers.rotated import corners, greedy_reference, random_rotated, shapely_metrics
 
 
 def torchvision_like_nms(boxes, scores, threshold):
