@@ -61,9 +61,12 @@ def test_masks_and_confusion(rng):
     t = rng.integers(0, 5, (4, 31, 33)).astype(np.uint8)
     p = rng.integers(0, 5, (4, 31, 33)).astype(np.uint8)
     got = confusion_matrix(da.from_array(t, chunks=(1, 16, 33)), da.from_array(p, chunks=2), 5, ignore_index=4)
-    assert isinstance(got, np.ndarray)
-    np.testing.assert_array_equal(got, confusion_matrix(t, p, 5, ignore_index=4))
-
+    assert isinstance(got, da.Array) and got.shape == (5, 5) and got.dtype == np.int64  # lazy
+    np.testing.assert_array_equal(got.compute(), confusion_matrix(t, p, 5, ignore_index=4))
+    p[3, 30, 2] = 7
+    lazy = confusion_matrix(da.from_array(t, chunks=2), da.from_array(p, chunks=2), 5)
+    with pytest.raises(ValueError, match=r"pred label 7 at index .* is outside \[0, 5\)"):
+        lazy.compute()
 
 
 @pytest.mark.parametrize("fmt", ["xyxy", "xywh", "cxcywh"])

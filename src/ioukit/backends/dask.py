@@ -3,7 +3,7 @@
 Every task runs the ordinary kernel (CPU for NumPy chunks, CUDA for CuPy chunks)
 on one tile. Boxes may be chunked any way along the box axis; the coordinate
 axis (and a mask's height and width) is rechunked to one chunk. Every result is
-lazy but the semantic confusion matrix, computed and returned on the host.
+lazy, the semantic confusion matrix included (the sum of one matrix per chunk).
 
 Thread policy: a task runs its kernel with ``IOUKIT_DASK_TASK_THREADS`` numba
 threads (default 1), since Dask already runs one task per core; numba's thread
@@ -184,10 +184,9 @@ def _confusion_block(t, p, num_classes, ignore_index):
         return confusion_matrix(t, p, num_classes, ignore_index)
 
 
-def confusion_matrix(
-    target: Any, pred: Any, num_classes: int, ignore_index: int | None
-) -> np.ndarray:
-    """Confusion matrix of Dask label maps: one task per chunk, summed; returned computed."""
+def confusion_matrix(target: Any, pred: Any, num_classes: int, ignore_index: int | None) -> Any:
+    """Confusion matrix of Dask label maps: a lazy (C, C) int64 Dask array, the sum of
+    one matrix per chunk (computed when asked, like the other Dask results)."""
     dask, da = _dask()
     t, p = da.asarray(target), da.asarray(pred)
     if t.shape != p.shape:
@@ -195,9 +194,10 @@ def confusion_matrix(
             f"confusion_matrix: target has shape {t.shape} but pred has shape {p.shape}"
         )
     p = p.rechunk(t.chunks)
+    c = int(num_classes)
+    block = dask.delayed(_confusion_block, pure=True)
     parts = [
-        dask.delayed(_confusion_block)(tb, pb, num_classes, ignore_index)
+        da.from_delayed(block(tb, pb, c, ignore_index), shape=(c, c), dtype=np.int64)
         for tb, pb in zip(t.to_delayed().ravel(), p.to_delayed().ravel(), strict=True)
     ]
-    total = dask.delayed(sum)(parts)
-    return np.asarray(total.compute(), dtype=np.int64)
+    return da.stack(parts).sum(axis=0, dtype=np.int64)
