@@ -71,6 +71,11 @@ _RETURNS = """
         dtype."""
 
 
+# Each public function spells out its own signature (help(), IDEs and inspect.signature
+# show the real keywords) and docstring; `duplicates` lists these signatures as alike.
+# The bodies are one line: build the job, run it.
+
+
 def box_iou(
     a: Any,
     b: Any,

@@ -120,7 +120,7 @@ def _crowd_flags(crowd: Any, batch: tuple[int, ...], m: int, func: str) -> Any:
     return check.check_flags(dispatch.small_to_host(crowd), batch + (m,), "crowd", func)
 
 
-def pairwise_job(
+def pairwise_job(  # (duplicates lists this parameter list beside others: alike in shape only)
     func: str,
     metric: str,
     a: Any,
@@ -159,24 +159,10 @@ def pairwise_job(
     if crowd is not None:
         crowd = _crowd_flags(crowd, batch, shape_b[-2], func)
         metric = "crowd_iou"
-    return BoxJob(
-        func,
-        metric,
-        kind,
-        a_in,
-        b_in,
-        (a, b),
-        fmt=fmt,
-        aligned=aligned,
-        offset=offset,
-        eps=eps,
-        over=over,
-        crowd=crowd,
-        threshold=threshold,
-        out=out,
-        validate=validate,
-        batch=batch,
-    )
+    job = BoxJob(func, metric, kind, a_in, b_in, (a, b), fmt=fmt, aligned=aligned, offset=offset)
+    job.eps, job.over, job.crowd, job.threshold = eps, over, crowd, threshold
+    job.out, job.validate, job.batch = out, validate, batch
+    return job
 
 
 def single_job(

@@ -139,6 +139,18 @@ def small_to_host(x: Any) -> Any:
     return x
 
 
+def require(module: str, kind: str) -> Any:
+    """Import the optional dependency ``module`` of the backend for ``kind``, or raise an
+    ImportError naming the pip extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"{kind} inputs need the optional dependency {module!r}; install it with: "
+            f"pip install 'ioukit[{BACKEND_MODULES[kind][1]}]'"
+        ) from err
+
+
 def to_numpy(x: Any, name: str, func: str) -> np.ndarray:
     """A NumPy view (or copy) of a host array-like: ndarray, list, torch CPU tensor,
     anything with ``__array__`` or ``__dlpack__``."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._core import validate as check
-from .._core.dispatch import is_cuda, small_to_host
+from .._core.dispatch import CUDA, is_cuda, require, small_to_host
 from .._core.dtypes import float_types
 
 #: Threads per block (x, y) of the 2-D kernels and of the 1-D kernels (x * y);
@@ -35,12 +35,7 @@ UNSUPPORTED_BOX_OPTIONS = {"threshold": "the sparse grid runs on the CPU; pass h
 
 
 def _cuda() -> Any:
-    try:
-        from numba import cuda
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "CUDA inputs need numba-cuda; install it with: pip install 'ioukit[cuda]'"
-        ) from err
+    cuda = require("numba.cuda", CUDA)
     if not cuda.is_available():
         raise RuntimeError(
             "CUDA inputs were given but no usable CUDA GPU or driver was found "

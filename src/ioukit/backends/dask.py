@@ -19,20 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from .._core.dispatch import DASK, require
 from .._core.dtypes import float_types
 
 NAME = "Dask"
 
 
 def _dask() -> Any:
-    try:
-        import dask
-        import dask.array as da
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Dask inputs need dask; install it with: pip install 'ioukit[dask]'"
-        ) from err
-    return dask, da
+    return require("dask", DASK), require("dask.array", DASK)
 
 
 def task_threads() -> int:
