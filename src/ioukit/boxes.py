@@ -7,178 +7,25 @@ and gives the result back in the caller's library.
 
 from __future__ import annotations
 
-import math
 import textwrap
 from typing import Any
 
-import numpy as np
-
+from ._boxes import cpu
 from ._boxes import inputs as prep
+from ._boxes.cpu import SERIAL_PAIRS  # noqa: F401 (documented as boxes.SERIAL_PAIRS)
+from ._boxes.job import BoxJob, pairwise_job, single_job
 from ._core import dispatch
 from ._core import validate as check
-from ._core.dtypes import float_types
-
-_loaded: dict[str, Any] = {}
-
-SERIAL_PAIRS = 1 << 15
-"""Pairwise IoU of at most this many pairs runs in one thread (waking the pool costs more)."""
 
 
-def _kernels() -> Any:
-    """The CPU box kernels, imported on first use (importing ioukit compiles nothing)."""
-    if "cpu" not in _loaded:
-        from ._core import jit as _numba
-        from .kernels import cpu_boxes
-
-        _loaded["cpu"], _loaded["parallel_call"] = cpu_boxes, _numba.parallel_call
-    return _loaded["cpu"]
-
-
-def _parallel_call(kernel: Any, *args: Any) -> Any:
-    _kernels()
-    return _loaded["parallel_call"](kernel, *args)
-
-
-def _features(boxes: np.ndarray, fmt: str, offset: Any) -> np.ndarray:
-    kernels = _kernels()
-    feats = np.empty((boxes.shape[0], kernels.N_FEATURES, boxes.shape[1]), dtype=boxes.dtype)
-    kernels.box_features(boxes, kernels.FORMAT_CODES[fmt], offset, feats)
-    return feats
-
-
-def _pairwise(
-    func: str,
-    metric: str,
-    a: Any,
-    b: Any,
-    *,
-    fmt: str,
-    aligned: bool,
-    pixel_offset: int,
-    out: Any,
-    validate: bool,
-    crowd: Any = None,
-    over: str = "a",
-    eps: float = 1e-7,
-    threshold: float | None = None,
-) -> Any:
-    kind = dispatch.common_kind(func, a=a, b=b, out=out)  # crowd flags may come from the host
-    if kind != dispatch.NUMPY:
-        options = dict(
-            fmt=fmt,
-            aligned=aligned,
-            pixel_offset=pixel_offset,
-            out=out,
-            validate=validate,
-            crowd=crowd,
-            over=over,
-            eps=eps,
-        )
-        if threshold is not None:
-            options["threshold"] = threshold
-        return dispatch.backend(kind, func).pairwise_boxes(func, metric, a, b, **options)
-    check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
-    offset_value = check.check_pixel_offset(pixel_offset, func)
-    a_np = prep.host_boxes(a, "a", func)
-    b_np = prep.host_boxes(b, "b", func)
-    compute, result = float_types(a_np.dtype, b_np.dtype)
-    a_np, big_a = prep.checked(a_np, compute, fmt, validate, "a", func)
-    b_np, big_b = prep.checked(b_np, compute, fmt, validate, "b", func)
-    batch = check.broadcast_batch(a_np.shape[:-2], b_np.shape[:-2], func)
-    n, m = a_np.shape[-2], b_np.shape[-2]
-    if aligned:
-        check.check_same_length(n, m, func)
-    shape = batch + ((n,) if aligned else (n, m))
-    flags = None
-    if crowd is not None:
-        flags = check.check_flags(crowd, batch + (m,), "crowd", func)
-        metric = "crowd_iou"
-    compute, scale = prep.overflow_guard(compute, max(big_a, big_b))
-
-    if threshold is not None:
-        return _thresholded(
-            a_np, b_np, flags, fmt, offset_value, compute, scale, threshold, aligned, out, func
-        )
-    buffer, copy_into = prep.result_buffer(out, shape, result, compute, func)
-    n_batch = math.prod(batch)
-    if buffer.size:
-        offset = compute.type(offset_value * scale)
-        eps_value = compute.type(eps * scale * scale)
-        fa = _features(prep.scaled(prep.batched(a_np, batch, compute), scale), fmt, offset)
-        fb = _features(prep.scaled(prep.batched(b_np, batch, compute), scale), fmt, offset)
-        target = buffer.reshape((n_batch,) + shape[len(batch) :])
-        _run_kernel(metric, aligned, fa, fb, flags, n_batch, m, over, offset, eps_value, target)
-    if copy_into is not None:
-        copy_into[...] = buffer
-        return out
-    if out is not None:
-        return out
-    return dispatch.restore(buffer.astype(result, copy=False), a, b)
-
-
-def _thresholded(
-    a_np, b_np, flags, fmt, offset_value, compute, scale, threshold, aligned, out, func
-):
-    """The sparse path of ``box_iou(..., threshold=t)``."""
-    if aligned or out is not None or a_np.ndim != 2 or b_np.ndim != 2:
-        raise ValueError(f"{func}: threshold= needs 2-D (N, 4) inputs, without aligned= or out=")
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, (int, float, np.integer, np.floating))
-        or not 0 < threshold <= 1
-    ):
-        raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
-    from ._boxes.sparse_grid import sparse_box_iou
-
-    offset = compute.type(offset_value * scale)
-    fa = _features(prep.scaled(prep.batched(a_np, (), compute), scale), fmt, offset)[0]
-    fb = _features(prep.scaled(prep.batched(b_np, (), compute), scale), fmt, offset)[0]
-    crowd = (
-        prep.flat_flags(flags, 1, b_np.shape[0])[0]
-        if flags is not None
-        else np.zeros(b_np.shape[0], bool)
-    )
-    result = sparse_box_iou(fa, fb, np.ascontiguousarray(crowd), offset, float(threshold))
-    _, result_dtype = float_types(a_np.dtype, b_np.dtype)
-    return result.astype(result_dtype, copy=False)
-
-
-def _run_kernel(
-    metric: str,
-    aligned: bool,
-    fa: np.ndarray,
-    fb: np.ndarray,
-    flags: np.ndarray | None,
-    n_batch: int,
-    m: int,
-    over: str,
-    offset: Any,
-    eps: Any,
-    target: np.ndarray,
-) -> None:
-    k = _kernels()
-    over_code = k.OVER_CODES[over]
-    if aligned:
-        crowd = prep.flat_flags(flags, n_batch, m)
-        _parallel_call(
-            k.aligned_metric, k.METRIC_CODES[metric], fa, fb, crowd, over_code, offset, eps, target
-        )
-    elif metric == "iou" and target.size <= SERIAL_PAIRS:  # compile-time: no pool wake-up
-        k.pairwise_iou_serial(fa, fb, offset, target)
-    elif metric == "iou":
-        _parallel_call(k.pairwise_iou, fa, fb, offset, target)
-    elif metric == "crowd_iou":
-        _parallel_call(
-            k.pairwise_crowd_iou, fa, fb, prep.flat_flags(flags, n_batch, m), offset, target
-        )
-    elif metric == "ioa":
-        _parallel_call(k.pairwise_ioa, fa, fb, over_code, offset, target)
-    elif metric == "giou":
-        _parallel_call(k.pairwise_giou, fa, fb, offset, target)
-    elif metric == "diou":
-        _parallel_call(k.pairwise_diou, fa, fb, offset, eps, target)
-    else:
-        _parallel_call(k.pairwise_ciou, fa, fb, offset, eps, target)
+def _run(job: BoxJob) -> Any:
+    """Hand ``job`` to the runner of its kind once, and give the result back once."""
+    if job.kind != dispatch.NUMPY:
+        return dispatch.backend(job.kind, job.func).run_boxes(job)
+    result = cpu.run_boxes(job)
+    if job.out is not None or job.threshold is not None:  # the caller's array / a sparse matrix
+        return result
+    return dispatch.restore(result, *job.inputs)
 
 
 _COMMON_PARAMETERS = """
@@ -224,6 +71,11 @@ _RETURNS = """
         dtype."""
 
 
+# Each public function spells out its own signature (help(), IDEs and inspect.signature
+# show the real keywords) and docstring; `duplicates` lists these signatures as alike.
+# The bodies are one line: build the job, run it.
+
+
 def box_iou(
     a: Any,
     b: Any,
@@ -263,19 +115,20 @@ def box_iou(
     >>> ioukit.box_iou([[0, 0, 10, 10]], [[5, 5, 15, 15], [0, 0, 10, 9]], threshold=0.5).toarray()
     array([[0. , 0.9]])
     """
-    return _pairwise(
+    job = pairwise_job(
         "box_iou",
         "iou",
         a,
         b,
-        fmt=fmt,
-        aligned=aligned,
-        pixel_offset=pixel_offset,
-        out=out,
-        validate=validate,
+        fmt,
+        aligned,
+        pixel_offset,
+        out,
+        validate,
         crowd=crowd,
         threshold=threshold,
     )
+    return _run(job)
 
 
 def box_giou(
@@ -304,17 +157,7 @@ def box_giou(
     >>> ioukit.box_giou([[0, 0, 1, 1]], [[1, 1, 2, 2]])
     array([[-0.5]])
     """
-    return _pairwise(
-        "box_giou",
-        "giou",
-        a,
-        b,
-        fmt=fmt,
-        aligned=aligned,
-        pixel_offset=pixel_offset,
-        out=out,
-        validate=validate,
-    )
+    return _run(pairwise_job("box_giou", "giou", a, b, fmt, aligned, pixel_offset, out, validate))
 
 
 def box_diou(
@@ -347,18 +190,8 @@ def box_diou(
     >>> ioukit.box_diou([[0, 0, 100, 100]], [[0, 0, 50, 50]])
     array([[0.1875]])
     """
-    return _pairwise(
-        "box_diou",
-        "diou",
-        a,
-        b,
-        fmt=fmt,
-        aligned=aligned,
-        pixel_offset=pixel_offset,
-        out=out,
-        validate=validate,
-        eps=eps,
-    )
+    job = pairwise_job("box_diou", "diou", a, b, fmt, aligned, pixel_offset, out, validate, eps=eps)
+    return _run(job)
 
 
 def box_ciou(
@@ -392,18 +225,8 @@ def box_ciou(
     >>> ioukit.box_ciou([[0, 0, 2, 1]], [[0, 0, 1, 2]]).round(4)
     array([[0.2371]])
     """
-    return _pairwise(
-        "box_ciou",
-        "ciou",
-        a,
-        b,
-        fmt=fmt,
-        aligned=aligned,
-        pixel_offset=pixel_offset,
-        out=out,
-        validate=validate,
-        eps=eps,
-    )
+    job = pairwise_job("box_ciou", "ciou", a, b, fmt, aligned, pixel_offset, out, validate, eps=eps)
+    return _run(job)
 
 
 def box_ioa(
@@ -436,19 +259,8 @@ def box_ioa(
     >>> ioukit.box_ioa([[0, 0, 10, 10]], [[2, 2, 8, 8]], over="min")
     array([[1.]])
     """
-    check.check_choice(over, ("a", "b", "min"), "over", "box_ioa")
-    return _pairwise(
-        "box_ioa",
-        "ioa",
-        a,
-        b,
-        fmt=fmt,
-        aligned=aligned,
-        pixel_offset=pixel_offset,
-        out=out,
-        validate=validate,
-        over=over,
-    )
+    job = pairwise_job("box_ioa", "ioa", a, b, fmt, aligned, pixel_offset, out, validate, over=over)
+    return _run(job)
 
 
 def _splice(doc: str, **blocks: str) -> str:
@@ -470,25 +282,6 @@ def _splice(doc: str, **blocks: str) -> str:
 for _f in (box_iou, box_giou, box_diou, box_ciou, box_ioa):
     _f.__doc__ = _splice(_f.__doc__, common=_COMMON_PARAMETERS, returns=_RETURNS)
 del _f
-
-
-def _single_set(
-    func: str, a: Any, fmt: str, pixel_offset: int, validate: bool
-) -> tuple[np.ndarray, tuple[int, ...], np.dtype, np.dtype, float]:
-    """``(boxes as a (B, N, 4) array of the compute dtype, the input's shape, result
-    dtype, the coordinate scale)``: see :func:`_overflow_guard` for the last two."""
-    kind = dispatch.common_kind(func, a=a)
-    if kind != dispatch.NUMPY:
-        raise TypeError(f"{func}: {kind} inputs are not supported")
-    check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
-    check.check_pixel_offset(pixel_offset, func)
-    arr = prep.host_boxes(a, "a", func)
-    compute, result = float_types(arr.dtype)
-    arr, magnitude = prep.checked(arr, compute, fmt, validate, "a", func)
-    compute, scale = prep.overflow_guard(compute, magnitude)
-    n_batch = math.prod(arr.shape[:-2])
-    boxes = prep.scaled(np.asarray(arr.reshape((n_batch,) + arr.shape[-2:]), dtype=compute), scale)
-    return boxes, arr.shape, result, scale
 
 
 def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool = True) -> Any:
@@ -518,13 +311,8 @@ def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool
     >>> ioukit.box_area([[0, 0, 100, 100], [0, 0, 0, 0]])
     array([10000.,     0.])
     """
-    boxes, shape, result, scale = _single_set("box_area", a, fmt, pixel_offset, validate)
-    areas = np.empty(boxes.shape[:2], dtype=boxes.dtype)
-    if areas.size:
-        k = _kernels()
-        offset = boxes.dtype.type(pixel_offset * scale)
-        _parallel_call(k.box_area, boxes, k.FORMAT_CODES[fmt], offset, areas)
-    return dispatch.restore(prep.unscaled(areas, scale, 2, result).reshape(shape[:-1]), a)
+    check.check_choice(fmt, check.BOX_FORMATS, "fmt", "box_area")
+    return _run(single_job("box_area", "area", a, fmt, pixel_offset, validate))
 
 
 def box_convert(
@@ -569,9 +357,4 @@ def box_convert(
     dst = prep.one_spelling(dst, out_fmt, "dst", "out_fmt", func)
     check.check_choice(src, check.BOX_FORMATS, "src" if in_fmt is None else "in_fmt", func)
     check.check_choice(dst, check.BOX_FORMATS, "dst" if out_fmt is None else "out_fmt", func)
-    boxes, shape, result, scale = _single_set(func, a, src, 0, validate)
-    converted = np.empty_like(boxes)
-    if converted.size:
-        k = _kernels()
-        _parallel_call(k.box_convert, boxes, k.FORMAT_CODES[src], k.FORMAT_CODES[dst], converted)
-    return dispatch.restore(prep.unscaled(converted, scale, 1, result).reshape(shape), a)
+    return _run(single_job(func, "convert", a, src, 0, validate, dst=dst))

@@ -74,8 +74,68 @@ def test_box_errors_on_device(rng):
         ioukit.box_iou(cuda.to_device(bad), cuda.to_device(bad))
     with pytest.raises(TypeError, match="inputs must all live in one place"):
         ioukit.box_iou(cuda.to_device(bad), bad)
-    with pytest.raises(ValueError, match="must be equal"):
+    with pytest.raises(ValueError, match="do not broadcast"):  # checked by the front-end
         ioukit.box_iou(cuda.to_device(np.zeros((2, 3, 4))), cuda.to_device(np.zeros((3, 3, 4))))
+    with pytest.raises(ValueError, match="must be equal"):  # CUDA does not broadcast batches
+        ioukit.box_iou(cuda.to_device(np.zeros((1, 3, 4))), cuda.to_device(np.zeros((3, 3, 4))))
+    with pytest.raises(ValueError, match=r"argument 'b' has an invalid xywh box at row \(1, 0\): .*\(negative width\)"):
+        wh = np.ones((2, 1, 4))
+        wh[1, 0, 2] = -1
+        ioukit.box_iou(cuda.to_device(np.ones((2, 1, 4))), cuda.to_device(wh), fmt="xywh")
+
+
+def test_options_checked_before_dispatch(rng):
+    """Option errors are the CPU's, and an option CUDA lacks names itself (was a leaked
+    'unexpected keyword argument')."""
+    a = cuda.to_device(random_boxes(rng, 3))
+    with pytest.raises(TypeError, match=r"box_iou: threshold= is not supported for CUDA inputs"):
+        ioukit.box_iou(a, a, threshold=0.5)
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]"):
+        ioukit.box_iou(a, a, threshold=2)
+    with pytest.raises(ValueError, match="fmt='xxyy' is not one of"):
+        ioukit.box_giou(a, a, fmt="xxyy")
+    with pytest.raises(ValueError, match="pixel_offset must be 0 or 1"):
+        ioukit.box_area(a, pixel_offset=2)
+    with pytest.raises(ValueError, match="over='c' is not one of"):
+        ioukit.box_ioa(a, a, over="c")
+    with pytest.raises(ValueError, match="aligned must be True or False"):
+        ioukit.box_iou(a, a, aligned="yes")
+    with pytest.raises(ValueError, match=r"crowd has shape \(2,\), expected one flag per box of 'b'"):
+        ioukit.box_iou(a, a, crowd=[True, False])
+    with pytest.raises(ValueError, match=r"argument 'b' must have shape \(\.\.\., N, 4\), got \(3, 3\)"):
+        ioukit.box_iou(a, cuda.to_device(np.zeros((3, 3))))
+
+
+def test_crowd_flags_on_device(rng):
+    a, b = random_boxes(rng, 5), random_boxes(rng, 4)
+    crowd = np.array([True, False, True, False])
+    np.testing.assert_allclose(
+        host(ioukit.box_iou(cuda.to_device(a), cuda.to_device(b), crowd=cuda.to_device(crowd))),
+        ioukit.box_iou(a, b, crowd=crowd), rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("fmt", ["xyxy", "xywh", "cxcywh"])
+def test_area_and_convert_on_device(rng, dtype, fmt):
+    boxes = random_boxes(rng, 7, fmt).reshape(1, 7, 4) * 20
+    boxes = boxes.astype(dtype) if dtype != np.int32 else np.round(boxes).astype(dtype)
+    if dtype == np.int32 and fmt == "cxcywh":
+        boxes[..., 2:] = np.abs(boxes[..., 2:])
+    for offset in (0, 1):
+        got = ioukit.box_area(cuda.to_device(boxes), fmt=fmt, pixel_offset=offset)
+        want = ioukit.box_area(boxes, fmt=fmt, pixel_offset=offset)
+        assert hasattr(got, "copy_to_host") and host(got).dtype == want.dtype
+        np.testing.assert_array_equal(host(got), want)
+    for dst in ("xyxy", "xywh", "cxcywh"):
+        got = ioukit.box_convert(cuda.to_device(boxes), fmt, dst)
+        np.testing.assert_array_equal(host(got), ioukit.box_convert(boxes, fmt, dst))
+    assert host(ioukit.box_area(cuda.to_device(np.zeros((0, 4))))).shape == (0,)
+    bad = boxes.copy()
+    bad[0, 3, 0] = np.nan if dtype != np.int32 else bad[0, 3, 0]
+    if dtype != np.int32:
+        with pytest.raises(ValueError, match=r"argument 'a' has an invalid .* box at row \(0, 3\).*not finite"):
+            ioukit.box_area(cuda.to_device(bad), fmt=fmt)
 
 
 def test_dense_masks_match_cpu(rng):
@@ -86,6 +146,10 @@ def test_dense_masks_match_cpu(rng):
     np.testing.assert_array_equal(host(ioukit.mask_iou(da, db, crowd=crowd)), ioukit.mask_iou(a, b, crowd=crowd))
     with pytest.raises(TypeError, match="cannot mix CUDA masks with host masks"):
         ioukit.mask_iou(a, db)
+    with pytest.raises(ValueError, match=r"crowd has shape \(3,\), expected one flag per mask of 'b'"):
+        ioukit.mask_iou(da, db, crowd=crowd[:3])
+    with pytest.raises(ValueError, match=r"crowd has shape \(1, 4\), expected one flag per mask of 'b'"):
+        ioukit.mask_iou(da, db, crowd=crowd[None])
     with pytest.raises(ValueError, match="values other than 0 and 1"):
         ioukit.mask_iou(cuda.to_device(np.full((1, 3, 3), 2, np.uint8)), db[:, :3, :3] if False else cuda.to_device(np.zeros((1, 3, 3), np.uint8)))
 
@@ -113,6 +177,8 @@ COMPILE_CHECK = """
         (b.cast_boxes, (t.int32[:, :, :], f3)), (b.first_invalid_box, (f3, t.int64, t.int64[::1])),
         (b.box_features, (f3, t.int64, t.float32, t.float32, f3)),
         (b.box_features, (d3, t.int64, t.float64, t.float64, d3)),
+        (b.box_area, (f3, t.int64, t.float32, t.float32[:, ::1])),
+        (b.box_convert, (d3, t.int64, t.int64, t.float64, d3)),
         (b.pairwise, (t.int64, f3, f3, t.boolean[:, ::1], t.int64, t.float32, t.float32, t.float32, f3)),
         (b.aligned, (t.int64, d3, d3, t.boolean[:, ::1], t.int64, t.float64, t.float64, t.float64, t.float64[:, ::1])),
         (m.pack_rows, (t.uint8[:, :, ::1], t.uint64[:, :, ::1], t.int64[::1], t.int64[::1], t.int64[::1], t.int32[::1])),

@@ -61,8 +61,40 @@ def test_masks_and_confusion(rng):
     t = rng.integers(0, 5, (4, 31, 33)).astype(np.uint8)
     p = rng.integers(0, 5, (4, 31, 33)).astype(np.uint8)
     got = confusion_matrix(da.from_array(t, chunks=(1, 16, 33)), da.from_array(p, chunks=2), 5, ignore_index=4)
-    assert isinstance(got, np.ndarray)
-    np.testing.assert_array_equal(got, confusion_matrix(t, p, 5, ignore_index=4))
+    assert isinstance(got, da.Array) and got.shape == (5, 5) and got.dtype == np.int64  # lazy
+    np.testing.assert_array_equal(got.compute(), confusion_matrix(t, p, 5, ignore_index=4))
+    p[3, 30, 2] = 7
+    lazy = confusion_matrix(da.from_array(t, chunks=2), da.from_array(p, chunks=2), 5)
+    with pytest.raises(ValueError, match=r"pred label 7 at index .* is outside \[0, 5\)"):
+        lazy.compute()
+
+
+@pytest.mark.parametrize("fmt", ["xyxy", "xywh", "cxcywh"])
+def test_area_and_convert_lazy(rng, fmt):
+    boxes = random_boxes(rng, 50, fmt)
+    lazy = ioukit.box_area(da.from_array(boxes, chunks=(12, 2)), fmt=fmt, pixel_offset=1)
+    assert isinstance(lazy, da.Array) and lazy.shape == (50,)
+    np.testing.assert_array_equal(lazy.compute(), ioukit.box_area(boxes, fmt=fmt, pixel_offset=1))
+    for dst in ("xyxy", "xywh", "cxcywh"):
+        lazy = ioukit.box_convert(da.from_array(boxes.astype(np.float32), chunks=7), fmt, dst)
+        assert isinstance(lazy, da.Array) and lazy.shape == (50, 4) and lazy.dtype == np.float32
+        np.testing.assert_array_equal(lazy.compute(), ioukit.box_convert(boxes.astype(np.float32), fmt, dst))
+    bad = random_boxes(rng, 50, "xywh")
+    bad[31, 2] = -1
+    with pytest.raises(ValueError, match=r"argument 'a' has an invalid xywh box at row 31"):
+        ioukit.box_area(da.from_array(bad, chunks=10), fmt="xywh").compute()
+
+
+def test_aligned_crowd_and_lazy_crowd(rng):
+    a, b = random_boxes(rng, 40), random_boxes(rng, 40)
+    crowd = rng.random(40) < 0.4
+    got = ioukit.box_iou(da.from_array(a, chunks=9), da.from_array(b, chunks=13), aligned=True, crowd=crowd)
+    np.testing.assert_array_equal(got.compute(), ioukit.box_iou(a, b, aligned=True, crowd=crowd))
+    lazy_crowd = da.from_array(crowd, chunks=11)
+    got = ioukit.box_iou(da.from_array(a, chunks=9), da.from_array(b, chunks=13), crowd=lazy_crowd)
+    np.testing.assert_array_equal(got.compute(), ioukit.box_iou(a, b, crowd=crowd))
+    with pytest.raises(ValueError, match=r"crowd has shape \(39,\), expected one flag per box of 'b'"):
+        ioukit.box_iou(da.from_array(a, chunks=9), da.from_array(b, chunks=13), crowd=lazy_crowd[:39])
 
 
 @pytest.mark.parametrize("threshold", [0.05, 0.5, 0.9])

@@ -10,6 +10,7 @@ arrives, so the kernels never need to know where an array came from.
 from __future__ import annotations
 
 import importlib
+import math
 import sys
 from typing import Any
 
@@ -112,6 +113,41 @@ def backend(kind: str, func: str) -> Any:
         raise ImportError(
             f"{func}: {kind} inputs need the optional dependency {err.name!r}; "
             f"install it with: pip install 'ioukit[{extra}]'"
+        ) from err
+
+
+def shape_of(x: Any) -> tuple:
+    """The shape of an array of any kind as a tuple (a Dask array's unknown sizes stay NaN);
+    AttributeError when ``x`` has none."""
+    if isinstance(x, np.ndarray):
+        return x.shape
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        shape = x.__cuda_array_interface__["shape"]
+    if type(shape) is tuple and all(type(n) is int for n in shape):
+        return shape
+    return tuple(n if isinstance(n, float) and math.isnan(n) else int(n) for n in shape)
+
+
+def small_to_host(x: Any) -> Any:
+    """A small array (flags, labels) from any device library as a host array-like;
+    host inputs are returned as they are."""
+    if is_cuda(x):
+        for method in ("get", "copy_to_host", "cpu"):  # CuPy, numba, torch
+            if hasattr(x, method):
+                return np.asarray(getattr(x, method)())
+    return x
+
+
+def require(module: str, kind: str) -> Any:
+    """Import the optional dependency ``module`` of the backend for ``kind``, or raise an
+    ImportError naming the pip extra that provides it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(
+            f"{kind} inputs need the optional dependency {module!r}; install it with: "
+            f"pip install 'ioukit[{BACKEND_MODULES[kind][1]}]'"
         ) from err
 
 

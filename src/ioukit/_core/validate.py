@@ -84,13 +84,23 @@ def check_box_values(
     if row < 0:
         return float(big)
     where = format_index(int(row), arr.shape[:-1])
-    values = [float(v) for v in flat[row]]
-    why = cpu_boxes.INVALID_REASONS[reason]
     hint = ""
     if fmt == "xyxy" and reason in (1, 2) and bool((flat[:, 2:] >= 0).all()):
         hint = '; every box has a non-negative 3rd and 4th value: are they xywh? pass fmt="xywh"'
-    raise ValueError(
-        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {values} ({why}){hint}"
+    raise invalid_box_error(flat[row], int(reason), where, fmt, name, func, hint)
+
+
+def invalid_box_error(
+    row: Any, reason: int, where: str, fmt: str, name: str, func: str, hint: str = ""
+) -> ValueError:
+    """The one message for an invalid box (CPU and device checks): ``reason`` indexes
+    ``kernels.cpu_boxes.INVALID_REASONS``, ``where`` is the formatted row index."""
+    from ..kernels.cpu_boxes import INVALID_REASONS
+
+    values = [float(v) for v in row]
+    return ValueError(
+        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {values} "
+        f"({INVALID_REASONS[reason]}){hint}"
     )
 
 

@@ -21,20 +21,21 @@ from typing import Any
 import numpy as np
 
 from .._core import validate as check
-from .._core.dispatch import is_cuda
+from .._core.dispatch import CUDA, is_cuda, require, small_to_host
+from .._core.dtypes import float_types
 
 #: Threads per block (x, y) of the 2-D kernels and of the 1-D kernels (x * y);
 #: tests shrink them (IOUKIT_CUDA_THREADS="4,4") so the simulator covers many blocks.
 THREADS = tuple(int(v) for v in os.environ.get("IOUKIT_CUDA_THREADS", "32,8").split(","))
 
+NAME = "CUDA"
+
+#: Options of a box job this backend refuses (name -> why), checked by the front-end.
+UNSUPPORTED_BOX_OPTIONS = {"threshold": "the sparse grid runs on the CPU; pass host arrays"}
+
 
 def _cuda() -> Any:
-    try:
-        from numba import cuda
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "CUDA inputs need numba-cuda; install it with: pip install 'ioukit[cuda]'"
-        ) from err
+    cuda = require("numba.cuda", CUDA)
     if not cuda.is_available():
         raise RuntimeError(
             "CUDA inputs were given but no usable CUDA GPU or driver was found "
@@ -98,15 +99,6 @@ class _Library:
         return arr, arr
 
 
-def _host_flags(flags: Any) -> np.ndarray:
-    """Crowd flags from the host or from any device library."""
-    for method in ("get", "copy_to_host", "cpu"):
-        if is_cuda(flags) and hasattr(flags, method):
-            flags = getattr(flags, method)()
-            break
-    return np.asarray(flags)
-
-
 def _blocks(n: int, threads: int) -> int:
     return max(1, math.ceil(n / threads))
 
@@ -116,134 +108,140 @@ def _threads_1d() -> int:
 
 
 def _as_boxes(cuda: Any, x: Any, name: str, func: str) -> Any:
+    """A numba view of device boxes; the job has checked the shape."""
     view = _view(cuda, x)
-    if view.ndim < 2 or _shape(view)[-1] != 4:
-        raise ValueError(
-            f"{func}: argument {name!r} must have shape (..., N, 4), got {_shape(view)}"
-        )
-    if view.dtype.kind not in "iuf":
-        raise TypeError(
-            f"{func}: argument {name!r} must hold integer or floating-point numbers, "
-            f"got dtype {view.dtype}"
-        )
+    check.check_numeric(view, name, func)
     return view
 
 
-def _reason(row: np.ndarray, fmt: str) -> str:
-    if not np.isfinite(row).all():
-        return "not finite"
-    if fmt == "xyxy":
-        return "x2 < x1" if row[2] < row[0] else "y2 < y1"
-    return "negative width" if row[2] < 0 else "negative height"
-
-
-def _prepared(cuda, view, batch_shape, dtype, fmt, validate, name, func, stream):
+def _prepared(cuda, view, dtype, job, name, stream):
     """A contiguous (B, N, 4) ``dtype`` copy of ``view`` on the device, validated."""
     from ..kernels.codes import FORMAT_CODES
 
     k = _kernels("boxes")
-    n_batch = math.prod(batch_shape)
-    src = view.reshape((n_batch,) + _shape(view)[-2:]) if view.is_c_contiguous() else view
+    shape = _shape(view)
+    n_batch, n = math.prod(shape[:-2]), shape[-2]
+    src = view.reshape((n_batch, n, 4)) if view.is_c_contiguous() else view
     if src.ndim != 3:  # non-contiguous batched input: copy through the host layout
-        src = cuda.to_device(np.ascontiguousarray(view.copy_to_host())).reshape(
-            (n_batch,) + _shape(view)[-2:]
-        )
-    out = cuda.device_array((n_batch, _shape(view)[-2], 4), dtype=dtype, stream=stream)
-    total = n_batch * _shape(view)[-2]
+        src = cuda.to_device(np.ascontiguousarray(view.copy_to_host())).reshape((n_batch, n, 4))
+    out = cuda.device_array((n_batch, n, 4), dtype=dtype, stream=stream)
+    total = n_batch * n
     if total:
         t = _threads_1d()
         k.cast_boxes[_blocks(total, t), t, stream](src, out)
-        if validate:
+        if job.validate:
+            code = FORMAT_CODES[job.fmt]
             found = cuda.to_device(np.array([total], dtype=np.int64), stream=stream)
-            k.first_invalid_box[_blocks(total, t), t, stream](out, FORMAT_CODES[fmt], found)
+            k.first_invalid_box[_blocks(total, t), t, stream](out, code, found)
             first = int(found.copy_to_host(stream=stream)[0])
             if first < total:
-                row = out[first // _shape(view)[-2]].copy_to_host(stream=stream)[
-                    first % _shape(view)[-2]
-                ]
-                where = check.format_index(first, tuple(batch_shape) + (_shape(view)[-2],))
-                raise ValueError(
-                    f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: "
-                    f"{[float(v) for v in row]} ({_reason(row, fmt)})"
-                )
+                row = out[first // n].copy_to_host(stream=stream)[first % n].reshape(1, 4)
+                # the reason comes from the CPU predicate, the message from the CPU's helper
+                _, reason, _ = _cpu_kernels().first_invalid_box(row, code, True)
+                where = check.format_index(first, shape[:-1])
+                raise check.invalid_box_error(row[0], int(reason), where, job.fmt, name, job.func)
     return out
 
 
-def pairwise_boxes(
-    func, metric, a, b, *, fmt, aligned, pixel_offset, out, validate, crowd, over, eps
-):
-    """Box metrics of device arrays; called by ``ioukit.boxes`` for CUDA inputs."""
+def _cpu_kernels() -> Any:
+    from ..kernels import cpu_boxes
+
+    return cpu_boxes
+
+
+def _features(cuda, k, boxes, code, offset, half, stream) -> Any:
+    f = cuda.device_array((boxes.shape[0], 8, boxes.shape[1]), dtype=boxes.dtype, stream=stream)
+    total = boxes.shape[0] * boxes.shape[1]
+    if total:
+        t = _threads_1d()
+        k.box_features[_blocks(total, t), t, stream](boxes, code, offset, half, f)
+    return f
+
+
+def run_boxes(job: Any) -> Any:
+    """Run a :class:`~ioukit._boxes.job.BoxJob` of CUDA arrays; the result comes back in the
+    library of ``job.a``, on its device."""
     from ..kernels.codes import FORMAT_CODES, METRIC_CODES, OVER_CODES
 
     cuda = _cuda()
-    check.check_choice(fmt, check.BOX_FORMATS, "fmt", func)
-    offset_value = check.check_pixel_offset(pixel_offset, func)
-    va, vb = _as_boxes(cuda, a, "a", func), _as_boxes(cuda, b, "b", func)
-    dtype = np.dtype(np.float64)
-    if (
-        va.dtype == np.float32
-        and vb.dtype == np.float32
-        or (
-            va.dtype.kind == "f"
-            and vb.dtype.kind == "f"
-            and max(va.dtype.itemsize, vb.dtype.itemsize) <= 4
-        )
-    ):
-        dtype = np.dtype(np.float32)
-    batch_a, batch_b = tuple(_shape(va)[:-2]), tuple(_shape(vb)[:-2])
+    func = job.func
+    views = [
+        _as_boxes(cuda, x, name, func) for x, name in ((job.a, "a"), (job.b, "b")) if x is not None
+    ]
+    dtype, _ = float_types(*(v.dtype for v in views))
+    library = _Library(job.a)
+    stream = library.stream(cuda)
+    if job.metric in ("area", "convert"):
+        return _single(cuda, job, views[0], dtype, library, stream)
+    va, vb = views
+    batch_a, batch_b = _shape(va)[:-2], _shape(vb)[:-2]
     if batch_a and batch_b and batch_a != batch_b:
         raise ValueError(
             f"{func}: on CUDA the batch dimensions of 'a' {batch_a} and 'b' {batch_b} "
             "must be equal (or absent on one side)"
         )
-    batch = batch_a or batch_b
     n, m = _shape(va)[-2], _shape(vb)[-2]
-    if aligned:
-        check.check_same_length(n, m, func)
-    library = _Library(a)
-    stream = library.stream(cuda)
     k = _kernels("boxes")
     typed = dtype.type
-    offset, half, eps_value, one = typed(offset_value), typed(0.5), typed(eps), typed(1)
-    pa = _prepared(cuda, va, batch_a, dtype, fmt, validate, "a", func, stream)
-    pb = _prepared(cuda, vb, batch_b, dtype, fmt, validate, "b", func, stream)
-    feats = []
-    for boxes in (pa, pb):
-        f = cuda.device_array((boxes.shape[0], 8, boxes.shape[1]), dtype=dtype, stream=stream)
-        total = boxes.shape[0] * boxes.shape[1]
-        if total:
-            t = _threads_1d()
-            k.box_features[_blocks(total, t), t, stream](boxes, FORMAT_CODES[fmt], offset, half, f)
-        feats.append(f)
-    n_batch = math.prod(batch) if batch else 1
-    if crowd is not None:
-        flags = check.check_flags(_host_flags(crowd), tuple(batch) + (m,), "crowd", func)
-        flags = cuda.to_device(np.ascontiguousarray(flags.reshape(-1, m)), stream=stream)
-        metric = "crowd_iou"
+    offset, half, eps, one = typed(job.offset), typed(0.5), typed(job.eps), typed(1)
+    code = FORMAT_CODES[job.fmt]
+    fa, fb = (
+        _features(cuda, k, _prepared(cuda, v, dtype, job, name, stream), code, offset, half, stream)
+        for v, name in ((va, "a"), (vb, "b"))
+    )
+    n_batch = math.prod(job.batch)
+    if job.crowd is not None:
+        flags = np.ascontiguousarray(job.crowd.reshape(-1, m))
     else:
-        flags = cuda.to_device(np.zeros((1, max(m, 1)), dtype=np.bool_), stream=stream)
-    shape = tuple(batch) + ((n,) if aligned else (n, m))
-    if out is not None:
-        result, target = out, _view(cuda, out)
-        if tuple(target.shape) != shape or target.dtype != dtype:
-            raise ValueError(
-                f"{func}: argument 'out' must be a {dtype} device array of shape {shape}"
-            )
-    else:
-        result, target = library.empty(cuda, shape, dtype, stream)
-    flat = target.reshape((n_batch,) + ((n,) if aligned else (n, m)))
-    code, over_code = METRIC_CODES[metric], OVER_CODES[over]
-    if aligned and n_batch * n:
+        flags = np.zeros((1, max(m, 1)), dtype=np.bool_)
+    flags = cuda.to_device(flags, stream=stream)
+    shape = job.result_shape
+    result, target = _result(cuda, job, library, shape, dtype, stream)
+    flat = target.reshape((n_batch,) + shape[len(job.batch) :])
+    args = (METRIC_CODES[job.metric], fa, fb, flags, OVER_CODES[job.over], offset, eps, one, flat)
+    if job.aligned and n_batch * n:
         t = _threads_1d()
-        k.aligned[_blocks(n_batch * n, t), t, stream](
-            code, feats[0], feats[1], flags, over_code, offset, eps_value, one, flat
-        )
-    elif not aligned and n_batch * n * m:
+        k.aligned[_blocks(n_batch * n, t), t, stream](*args)
+    elif not job.aligned and n_batch * n * m:
         tx, ty = THREADS
-        grid = (_blocks(m, tx), _blocks(n_batch * n, ty))
-        k.pairwise[grid, (tx, ty), stream](
-            code, feats[0], feats[1], flags, over_code, offset, eps_value, one, flat
+        k.pairwise[(_blocks(m, tx), _blocks(n_batch * n, ty)), (tx, ty), stream](*args)
+    return result
+
+
+def _result(cuda, job, library, shape, dtype, stream) -> tuple[Any, Any]:
+    """``(array handed back, numba view the kernel writes)``: the caller's ``out`` or a new one."""
+    if job.out is None:
+        return library.empty(cuda, shape, dtype, stream)
+    target = _view(cuda, job.out)
+    if _shape(target) != shape or target.dtype != dtype:
+        raise ValueError(
+            f"{job.func}: argument 'out' must be a {dtype} device array of shape {shape}"
         )
+    return job.out, target
+
+
+def _single(cuda, job, view, dtype, library, stream) -> Any:
+    """``box_area`` (shape (..., N)) or ``box_convert`` (shape (..., N, 4)) on the device."""
+    from ..kernels.codes import FORMAT_CODES
+
+    k = _kernels("boxes")
+    boxes = _prepared(cuda, view, dtype, job, "a", stream)
+    shape = _shape(view)
+    total = boxes.shape[0] * boxes.shape[1]
+    t = _threads_1d()
+    typed = dtype.type
+    if job.metric == "area":
+        result, target = library.empty(cuda, shape[:-1], dtype, stream)
+        flat = target.reshape(boxes.shape[:2])
+        if total:
+            offset = typed(job.offset)
+            k.box_area[_blocks(total, t), t, stream](boxes, FORMAT_CODES[job.fmt], offset, flat)
+        return result
+    result, target = library.empty(cuda, shape, dtype, stream)
+    flat = target.reshape(boxes.shape)
+    if total:
+        src, dst = FORMAT_CODES[job.fmt], FORMAT_CODES[job.dst]
+        k.box_convert[_blocks(total, t), t, stream](boxes, src, dst, typed(0.5), flat)
     return result
 
 
@@ -295,11 +293,9 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> Any:
     if int(bad.copy_to_host(stream=stream)[0]):
         raise ValueError(f"{func}: a mask holds values other than 0 and 1")
     m = _shape(vb)[0]
-    if crowd is not None:
-        flags = cuda.to_device(
-            np.ascontiguousarray(check.check_flags(_host_flags(crowd), (m,), "crowd", func)),
-            stream=stream,
-        )
+    if crowd is not None:  # exactly one flag per mask, as the CPU front-end
+        flags = check.check_flags(small_to_host(crowd), (m,), "crowd", func, item="mask")
+        flags = cuda.to_device(np.ascontiguousarray(flags), stream=stream)
     else:
         flags = cuda.to_device(np.zeros(max(m, 1), dtype=np.bool_), stream=stream)
     result, target = library.empty(cuda, (_shape(va)[0], m), np.dtype(np.float64), stream)

@@ -2,8 +2,8 @@
 
 Every task runs the ordinary kernel (CPU for NumPy chunks, CUDA for CuPy chunks)
 on one tile. Boxes may be chunked any way along the box axis; the coordinate
-axis (and a mask's height and width) is rechunked to one chunk. Small results
-(the semantic confusion matrix) are computed and returned on the host.
+axis (and a mask's height and width) is rechunked to one chunk. Every result is
+lazy, the semantic confusion matrix included (the sum of one matrix per chunk).
 
 Thread policy: a task runs its kernel with ``IOUKIT_DASK_TASK_THREADS`` numba
 threads (default 1), since Dask already runs one task per core; numba's thread
@@ -19,19 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from .._core.dispatch import DASK, require
 from .._core.dtypes import float_types
-from .._core.validate import check_same_length
+
+NAME = "Dask"
 
 
 def _dask() -> Any:
-    try:
-        import dask
-        import dask.array as da
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Dask inputs need dask; install it with: pip install 'ioukit[dask]'"
-        ) from err
-    return dask, da
+    return require("dask", DASK), require("dask.array", DASK)
 
 
 def task_threads() -> int:
@@ -62,29 +57,21 @@ def _shift_rows(err: ValueError, name: str, start: int) -> ValueError:
     return ValueError(text)
 
 
-def _pair_block(a, b, start_a, start_b, crowd=None, *, func_name, options):
+def _block(a, start_a, b=None, start_b=None, crowd=None, *, func_name, options):
+    """``ioukit.<func_name>`` of one tile; a bad box's row is counted in the whole array."""
     import ioukit
 
+    if crowd is not None:
+        options = dict(options, crowd=crowd)
     try:
         with _LimitedThreads():
-            return (
-                getattr(ioukit, func_name)(a, b, crowd=crowd, **options)
-                if crowd is not None
-                else (getattr(ioukit, func_name)(a, b, **options))
-            )
+            if b is None:
+                return getattr(ioukit, func_name)(a, **options)
+            return getattr(ioukit, func_name)(a, b, **options)
     except ValueError as err:
-        name = "a" if "argument 'a'" in str(err) else "b"
-        starts = start_a if name == "a" else start_b
+        name = "b" if "argument 'b'" in str(err) else "a"
+        starts = start_b if name == "b" else start_a
         raise _shift_rows(err, name, int(np.ravel(starts)[0]) if np.size(starts) else 0) from None
-
-
-def _aligned_block(a, b, crowd=None, *, func_name, options):
-    import ioukit
-
-    with _LimitedThreads():
-        if crowd is not None:
-            return getattr(ioukit, func_name)(a, b, aligned=True, crowd=crowd, **options)
-        return getattr(ioukit, func_name)(a, b, aligned=True, **options)
 
 
 def _starts(da: Any, chunks: tuple[int, ...]) -> Any:
@@ -100,65 +87,59 @@ def _as_dask_boxes(da: Any, x: Any, name: str, func: str) -> Any:
     return arr.rechunk({1: -1})
 
 
-def pairwise_boxes(
-    func,
-    metric,
-    a,
-    b,
-    *,
-    fmt,
-    aligned,
-    pixel_offset,
-    out,
-    validate,
-    crowd,
-    over,
-    eps,
-    threshold=None,
-):
-    """Box metrics of Dask arrays: a lazy (N, M) or (N,) Dask array."""
-    dask, da = _dask()
-    if out is not None:
-        raise TypeError(f"{func}: out= is not supported for Dask inputs (the result is lazy)")
-    aa, bb = _as_dask_boxes(da, a, "a", func), _as_dask_boxes(da, b, "b", func)
-    _, result = float_types(np.dtype(aa.dtype), np.dtype(bb.dtype))
-    options: dict[str, Any] = {"fmt": fmt, "pixel_offset": pixel_offset, "validate": validate}
-    if metric in ("diou", "ciou"):
-        options["eps"] = eps
-    if metric == "ioa":
-        options["over"] = over
-    if threshold is not None:
-        from ..distributed import sparse_box_iou_dask
+#: Options of a box job this backend refuses (name -> why), checked by the front-end.
+UNSUPPORTED_BOX_OPTIONS = {"out": "the result is lazy"}
 
-        return sparse_box_iou_dask(aa, bb, crowd, threshold, options)
-    flags = (
-        None
-        if crowd is None
-        else da.asarray(np.asarray(crowd, dtype=bool) if not hasattr(crowd, "dask") else crowd)
-    )
-    if aligned:
-        check_same_length(aa.shape[0], bb.shape[0], func)
-        bb = bb.rechunk({0: aa.chunks[0]})
-        args = [aa, bb] + ([flags.rechunk(aa.chunks[0])] if flags is not None else [])
-        return da.map_blocks(
-            _aligned_block,
-            *args,
+
+def run_boxes(job: Any) -> Any:
+    """Run a :class:`~ioukit._boxes.job.BoxJob` of Dask arrays: a lazy Dask array (a
+    ``dask.delayed`` sparse matrix for ``threshold=``); each tile runs the CPU path."""
+    dask, da = _dask()
+    func = job.func
+    aa = _as_dask_boxes(da, job.a, "a", func)
+    rows_a = _starts(da, aa.chunks[0])
+    if job.metric in ("area", "convert"):
+        _, result = float_types(np.dtype(aa.dtype))
+        if job.metric == "area":
+            out_index, options = "i", {"fmt": job.fmt, "pixel_offset": job.offset}
+        else:
+            out_index, options = "ik", {"src": job.fmt, "dst": job.dst}
+        options["validate"] = job.validate
+        return da.blockwise(
+            _block,
+            out_index,
+            aa,
+            "ik",
+            rows_a,
+            "i",
             dtype=result,
-            drop_axis=1,
+            concatenate=True,
             func_name=func,
             options=options,
         )
-    args = [aa, "ik", bb, "jk", _starts(da, aa.chunks[0]), "i", _starts(da, bb.chunks[0]), "j"]
+    bb = _as_dask_boxes(da, job.b, "b", func)
+    _, result = float_types(np.dtype(aa.dtype), np.dtype(bb.dtype))
+    options = {"fmt": job.fmt, "pixel_offset": job.offset, "validate": job.validate}
+    if job.metric in ("diou", "ciou"):
+        options["eps"] = job.eps
+    if job.metric == "ioa":
+        options["over"] = job.over
+    if job.threshold is not None:
+        from ..distributed import sparse_box_iou_dask
+
+        return sparse_box_iou_dask(aa, bb, job.crowd, job.threshold, options)
+    flags = None if job.crowd is None else da.asarray(job.crowd)
+    if job.aligned:  # row i of a with row i of b: b and the flags take the chunks of a
+        options["aligned"] = True
+        out_index, b_index, rows_b = "i", "ik", rows_a
+        bb = bb.rechunk({0: aa.chunks[0]})
+    else:
+        out_index, b_index, rows_b = "ij", "jk", _starts(da, bb.chunks[0])
+    args = [aa, "ik", rows_a, "i", bb, b_index, rows_b, b_index[0]]
     if flags is not None:
-        args += [flags.rechunk(bb.chunks[0]), "j"]
+        args += [flags.rechunk(bb.chunks[0]), b_index[0]]
     return da.blockwise(
-        _pair_block,
-        "ij",
-        *args,
-        dtype=result,
-        concatenate=True,
-        func_name=func,
-        options=options,
+        _block, out_index, *args, dtype=result, concatenate=True, func_name=func, options=options
     )
 
 
@@ -197,10 +178,9 @@ def _confusion_block(t, p, num_classes, ignore_index):
         return confusion_matrix(t, p, num_classes, ignore_index)
 
 
-def confusion_matrix(
-    target: Any, pred: Any, num_classes: int, ignore_index: int | None
-) -> np.ndarray:
-    """Confusion matrix of Dask label maps: one task per chunk, summed; returned computed."""
+def confusion_matrix(target: Any, pred: Any, num_classes: int, ignore_index: int | None) -> Any:
+    """Confusion matrix of Dask label maps: a lazy (C, C) int64 Dask array, the sum of
+    one matrix per chunk (computed when asked, like the other Dask results)."""
     dask, da = _dask()
     t, p = da.asarray(target), da.asarray(pred)
     if t.shape != p.shape:
@@ -208,9 +188,10 @@ def confusion_matrix(
             f"confusion_matrix: target has shape {t.shape} but pred has shape {p.shape}"
         )
     p = p.rechunk(t.chunks)
+    c = int(num_classes)
+    block = dask.delayed(_confusion_block, pure=True)
     parts = [
-        dask.delayed(_confusion_block)(tb, pb, num_classes, ignore_index)
+        da.from_delayed(block(tb, pb, c, ignore_index), shape=(c, c), dtype=np.int64)
         for tb, pb in zip(t.to_delayed().ravel(), p.to_delayed().ravel(), strict=True)
     ]
-    total = dask.delayed(sum)(parts)
-    return np.asarray(total.compute(), dtype=np.int64)
+    return da.stack(parts).sum(axis=0, dtype=np.int64)

@@ -89,3 +89,40 @@ def aligned(metric, fa, fb, crowd, over, offset, eps, one, out):
         pb = fb[b if fb.shape[0] > 1 else 0]
         flag = crowd[b if crowd.shape[0] > 1 else 0, i]
         out[b, i] = metric_from_features(metric, pa, i, pb, i, flag, over, offset, eps, one)
+
+
+box_sides = _d.box_sides
+box_corners = _d.box_corners
+
+
+@cuda.jit
+def box_area(boxes, fmt, offset, out):
+    """``out[b, i]`` = area of ``boxes[b, i]`` (the CPU's ``box_sides`` product)."""
+    r = cuda.grid(1)
+    n = boxes.shape[1]
+    if r < boxes.shape[0] * n:
+        b = r // n
+        i = r - b * n
+        w, h = box_sides(
+            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset
+        )
+        out[b, i] = w * h
+
+
+@cuda.jit
+def box_convert(boxes, src, dst, half, out):
+    """``out[b, i]`` = ``boxes[b, i]`` rewritten from format code ``src`` to ``dst``."""
+    r = cuda.grid(1)
+    n = boxes.shape[1]
+    if r < boxes.shape[0] * n:
+        b = r // n
+        i = r - b * n
+        x0, y0, x1, y1 = box_corners(
+            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], src, half
+        )
+        p, q, w, h = x0, y0, x1 - x0, y1 - y0
+        if dst == 0:
+            w, h = x1, y1
+        elif dst == 2:
+            p, q = (x0 + x1) * half, (y0 + y1) * half
+        out[b, i, 0], out[b, i, 1], out[b, i, 2], out[b, i, 3] = p, q, w, h
