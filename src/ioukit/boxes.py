@@ -10,12 +10,32 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from ._boxes import cpu
+from ._boxes import cpu, rotated_route
 from ._boxes import inputs as prep
 from ._boxes.cpu import SERIAL_PAIRS  # noqa: F401 (documented as boxes.SERIAL_PAIRS)
 from ._boxes.job import BoxJob, pairwise_job, single_job
 from ._core import dispatch
 from ._core import validate as check
+
+
+def _pairwise(func: str, metric: str, a: Any, b: Any, fmt: Any, *args: Any, **options: Any) -> Any:
+    """Rotated formats take their own route; every other call builds one job."""
+    if rotated_route.is_rotated(fmt):
+        aligned, pixel_offset, out, validate = args
+        options.pop("eps", None)
+        return rotated_route.pairwise(
+            func,
+            metric,
+            a,
+            b,
+            fmt=fmt,
+            aligned=aligned,
+            pixel_offset=pixel_offset,
+            out=out,
+            validate=validate,
+            **options,
+        )
+    return _run(pairwise_job(func, metric, a, b, fmt, *args, **options))
 
 
 def _run(job: BoxJob) -> Any:
@@ -35,8 +55,10 @@ _COMMON_PARAMETERS = """
         those of ``b``.
     b : array_like, shape (..., M, 4)
         The second set of boxes.
-    fmt : {"xyxy", "xywh", "cxcywh"}, default "xyxy"
-        Box format of both inputs.
+    fmt : {"xyxy", "xywh", "cxcywh", "cxcywha", "cxcywhr"}, default "xyxy"
+        Box format of both inputs. The rotated formats take ``(..., N, 5)`` boxes
+        (centre, size, angle: ``"cxcywha"`` in degrees as detectron2,
+        ``"cxcywhr"`` in radians as mmcv) in box_iou, box_ioa and box_giou.
     aligned : bool, default False
         If True, compare ``a[..., i]`` with ``b[..., i]`` only (N == M) and return
         shape ``(..., N)``; else every pair, shape ``(..., N, M)``.
@@ -115,7 +137,7 @@ def box_iou(
     >>> ioukit.box_iou([[0, 0, 10, 10]], [[5, 5, 15, 15], [0, 0, 10, 9]], threshold=0.5).toarray()
     array([[0. , 0.9]])
     """
-    job = pairwise_job(
+    return _pairwise(
         "box_iou",
         "iou",
         a,
@@ -128,7 +150,6 @@ def box_iou(
         crowd=crowd,
         threshold=threshold,
     )
-    return _run(job)
 
 
 def box_giou(
@@ -157,7 +178,7 @@ def box_giou(
     >>> ioukit.box_giou([[0, 0, 1, 1]], [[1, 1, 2, 2]])
     array([[-0.5]])
     """
-    return _run(pairwise_job("box_giou", "giou", a, b, fmt, aligned, pixel_offset, out, validate))
+    return _pairwise("box_giou", "giou", a, b, fmt, aligned, pixel_offset, out, validate)
 
 
 def box_diou(
@@ -190,8 +211,7 @@ def box_diou(
     >>> ioukit.box_diou([[0, 0, 100, 100]], [[0, 0, 50, 50]])
     array([[0.1875]])
     """
-    job = pairwise_job("box_diou", "diou", a, b, fmt, aligned, pixel_offset, out, validate, eps=eps)
-    return _run(job)
+    return _pairwise("box_diou", "diou", a, b, fmt, aligned, pixel_offset, out, validate, eps=eps)
 
 
 def box_ciou(
@@ -225,8 +245,7 @@ def box_ciou(
     >>> ioukit.box_ciou([[0, 0, 2, 1]], [[0, 0, 1, 2]]).round(4)
     array([[0.2371]])
     """
-    job = pairwise_job("box_ciou", "ciou", a, b, fmt, aligned, pixel_offset, out, validate, eps=eps)
-    return _run(job)
+    return _pairwise("box_ciou", "ciou", a, b, fmt, aligned, pixel_offset, out, validate, eps=eps)
 
 
 def box_ioa(
@@ -259,8 +278,7 @@ def box_ioa(
     >>> ioukit.box_ioa([[0, 0, 10, 10]], [[2, 2, 8, 8]], over="min")
     array([[1.]])
     """
-    job = pairwise_job("box_ioa", "ioa", a, b, fmt, aligned, pixel_offset, out, validate, over=over)
-    return _run(job)
+    return _pairwise("box_ioa", "ioa", a, b, fmt, aligned, pixel_offset, out, validate, over=over)
 
 
 def _splice(doc: str, **blocks: str) -> str:
@@ -311,6 +329,8 @@ def box_area(a: Any, *, fmt: str = "xyxy", pixel_offset: int = 0, validate: bool
     >>> ioukit.box_area([[0, 0, 100, 100], [0, 0, 0, 0]])
     array([10000.,     0.])
     """
+    if rotated_route.is_rotated(fmt):
+        return rotated_route.area(a, fmt=fmt, pixel_offset=pixel_offset, validate=validate)
     check.check_choice(fmt, check.BOX_FORMATS, "fmt", "box_area")
     return _run(single_job("box_area", "area", a, fmt, pixel_offset, validate))
 
@@ -355,6 +375,8 @@ def box_convert(
     func = "box_convert"
     src = prep.one_spelling(src, in_fmt, "src", "in_fmt", func)
     dst = prep.one_spelling(dst, out_fmt, "dst", "out_fmt", func)
+    if rotated_route.is_rotated(src):
+        return rotated_route.convert(a, src, dst, validate=validate)
     check.check_choice(src, check.BOX_FORMATS, "src" if in_fmt is None else "in_fmt", func)
     check.check_choice(dst, check.BOX_FORMATS, "dst" if out_fmt is None else "out_fmt", func)
     return _run(single_job(func, "convert", a, src, 0, validate, dst=dst))
