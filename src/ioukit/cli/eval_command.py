@@ -13,7 +13,8 @@ import numpy as np
 
 from ..bands import DEFAULT_BANDS
 from ..evaluate.coco import COCOParams, COCOResult, evaluate_arrays
-from ..evaluate.readers import Detections, read_detections, read_ground_truth
+from ..evaluate.readers import read_detections, read_ground_truth
+from ..evaluate.records import Detections
 from ..evaluate.report import MeanIoUReport, report_from_result
 from .errors import os_error_text, read_error
 from .progress import Progress

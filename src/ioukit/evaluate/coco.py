@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .readers import Detections, GroundTruth, read_detections, read_ground_truth
+from .readers import read_detections, read_ground_truth
+from .records import Detections, GroundTruth
 
 STATS_NAMES = (
     "AP",

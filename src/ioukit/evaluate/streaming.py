@@ -16,7 +16,7 @@ import numpy as np
 
 from ._stream_input import BOX_FORMATS, Batch, check_mask_sizes, check_pairs, read_batch
 from .coco import COCOParams, COCOResult, evaluate_arrays, summarize
-from .readers import Detections, GroundTruth
+from .records import Detections, GroundTruth
 
 _FUNC = "MeanAveragePrecision"
 
