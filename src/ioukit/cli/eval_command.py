@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from ..bands import DEFAULT_BANDS
-from ..evaluate.coco import COCOParams, COCOResult, evaluate_arrays
+from ..evaluate.params import COCOParams, COCOResult
 from ..evaluate.readers import read_detections, read_ground_truth
 from ..evaluate.records import Detections
 from ..evaluate.report import MeanIoUReport, report_from_result
+from ..evaluate.stages import evaluate_arrays
 from .errors import os_error_text, read_error
 from .progress import Progress
 
@@ -55,7 +56,7 @@ def keep_detections(dets: Detections, keep: np.ndarray) -> Detections:
 
 def _evaluate(truth: Any, dets: Detections, params: COCOParams, client: Any) -> COCOResult:
     if client is not None:
-        from ..distributed import evaluate_on_cluster
+        from ..evaluate.cluster import evaluate_on_cluster
 
         return evaluate_on_cluster(truth, dets, params, client)
     return evaluate_arrays(truth, dets, params)

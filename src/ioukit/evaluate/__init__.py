@@ -2,8 +2,9 @@
 metric) and the detection analyses (PR curves, F1, confusion matrix, TIDE errors)."""
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
-from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
+from .coco import coco_evaluate
 from .matching import Matches, match
+from .params import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
 

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from ._analysis_data import class_index, jsonable, load
-from .coco import COCOParams, COCOResult, coco_evaluate, match_stage
+from .coco import coco_evaluate
+from .params import COCOParams, COCOResult
+from .stages import match_stage
 
 # ----------------------------------------------------------------------------- PR curves
 

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from ._stream_input import BOX_FORMATS, Batch, check_mask_sizes, check_pairs, read_batch
-from .coco import COCOParams, COCOResult, evaluate_arrays, summarize
+from .params import COCOParams, COCOResult, summarize
 from .records import Detections, GroundTruth
+from .stages import evaluate_arrays
 
 _FUNC = "MeanAveragePrecision"
 
