@@ -6,7 +6,6 @@ import json
 import math
 import time
 import zlib
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,24 +33,7 @@ def _read(reader: Any, path: Any, what: str, *args: Any) -> Any:
 
 def keep_detections(dets: Detections, keep: np.ndarray) -> Detections:
     """The detections where ``keep`` is True (``--min-score``), in file order."""
-    index = np.flatnonzero(keep)
-    rles = dets.rles
-    if rles is not None:
-        from .._masks.rleset import subset
-
-        rles = subset(rles, index)
-    return replace(
-        dets,
-        image=dets.image[index],
-        category=dets.category[index],
-        scores=dets.scores[index],
-        boxes=None if dets.boxes is None else dets.boxes[index],
-        areas=dets.areas[index],
-        segmentations=(
-            None if dets.segmentations is None else [dets.segmentations[i] for i in index.tolist()]
-        ),
-        rles=rles,
-    )
+    return dets.take(np.flatnonzero(keep))
 
 
 def _evaluate(truth: Any, dets: Detections, params: COCOParams, client: Any) -> COCOResult:

@@ -7,7 +7,6 @@ Needs ``pip install 'ioukit[dask]'``.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -20,42 +19,7 @@ def _subset(truth: Any, dets: Any, image_lo: int, image_hi: int) -> tuple[Any, A
     """The annotations and detections of images ``image_lo .. image_hi - 1`` (indices)."""
     g = (truth.ann_image >= image_lo) & (truth.ann_image < image_hi)
     d = (dets.image >= image_lo) & (dets.image < image_hi)
-    gi, di = np.flatnonzero(g), np.flatnonzero(d)
-    sub_truth = dataclasses.replace(
-        truth,
-        ann_ids=truth.ann_ids[gi],
-        ann_image=truth.ann_image[gi],
-        ann_category=truth.ann_category[gi],
-        boxes=truth.boxes[gi],
-        areas=truth.areas[gi],
-        crowd=truth.crowd[gi],
-        segmentations=None
-        if truth.segmentations is None
-        else [truth.segmentations[i] for i in gi.tolist()],
-    )
-    sub_dets = dataclasses.replace(
-        dets,
-        image=dets.image[di],
-        category=dets.category[di],
-        scores=dets.scores[di],
-        boxes=None if dets.boxes is None else dets.boxes[di],
-        areas=dets.areas[di],
-        segmentations=None
-        if dets.segmentations is None
-        else [dets.segmentations[i] for i in di.tolist()],
-        rles=None if dets.rles is None else _rle_subset(dets.rles, di),
-    )
-    return sub_truth, sub_dets
-
-
-def _rle_subset(rles: Any, index: np.ndarray) -> Any:
-    from .._masks.rleset import subset
-
-    return subset(rles, index)
-
-
-def _match_share(truth: Any, dets: Any, params: Any) -> Any:
-    return match_stage(truth, dets, params)
+    return truth.take_annotations(np.flatnonzero(g)), dets.take(np.flatnonzero(d))
 
 
 def evaluate_on_cluster(
@@ -84,6 +48,6 @@ def evaluate_on_cluster(
         _subset(truth, dets, int(lo), int(hi))
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
-    futures = [client.submit(_match_share, t, d, params, pure=False) for t, d in shares]
+    futures = [client.submit(match_stage, t, d, params, pure=False) for t, d in shares]
     stages = client.gather(futures)
     return finish(merge_stages(stages), params, truth.category_names)

@@ -3,7 +3,7 @@ detections as flat arrays (one row per image, category, annotation or result).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,19 @@ class GroundTruth:
     crowd: np.ndarray
     segmentations: list | None
 
+    def take_annotations(self, index: np.ndarray) -> GroundTruth:
+        """The same images and categories with the annotations at ``index`` only."""
+        return replace(
+            self,
+            ann_ids=self.ann_ids[index],
+            ann_image=self.ann_image[index],
+            ann_category=self.ann_category[index],
+            boxes=self.boxes[index],
+            areas=self.areas[index],
+            crowd=self.crowd[index],
+            segmentations=_take_list(self.segmentations, index),
+        )
+
 
 @dataclass
 class Detections:
@@ -39,6 +52,28 @@ class Detections:
     segmentations: list | None
     rles: Any = None  # an RLESet instead of ``segmentations`` (the fast reader)
 
+    def take(self, index: np.ndarray) -> Detections:
+        """The detections at ``index`` (an array of positions), in that order."""
+        rles = self.rles
+        if rles is not None:
+            from .._masks.rleset import subset
+
+            rles = subset(rles, index)
+        return replace(
+            self,
+            image=self.image[index],
+            category=self.category[index],
+            scores=self.scores[index],
+            boxes=None if self.boxes is None else self.boxes[index],
+            areas=self.areas[index],
+            segmentations=_take_list(self.segmentations, index),
+            rles=rles,
+        )
+
+
+def _take_list(items: list | None, index: np.ndarray) -> list | None:
+    return None if items is None else [items[i] for i in index.tolist()]
+
 
 def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(boxes, areas)`` of an RLESet: pycocotools' ``toBbox`` and ``area``."""
@@ -47,6 +82,11 @@ def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.zeros((len(rles), 4), dtype=np.float64)
     if len(rles):
         _parallel_call(
-            _kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes
+            _kernels().bboxes_from_counts,
+            rles.counts,
+            rles.offsets,
+            rles.heights,
+            rles.widths,
+            boxes,
         )
     return boxes, rles.areas().astype(np.float64)

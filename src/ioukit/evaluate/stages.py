@@ -256,28 +256,29 @@ def _mask_sets(truth: GroundTruth, dets: Detections, g_sel: np.ndarray, d_sel: n
     """Interval sets of the selected ground-truth and detection masks, and the
     detections' mask areas."""
     from ..masks import rle_intervals
-    from ..rle import segmentations_to_rles
 
-    g_images = truth.ann_image[g_sel]
-    gt_rles = segmentations_to_rles(
-        [truth.segmentations[i] for i in g_sel.tolist()],
-        truth.heights[g_images],
-        truth.widths[g_images],
-        "ground-truth segmentation",
-        "coco_evaluate",
-    )
-    d_images = dets.image[d_sel]
+    gt_rles = _rles(truth, truth.segmentations, g_sel, truth.ann_image[g_sel], "ground-truth")
     if dets.rles is not None:
         from .._masks.rleset import subset
 
         dt_rles = subset(dets.rles, d_sel)
     else:
-        dt_rles = segmentations_to_rles(
-            [dets.segmentations[i] for i in d_sel.tolist()],
-            truth.heights[d_images],
-            truth.widths[d_images],
-            "detection segmentation",
-            "coco_evaluate",
-        )
+        dt_rles = _rles(truth, dets.segmentations, d_sel, dets.image[d_sel], "detection")
     gt_sets, dt_sets = rle_intervals(gt_rles), rle_intervals(dt_rles)
     return gt_sets, dt_sets, dt_sets[8]
+
+
+def _rles(
+    truth: GroundTruth, segmentations: list, index: np.ndarray, images: np.ndarray, what: str
+):
+    """The RLEs of ``segmentations[index]``, on images ``images`` (indices into the
+    ground truth's), errors naming ``what`` segmentation."""
+    from ..rle import segmentations_to_rles
+
+    return segmentations_to_rles(
+        [segmentations[i] for i in index.tolist()],
+        truth.heights[images],
+        truth.widths[images],
+        f"{what} segmentation",
+        "coco_evaluate",
+    )
