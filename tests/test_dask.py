@@ -82,7 +82,7 @@ def test_sparse_threshold_equals_dense_filtered(rng, threshold):
 
 THREADS = """
     import dask, dask.array as da, numpy as np, ioukit
-    from ioukit import _numba
+    from ioukit._core import jit as _numba
     rng = np.random.default_rng(0)
     xy = rng.random((3000, 2)) * 100
     boxes = np.hstack([xy, xy + 10])
@@ -133,7 +133,7 @@ def test_cluster_boxes_and_coco(cluster_client, shared_data, rng):
 
 
 def test_cluster_segmentation_files(cluster_client, shared_data):
-    from ioukit.cli.main.semseg_command import pair_files
+    from ioukit.cli.semseg_command import pair_files
 
     from ioukit.distributed import segmentation_iou_files
 

@@ -77,16 +77,6 @@ def _take_list(items: list | None, index: np.ndarray) -> list | None:
 
 def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(boxes, areas)`` of an RLESet: pycocotools' ``toBbox`` and ``area``."""
-    from ..rle import _kernels, _parallel_call
+    from ..rle import to_bbox
 
-    boxes = np.zeros((len(rles), 4), dtype=np.float64)
-    if len(rles):
-        _parallel_call(
-            _kernels().bboxes_from_counts,
-            rles.counts,
-            rles.offsets,
-            rles.heights,
-            rles.widths,
-            boxes,
-        )
-    return boxes, rles.areas().astype(np.float64)
+    return to_bbox(rles).reshape(len(rles), 4), rles.areas().astype(np.float64)
