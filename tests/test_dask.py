@@ -134,7 +134,6 @@ def test_cluster_boxes_and_coco(cluster_client, shared_data, rng):
 
 def test_cluster_segmentation_files(cluster_client, shared_data):
     from ioukit.cli.semseg_command import pair_files
-
     from ioukit.distributed import segmentation_iou_files
 
     folder = shared_data / "sceneparsing/sampleData/annotations"
