@@ -329,6 +329,8 @@ def _one_to_one(iou: np.ndarray, iou_threshold: float) -> tuple[np.ndarray, np.n
     return gi, di
 
 
+# the same keyword shape as tide.error_breakdown on purpose: every analysis takes
+# (source, dt, thresholds..., iou_type) alike
 def confusion_matrix(
     source: Any,
     dt: Any = None,

@@ -50,7 +50,9 @@ class _Column:
         return int(self._data.nbytes)
 
 
-# state layout: name -> (dtype, trailing shape); "d_" detections, "g_" ground truth
+# state layout: name -> (dtype, trailing shape); "d_" detections, "g_" ground truth (the two
+# halves mirror each other on purpose: one table, so that reset, nbytes and the state loops
+# see every column)
 _COLUMNS = {
     "d_count": (np.int64, ()),
     "d_labels": (np.int64, ()),
