@@ -36,3 +36,13 @@ __all__ = [
     "rotated_box_corners",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``ioukit.evaluate`` and ``ioukit.distributed`` load on first use, so that a bare
+    ``import ioukit`` reaches them and still imports neither them nor numba."""
+    if name in ("evaluate", "distributed"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -261,3 +261,25 @@ def test_ground_truth_types_and_int64_range(change, message, tmp_path):
     path.write_text(json.dumps(gt))
     with pytest.raises(ValueError, match=r"ground truth file '.*gt\.json': " + message):
         coco_evaluate(path, DT)
+
+
+def test_evaluate_reachable_after_bare_import():
+    """``import ioukit`` alone reaches ``ioukit.evaluate`` and ``ioukit.distributed``
+    (loaded on first use: the bare import still loads neither, nor numba)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ioukit\n"
+        "assert 'ioukit.evaluate' not in sys.modules and 'numba' not in sys.modules\n"
+        "assert callable(ioukit.evaluate.coco_evaluate)\n"
+        "assert callable(ioukit.distributed.client_for)\n"
+        "try:\n"
+        "    ioukit.no_such_name\n"
+        "except AttributeError as err:\n"
+        "    assert 'no_such_name' in str(err)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

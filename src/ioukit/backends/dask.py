@@ -125,8 +125,6 @@ def run_boxes(job: Any) -> Any:
     if job.metric == "ioa":
         options["over"] = job.over
     if job.threshold is not None:
-        from ..distributed import sparse_box_iou_dask
-
         return sparse_box_iou_dask(aa, bb, job.crowd, job.threshold, options)
     flags = None if job.crowd is None else da.asarray(job.crowd)
     if job.aligned:  # row i of a with row i of b: b and the flags take the chunks of a
@@ -195,3 +193,62 @@ def confusion_matrix(target: Any, pred: Any, num_classes: int, ignore_index: int
         for tb, pb in zip(t.to_delayed().ravel(), p.to_delayed().ravel(), strict=True)
     ]
     return da.stack(parts).sum(axis=0, dtype=np.int64)
+
+
+# --- box_iou(dask_a, dask_b, threshold=t): one task per pair of chunks finds the pairs
+# above the threshold with the grid kernel; a lazy value computing to a SciPy sparse matrix
+
+
+def _sparse_block(
+    a: np.ndarray,
+    b: np.ndarray,
+    crowd: Any,
+    start_a: int,
+    start_b: int,
+    threshold: float,
+    options: dict,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import ioukit
+
+    with _LimitedThreads():
+        block = ioukit.box_iou(a, b, threshold=threshold, crowd=crowd, **options).tocoo()
+    return block.row.astype(np.int64) + start_a, block.col.astype(np.int64) + start_b, block.data
+
+
+def _assemble(blocks: list, shape: tuple[int, int]) -> Any:
+    from scipy import sparse
+
+    rows = np.concatenate([b[0] for b in blocks]) if blocks else np.zeros(0, np.int64)
+    cols = np.concatenate([b[1] for b in blocks]) if blocks else np.zeros(0, np.int64)
+    vals = np.concatenate([b[2] for b in blocks]) if blocks else np.zeros(0)
+    return sparse.coo_array((vals, (rows, cols)), shape=shape).tocsr()
+
+
+def sparse_box_iou_dask(a: Any, b: Any, crowd: Any, threshold: float, options: dict) -> Any:
+    """Pairs with IoU >= ``threshold`` of two Dask box arrays: a ``dask.delayed`` value
+    computing to a ``scipy.sparse.csr_array`` (one task per pair of chunks).
+
+    Examples
+    --------
+    >>> import dask.array as da, ioukit
+    >>> a = da.from_array([[0, 0, 10, 10], [20, 20, 30, 30]], chunks=1)
+    >>> lazy = ioukit.box_iou(a, a, threshold=0.5)
+    >>> lazy.compute().toarray()
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    import dask
+
+    starts_a = np.cumsum((0,) + a.chunks[0][:-1])
+    starts_b = np.cumsum((0,) + b.chunks[0][:-1])
+    flags = None if crowd is None else np.asarray(crowd, dtype=bool)
+    blocks = []
+    for block_a, sa in zip(a.to_delayed().ravel(), starts_a, strict=True):
+        for k, (block_b, sb) in enumerate(zip(b.to_delayed().ravel(), starts_b, strict=True)):
+            part = None if flags is None else flags[sb : sb + b.chunks[0][k]]
+            blocks.append(
+                dask.delayed(_sparse_block)(
+                    block_a, block_b, part, int(sa), int(sb), threshold, options
+                )
+            )
+    return dask.delayed(_assemble)(blocks, (a.shape[0], b.shape[0]))

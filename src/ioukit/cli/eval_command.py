@@ -6,15 +6,16 @@ import json
 import math
 import time
 import zlib
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..bands import DEFAULT_BANDS
-from ..evaluate.coco import COCOParams, COCOResult, evaluate_arrays
-from ..evaluate.readers import Detections, read_detections, read_ground_truth
+from ..evaluate.params import COCOParams, COCOResult
+from ..evaluate.readers import read_detections, read_ground_truth
+from ..evaluate.records import Detections
 from ..evaluate.report import MeanIoUReport, report_from_result
+from ..evaluate.stages import evaluate_arrays
 from .errors import os_error_text, read_error
 from .progress import Progress
 
@@ -32,29 +33,12 @@ def _read(reader: Any, path: Any, what: str, *args: Any) -> Any:
 
 def keep_detections(dets: Detections, keep: np.ndarray) -> Detections:
     """The detections where ``keep`` is True (``--min-score``), in file order."""
-    index = np.flatnonzero(keep)
-    rles = dets.rles
-    if rles is not None:
-        from .._masks.rleset import subset
-
-        rles = subset(rles, index)
-    return replace(
-        dets,
-        image=dets.image[index],
-        category=dets.category[index],
-        scores=dets.scores[index],
-        boxes=None if dets.boxes is None else dets.boxes[index],
-        areas=dets.areas[index],
-        segmentations=(
-            None if dets.segmentations is None else [dets.segmentations[i] for i in index.tolist()]
-        ),
-        rles=rles,
-    )
+    return dets.take(np.flatnonzero(keep))
 
 
 def _evaluate(truth: Any, dets: Detections, params: COCOParams, client: Any) -> COCOResult:
     if client is not None:
-        from ..distributed import evaluate_on_cluster
+        from ..evaluate.cluster import evaluate_on_cluster
 
         return evaluate_on_cluster(truth, dets, params, client)
     return evaluate_arrays(truth, dets, params)

@@ -4,7 +4,7 @@ TIDE errors)."""
 
 from .analysis import confusion_matrix, error_breakdown, f1_scores, precision_recall
 from .boundary import boundary_iou, mask_boundary
-from .coco import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning, coco_evaluate
+from .coco import coco_evaluate
 from .crowdpose import crowdpose_evaluate
 from .keypoints import keypoint_oks
 from .lvis import LVISResult, is_lvis, lvis_evaluate
@@ -12,6 +12,7 @@ from .matching import Matches, match
 from .panoptic import PanopticQuality, panoptic_quality
 from .panoptic_core import PanopticResult
 from .panoptic_files import panoptic_evaluate
+from .params import STATS_NAMES, COCOParams, COCOResult, GtIdZeroWarning
 from .report import MeanIoUReport, mean_iou_report, report_from_result
 from .streaming import MeanAveragePrecision
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .readers import Detections, GroundTruth, read_detections, read_ground_truth
+from .readers import read_detections, read_ground_truth
+from .records import Detections, GroundTruth
 
 
 def _rles(segmentations: list, images: np.ndarray, truth: GroundTruth, name: str, func: str):

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from ._analysis_data import class_index, jsonable, load
-from .coco import COCOParams, COCOResult, coco_evaluate, match_stage
+from .coco import coco_evaluate
+from .params import COCOParams, COCOResult
+from .stages import match_stage
 
 # ----------------------------------------------------------------------------- PR curves
 
@@ -327,6 +329,8 @@ def _one_to_one(iou: np.ndarray, iou_threshold: float) -> tuple[np.ndarray, np.n
     return gi, di
 
 
+# the same keyword shape as tide.error_breakdown on purpose: every analysis takes
+# (source, dt, thresholds..., iou_type) alike
 def confusion_matrix(
     source: Any,
     dt: Any = None,

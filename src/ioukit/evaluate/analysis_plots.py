@@ -71,6 +71,7 @@ def plot_precision_recall(
     return fig
 
 
+# each plot's doctest builds the same one-box example on purpose: a docstring must run alone
 def plot_f1(
     table: F1Table, ax: Any = None, names: dict | None = None, max_classes: int = 20
 ) -> Any:

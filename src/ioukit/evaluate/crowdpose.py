@@ -75,13 +75,14 @@ def crowdpose_evaluate(
     >>> round(r["AP"], 6), r["AP_easy"], r["AP_hard"]
     (1.0, 1.0, -1.0)
     """
-    from .coco import COCOParams, evaluate_arrays
     from .keypoints import (
         KEYPOINT_AREA_LBL,
         KEYPOINT_AREA_RNG,
         KEYPOINT_MAX_DETS,
         read_keypoint_inputs,
     )
+    from .params import COCOParams
+    from .stages import evaluate_arrays
 
     data = load_json(gt, "ground truth")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):

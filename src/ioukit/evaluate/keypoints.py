@@ -284,7 +284,7 @@ def fill_oks(truth: KeypointGroundTruth, dets: KeypointDetections, p, g_sel, d_s
 
 def summarize_keypoints(precision: np.ndarray, recall: np.ndarray, p: Any) -> np.ndarray:
     """pycocotools' ``_summarizeKps``: 10 numbers at the largest maxDets."""
-    from .coco import _summarize
+    from .summary_value import _summarize
 
     m = p.max_dets[-1]
     rows = [(1, None, "all"), (1, 0.5, "all"), (1, 0.75, "all"), (1, None, "medium")]

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .coco import COCOParams, _accumulate, _index_in, match_stage
+from .params import COCOParams
 from .readers import (
     Detections,
     _column,
@@ -35,6 +35,7 @@ from .readers import (
     read_detections,
     read_ground_truth,
 )
+from .stages import _accumulate, _index_in, match_stage
 
 LVIS_FREQUENCIES = ("r", "c", "f")
 

@@ -74,12 +74,10 @@ def protocol_summary(precision: np.ndarray, recall: np.ndarray, p: Any) -> np.nd
     return None
 
 
-def stats_names(iou_type: str) -> tuple[str, ...]:
-    """Names of ``COCOResult.stats`` for ``iou_type``."""
+def stats_names(iou_type: str) -> tuple[str, ...] | None:
+    """Names of ``COCOResult.stats`` for a protocol ``iou_type`` (None: COCO's 12)."""
     if iou_type == "keypoints":
         from .keypoints import KEYPOINT_STATS_NAMES
 
         return KEYPOINT_STATS_NAMES
-    from .coco import STATS_NAMES
-
-    return STATS_NAMES
+    return None

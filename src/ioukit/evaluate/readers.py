@@ -17,12 +17,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._core.validate import check_box_values, short_repr
+from .records import Detections, GroundTruth, boxes_of_rles
+from .results_reader import read_results_file
 
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
@@ -211,37 +212,6 @@ def _sizes(images: list, key: str) -> list:
     return [{key: (img.get(key) if isinstance(img, dict) else None) or 0} for img in images]
 
 
-@dataclass
-class GroundTruth:
-    """COCO ground truth as arrays (annotations in file order)."""
-
-    image_ids: np.ndarray  # sorted unique ids of the images
-    heights: np.ndarray
-    widths: np.ndarray
-    category_ids: np.ndarray  # sorted
-    category_names: dict[int, str]
-    ann_ids: np.ndarray
-    ann_image: np.ndarray  # index into image_ids
-    ann_category: np.ndarray  # category id
-    boxes: np.ndarray  # xywh
-    areas: np.ndarray
-    crowd: np.ndarray
-    segmentations: list | None
-
-
-@dataclass
-class Detections:
-    """Detection results as arrays (in file order)."""
-
-    image: np.ndarray  # index into the ground truth's image_ids
-    category: np.ndarray
-    scores: np.ndarray
-    boxes: np.ndarray | None
-    areas: np.ndarray
-    segmentations: list | None
-    rles: Any = None  # an RLESet instead of ``segmentations`` (the fast reader)
-
-
 def read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     """Validate and flatten a COCO ground-truth file or dict (errors name the file)."""
     try:
@@ -326,31 +296,12 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
     """
     try:
         if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".gz"):
-            from .results_reader import read_results_file
-
             fast = read_results_file(source, gt, iou_type)
             if fast is not None:
                 return fast
         return _read_detections(load_json(source, "detections"), gt, iou_type)
     except ValueError as err:
         raise _named(source, "detections", err) from None
-
-
-def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(boxes, areas)`` of an RLESet: pycocotools' ``toBbox`` and ``area``."""
-    from ..rle import _kernels, _parallel_call
-
-    boxes = np.zeros((len(rles), 4), dtype=np.float64)
-    if len(rles):
-        _parallel_call(
-            _kernels().bboxes_from_counts,
-            rles.counts,
-            rles.offsets,
-            rles.heights,
-            rles.widths,
-            boxes,
-        )
-    return boxes, rles.areas().astype(np.float64)
 
 
 def _boxes_from_masks(data: list, gt: GroundTruth, position: np.ndarray, what: str):

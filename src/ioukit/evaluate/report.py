@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..bands import DEFAULT_BANDS, band_shares
-from .coco import COCOResult, coco_evaluate
+from .coco import coco_evaluate
+from .params import COCOResult
 
 
 @dataclass(frozen=True)

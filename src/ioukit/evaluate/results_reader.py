@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .records import Detections, boxes_of_rles
+
 
 def _scan(raw: bytes, masks: bool) -> Any:
     """``(image_ids, categories, values, sizes, counts, offsets)`` of a results file in
@@ -49,7 +51,6 @@ def _scan(raw: bytes, masks: bool) -> Any:
 def read_results_file(path: Any, gt: Any, iou_type: str) -> Any:
     from .._core.validate import check_box_values
     from .._masks.rleset import RLESet, decode_buffer
-    from .readers import Detections, boxes_of_rles
 
     with open(os.fspath(path), "rb") as handle:
         raw = handle.read()

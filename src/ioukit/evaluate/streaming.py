@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from ._stream_input import BOX_FORMATS, Batch, check_mask_sizes, check_pairs, read_batch
-from .coco import COCOParams, COCOResult, evaluate_arrays, summarize
-from .readers import Detections, GroundTruth
+from .params import COCOParams, COCOResult, summarize
+from .records import Detections, GroundTruth
+from .stages import evaluate_arrays
 
 _FUNC = "MeanAveragePrecision"
 
@@ -49,7 +50,9 @@ class _Column:
         return int(self._data.nbytes)
 
 
-# state layout: name -> (dtype, trailing shape); "d_" detections, "g_" ground truth
+# state layout: name -> (dtype, trailing shape); "d_" detections, "g_" ground truth (the two
+# halves mirror each other on purpose: one table, so that reset, nbytes and the state loops
+# see every column)
 _COLUMNS = {
     "d_count": (np.int64, ()),
     "d_labels": (np.int64, ()),

@@ -12,38 +12,39 @@ import numpy as np
 from numba import prange
 
 from .._core import jit as nb
+from . import scalar as s
 from .cpu_masks import interval_intersection
+
+_f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU
+intersection_area = _f.intersection_area
+crowd_iou_from_areas = _f.crowd_iou_from_areas
 
 _SPACING = np.spacing(1.0)  # pycocotools' np.spacing(1) in the precision denominator
 
 
 @nb.serial_kernel
 def _box_iou(dt_boxes, d, gt_boxes, g, crowd):
-    """pycocotools' ``bbIou`` for one pair of xywh boxes (same arithmetic, same bits)."""
+    """pycocotools' ``bbIou`` for one pair of xywh boxes, with the shared formulas
+    (the same arithmetic in the same order as pycocotools, so the same bits)."""
     dx, dy, dw, dh = dt_boxes[d, 0], dt_boxes[d, 1], dt_boxes[d, 2], dt_boxes[d, 3]
     gx, gy, gw, gh = gt_boxes[g, 0], gt_boxes[g, 1], gt_boxes[g, 2], gt_boxes[g, 3]
-    w = min(dx + dw, gx + gw) - max(dx, gx)
-    if w <= 0:
-        return 0.0
-    h = min(dy + dh, gy + gh) - max(dy, gy)
-    if h <= 0:
-        return 0.0
-    inter = w * h
-    union = dw * dh if crowd else dw * dh + gw * gh - inter
-    return inter / union if union > 0 else 0.0
+    zero = dx - dx
+    inter = intersection_area(dx, dy, dx + dw, dy + dh, gx, gy, gx + gw, gy + gh, zero)
+    return crowd_iou_from_areas(inter, dw * dh, gw * gh, crowd)
 
 
 @nb.serial_kernel
 def _mask_iou(dt_sets, d, gt_sets, g, crowd):
-    """IoU of two RLE masks given as interval sets (see ``cpu_masks``)."""
+    """IoU of two RLE masks given as interval sets (see ``cpu_masks.interval_iou``)."""
     sa, ea, fa, na, loa, hia, y0a, y1a, area_a = dt_sets
     sb, eb, fb, nb_, lob, hib, y0b, y1b, area_b = gt_sets
     lo, hi = max(loa[d], lob[g]), min(hia[d], hib[g])
     inter = np.int64(0)
     if lo < hi and y0a[d] <= y1b[g] and y0b[g] <= y1a[d]:
         inter = interval_intersection(sa, ea, fa[d], na[d], sb, eb, fb[g], nb_[g], lo, hi)
-    union = area_a[d] if crowd else area_a[d] + area_b[g] - inter
-    return inter / union if union > 0 else 0.0
+    return crowd_iou_from_areas(
+        np.float64(inter), np.float64(area_a[d]), np.float64(area_b[g]), crowd
+    )
 
 
 @nb.parallel_kernel
