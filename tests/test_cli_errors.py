@@ -268,7 +268,7 @@ def test_ctrl_c_exits_130_quietly():
 
 
 def test_internal_errors_keep_the_traceback_and_ask_for_a_report(capsys):
-    from ioukit.cli.main.errors import EXIT_INTERNAL, run_guarded
+    from ioukit.cli.errors import EXIT_INTERNAL, run_guarded
 
     def bug() -> int:
         raise KeyError("oops")
@@ -279,7 +279,7 @@ def test_internal_errors_keep_the_traceback_and_ask_for_a_report(capsys):
 
 
 def test_memory_and_recursion_errors_are_one_line(capsys):
-    from ioukit.cli.main.errors import run_guarded
+    from ioukit.cli.errors import run_guarded
 
     def too_big() -> int:
         raise MemoryError("Unable to allocate 8 EiB")
@@ -296,7 +296,7 @@ def test_memory_and_recursion_errors_are_one_line(capsys):
 def test_warnings_are_one_line(capsys):
     import warnings
 
-    from ioukit.cli.main.errors import run_guarded
+    from ioukit.cli.errors import run_guarded
 
     def warns() -> int:
         warnings.warn("ground-truth annotation ids\n start at 0", UserWarning, stacklevel=1)
