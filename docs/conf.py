@@ -51,17 +51,30 @@ def _generate(app):
     import plot_benchmarks  # docs/plot_benchmarks.py
 
     plot_benchmarks.draw(HERE / "_data" / "boxes.json", out)
-    demo = out / "demo.txt"
-    if not demo.exists() or os.environ.get("IOUKIT_DOCS_RERUN"):
-        env = dict(os.environ, IOUKIT_PROGRESS="0", PYTHONPATH=str(HERE.parent / "src"))
-        text = subprocess.run(
-            [sys.executable, "-m", "ioukit", "demo"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        ).stdout
-        demo.write_text(text)
+    import figures_training  # docs/figures_training.py
+
+    figures_training.draw_all(out)
+    from ioukit.data import sample_path
+
+    gt, bbox = str(sample_path("gt")), str(sample_path("bbox"))
+    _capture(out / "demo.txt", ["demo"])
+    for kind in ("pr", "errors"):
+        _capture(out / f"analyze_{kind}.txt", ["analyze", kind, gt, bbox, "--per-class", "3"])
+
+
+def _capture(path, args):
+    """Write the output of ``ioukit ARGS`` to ``path`` (kept unless IOUKIT_DOCS_RERUN)."""
+    if path.exists() and not os.environ.get("IOUKIT_DOCS_RERUN"):
+        return
+    env = dict(os.environ, IOUKIT_PROGRESS="0", PYTHONPATH=str(HERE.parent / "src"))
+    text = subprocess.run(
+        [sys.executable, "-m", "ioukit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    path.write_text(text)
 
 
 def setup(app):

@@ -1,5 +1,6 @@
 """The ``ioukit`` command line."""
 
-from .main import build_parser, main
+from .main import main
+from .parser import build_parser
 
 __all__ = ["build_parser", "main"]

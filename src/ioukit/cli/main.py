@@ -1,4 +1,4 @@
-"""The ``ioukit`` command line: ``demo``, ``eval`` and ``semseg``.
+"""The ``ioukit`` command line: ``demo``, ``eval``, ``analyze``, ``semseg``, ``warmup``.
 
 Human-readable tables by default, ``--json FILE`` for machines, ``--plot FILE.png``
 for figures. A mistake in the command or its files prints one line on stderr and
@@ -13,14 +13,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
-from .. import __version__
 from .._core.compile_status import CompileWatch
 from ..bands import DEFAULT_BANDS, iou_band
 from .errors import EXIT_USAGE, check_writable, run_guarded
+from .parser import build_parser, parse_args
 
 
 def _worked_example() -> list[str]:
@@ -202,93 +201,6 @@ def cmd_semseg(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (the usage is one ``--help`` away)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
-    return value
-
-
-def _thresholds(text: str) -> np.ndarray:
-    """``0.5:0.95:0.05`` (start:stop:step, stop included) or ``0.5,0.75``."""
-    try:
-        if ":" in text:
-            start, stop, step = (float(v) for v in text.split(":"))
-            if not (step > 0 and stop >= start and np.isfinite([start, stop, step]).all()):
-                raise ValueError
-            count = int(np.round((stop - start) / step)) + 1
-            if count > 1000:
-                raise argparse.ArgumentTypeError(f"{text!r}: more than 1000 thresholds")
-            values = np.linspace(start, stop, count)
-        else:
-            values = np.array([float(v) for v in text.split(",")[:1001]])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not START:STOP:STEP or a comma-separated list of IoUs"
-        ) from None
-    if values.size == 0 or values.size > 1000 or not ((values >= 0) & (values <= 1)).all():
-        raise argparse.ArgumentTypeError(f"{text!r}: 1 to 1000 thresholds in [0, 1]")
-    return values
-
-
-def _score(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-    return value
-
-
-def _max_dets(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of integers"
-        ) from None
-    if not values or len(values) > 10 or min(values) < 1 or max(values) > 10**9:
-        raise argparse.ArgumentTypeError(f"{text!r}: one to ten counts from 1 to 10^9")
-    return values
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative")
-    return value
-
-
-def _absent(text: str) -> str | float:
-    if text in ("nan", "zero"):
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not nan, zero or a number") from None
-
-
-def _label(text: str) -> int:
-    value = _count(text)
-    if value >= 2**63:
-        raise argparse.ArgumentTypeError(f"{text} is past int64")
-    return value
-
-
 def _compile_note(watch: CompileWatch) -> list[str]:
     """compile-time: what share of the reported time went to compiling (cold runs only)."""
     if not watch.cold:
@@ -315,160 +227,26 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``ioukit`` argument parser (demo, eval, semseg)."""
-    parser = _Parser(
-        prog="ioukit",
-        description="Fast Intersection over Union for boxes, masks and segmentation.",
-        epilog="Exit codes: 0 done, 1 a mistake in the files or values, 2 a usage error, "
-        "70 an internal error (please report it), 130 interrupted.",
-    )
-    parser.add_argument("--version", action="version", version=f"ioukit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis_command import run_analysis
 
-    demo = sub.add_parser(
-        "demo",
-        help="the IoU primer's worked example, then COCO evaluation of the embedded sample",
-        description="Explain IoU on the primer's worked example (25 / 175), then run the main "
-        "job, COCO bbox and segm evaluation, on the embedded 100-image val2014 sample.",
-    )
-    demo.add_argument(
-        "--per-class",
-        type=_count,
-        default=5,
-        metavar="N",
-        help="show the N classes with most objects (default 5)",
-    )
-    demo.set_defaults(handler=cmd_demo)
+    _check_input_file(args.gt, "ground truth")
+    _check_input_file(args.dt, "detections")
+    _check_outputs(args)
+    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
+        lines, save = run_analysis(args)
+    print("\n".join(lines + _compile_note(watch)))
+    save()
+    return 0
 
-    ev = sub.add_parser(
-        "eval",
-        help="COCO AP/AR and mean IoU of a detection or segmentation result file",
-        description="Evaluate COCO-format results against ground truth: the 12 COCO AP/AR "
-        "numbers (identical to pycocotools), the mean IoU of each ground-truth object with "
-        "its match, the share of excellent (> 0.95), good (> 0.7) and poor matches, and a "
-        "per-class table.",
-    )
-    ev.add_argument("gt", metavar="GT.json", help="COCO ground truth (.json or .json.gz)")
-    ev.add_argument(
-        "dt", metavar="DT.json", help="results: a list of detections (.json or .json.gz)"
-    )
-    ev.add_argument(
-        "--iou-type",
-        choices=("bbox", "segm"),
-        default="bbox",
-        help="compare boxes or masks (default bbox)",
-    )
-    ev.add_argument(
-        "--threshold",
-        type=_fraction,
-        default=0.5,
-        help="IoU threshold of the matching behind the mean-IoU report (default 0.5; any "
-        "value in [0, 1]: one outside --iou-thresholds is matched in a second pass)",
-    )
-    ev.add_argument(
-        "--iou-thresholds",
-        type=_thresholds,
-        metavar="START:STOP:STEP|T1,T2",
-        help="IoU thresholds of AP/AR (default COCO's 0.5:0.95:0.05)",
-    )
-    ev.add_argument(
-        "--max-dets",
-        type=_max_dets,
-        metavar="N1,N2,N3",
-        help="detections per image for AR (default 1,10,100; AP uses the largest)",
-    )
-    ev.add_argument(
-        "--min-score",
-        type=_score,
-        metavar="S",
-        help="drop detections scoring below S before evaluating",
-    )
-    ev.add_argument(
-        "--per-class",
-        type=_count,
-        default=20,
-        metavar="N",
-        help="rows of the per-class table (default 20; 0 hides it)",
-    )
-    ev.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
-    ev.add_argument("--plot", metavar="FILE.png", help="draw the IoU histogram and per-class bars")
-    ev.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="evaluate on a running Dask cluster (needs ioukit[dask])",
-    )
-    ev.set_defaults(handler=cmd_eval)
 
-    sem = sub.add_parser(
-        "semseg",
-        help="per-class IoU and mIoU over two folders of label-map images",
-        description="Pair label maps by file name (GT_DIR/x.png with PRED_DIR/x.png) and "
-        "report per-class IoU, mIoU, pixel accuracy, mean accuracy and frequency-weighted IoU.",
-    )
-    sem.add_argument("gt_dir", metavar="GT_DIR", help="folder of ground-truth label maps")
-    sem.add_argument("pred_dir", metavar="PRED_DIR", help="folder of predicted label maps")
-    sem.add_argument(
-        "--num-classes", type=_count, required=True, metavar="C", help="number of classes C"
-    )
-    sem.add_argument(
-        "--ignore-index",
-        type=_label,
-        default=None,
-        metavar="LABEL",
-        help="ground-truth label to skip (255 for Cityscapes; for ADE20K use --reduce-labels)",
-    )
-    sem.add_argument(
-        "--reduce-labels",
-        nargs="?",
-        const="both",
-        choices=("both", "gt"),
-        default=None,
-        help="ADE20K's reduction: label 0 becomes ignored (--ignore-index, default 255) and "
-        "every label k becomes k - 1, in both folders (or in the ground truth only: gt)",
-    )
-    sem.add_argument("--class-names", metavar="FILE", help="text file, one class name per line")
-    sem.add_argument(
-        "--colors",
-        metavar="FILE",
-        help="colour-coded label maps: a text file of 'R G B' lines (label = line order) "
-        "or 'R G B LABEL' lines",
-    )
-    sem.add_argument(
-        "--absent",
-        type=_absent,
-        default="nan",
-        help="value for classes never seen: nan (left out of the mean), zero, or a number",
-    )
-    sem.add_argument(
-        "--per-class",
-        type=_count,
-        default=None,
-        metavar="N",
-        help="rows of the per-class table: the N classes with most ground-truth pixels "
-        "(default all; 0 hides it)",
-    )
-    sem.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
-    sem.add_argument("--plot", metavar="FILE.png", help="draw the per-class IoU figure")
-    sem.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="read and count on a running Dask cluster (needs ioukit[dask])",
-    )
-    sem.set_defaults(handler=cmd_semseg)
-
-    warm = sub.add_parser(  # compile-time
-        "warmup",
-        help="compile every kernel now into the on-disk cache, so later runs start fast",
-        description="Compile (or load from the numba cache) every kernel family, in "
-        "parallel worker processes with --jobs.",
-    )
-    warm.add_argument("--family", action="append", metavar="NAME", help="only this family")
-    warm.add_argument(
-        "--jobs", type=int, default=None, help="worker processes (default: one per CPU)"
-    )
-    warm.set_defaults(handler=cmd_warmup)
-    return parser
+_HANDLERS = {
+    "demo": cmd_demo,
+    "eval": cmd_eval,
+    "analyze": cmd_analyze,
+    "semseg": cmd_semseg,
+    "warmup": cmd_warmup,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -482,11 +260,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     SystemExit: 0
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
+    args = parse_args(parser, argv)
+    handler = _HANDLERS.get(args.command)
+    if handler is None:
         parser.print_help()
         return EXIT_USAGE
-    return run_guarded(lambda: args.handler(args))
+    return run_guarded(lambda: handler(args))
 
 
 if __name__ == "__main__":

@@ -91,8 +91,13 @@ def load(source: Any, dt: Any, iou_type: str | None, func: str) -> Source:
         iou_type = iou_type or "bbox"
         if iou_type not in ("bbox", "segm"):
             raise ValueError(f"{func}: iou_type={iou_type!r} is not 'bbox' or 'segm'")
-        truth = read_ground_truth(source, iou_type)
-        dets = read_detections(dt, truth, iou_type)
+        if isinstance(source, GroundTruth) and isinstance(dt, Detections):
+            truth, dets = source, dt  # read already (the command line reads once)
+            if iou_type == "segm" and truth.segmentations is None:
+                raise ValueError(f"{func}: the ground truth was read for bbox, not segm")
+        else:
+            truth = read_ground_truth(source, iou_type)
+            dets = read_detections(dt, truth, iou_type)
     out = Source(truth, dets, iou_type)
     if iou_type == "segm":
         out.gt_rles = _rles(truth.segmentations, truth.ann_image, truth, "ground truth", func)
