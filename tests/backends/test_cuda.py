@@ -35,7 +35,9 @@ def test_pairwise_boxes_match_cpu(rng, func, dtype):
     assert hasattr(got, "copy_to_host")  # device array in, device array out
     want = func(a, b)
     assert host(got).dtype == want.dtype
-    np.testing.assert_allclose(host(got), want, rtol=2e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
+    np.testing.assert_allclose(
+        host(got), want, rtol=2e-6 if dtype == np.float32 else 1e-12, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("fmt", ["xywh", "cxcywh"])
@@ -43,20 +45,31 @@ def test_formats_offset_crowd_aligned(rng, fmt):
     a, b = random_boxes(rng, 7, fmt), random_boxes(rng, 7, fmt)
     crowd = rng.random(7) < 0.5
     np.testing.assert_allclose(
-        host(ioukit.box_iou(cuda.to_device(a), cuda.to_device(b), fmt=fmt, crowd=crowd, pixel_offset=1)),
-        ioukit.box_iou(a, b, fmt=fmt, crowd=crowd, pixel_offset=1), rtol=1e-12,
+        host(
+            ioukit.box_iou(
+                cuda.to_device(a), cuda.to_device(b), fmt=fmt, crowd=crowd, pixel_offset=1
+            )
+        ),
+        ioukit.box_iou(a, b, fmt=fmt, crowd=crowd, pixel_offset=1),
+        rtol=1e-12,
     )
     for func in FUNCS:
         np.testing.assert_allclose(
             host(func(cuda.to_device(a), cuda.to_device(b), fmt=fmt, aligned=True)),
-            func(a, b, fmt=fmt, aligned=True), rtol=1e-12, atol=1e-12,
+            func(a, b, fmt=fmt, aligned=True),
+            rtol=1e-12,
+            atol=1e-12,
         )
 
 
 def test_batches_integers_and_out(rng):
     a = random_boxes(rng, 10).reshape(2, 5, 4)
     b = random_boxes(rng, 4)
-    np.testing.assert_allclose(host(ioukit.box_giou(cuda.to_device(a), cuda.to_device(b))), ioukit.box_giou(a, b), rtol=1e-12)
+    np.testing.assert_allclose(
+        host(ioukit.box_giou(cuda.to_device(a), cuda.to_device(b))),
+        ioukit.box_giou(a, b),
+        rtol=1e-12,
+    )
     ints = np.round(a * 3).astype(np.int32)
     ints[..., 2:] = np.maximum(ints[..., 2:], ints[..., :2])
     got = ioukit.box_iou(cuda.to_device(ints), cuda.to_device(ints))
@@ -78,7 +91,10 @@ def test_box_errors_on_device(rng):
         ioukit.box_iou(cuda.to_device(np.zeros((2, 3, 4))), cuda.to_device(np.zeros((3, 3, 4))))
     with pytest.raises(ValueError, match="must be equal"):  # CUDA does not broadcast batches
         ioukit.box_iou(cuda.to_device(np.zeros((1, 3, 4))), cuda.to_device(np.zeros((3, 3, 4))))
-    with pytest.raises(ValueError, match=r"argument 'b' has an invalid xywh box at row \(1, 0\): .*\(negative width\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"argument 'b' has an invalid xywh box at row \(1, 0\): .*\(negative width\)",
+    ):
         wh = np.ones((2, 1, 4))
         wh[1, 0, 2] = -1
         ioukit.box_iou(cuda.to_device(np.ones((2, 1, 4))), cuda.to_device(wh), fmt="xywh")
@@ -100,9 +116,13 @@ def test_options_checked_before_dispatch(rng):
         ioukit.box_ioa(a, a, over="c")
     with pytest.raises(ValueError, match="aligned must be True or False"):
         ioukit.box_iou(a, a, aligned="yes")
-    with pytest.raises(ValueError, match=r"crowd has shape \(2,\), expected one flag per box of 'b'"):
+    with pytest.raises(
+        ValueError, match=r"crowd has shape \(2,\), expected one flag per box of 'b'"
+    ):
         ioukit.box_iou(a, a, crowd=[True, False])
-    with pytest.raises(ValueError, match=r"argument 'b' must have shape \(\.\.\., N, 4\), got \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"argument 'b' must have shape \(\.\.\., N, 4\), got \(3, 3\)"
+    ):
         ioukit.box_iou(a, cuda.to_device(np.zeros((3, 3))))
 
 
@@ -111,7 +131,8 @@ def test_crowd_flags_on_device(rng):
     crowd = np.array([True, False, True, False])
     np.testing.assert_allclose(
         host(ioukit.box_iou(cuda.to_device(a), cuda.to_device(b), crowd=cuda.to_device(crowd))),
-        ioukit.box_iou(a, b, crowd=crowd), rtol=1e-12,
+        ioukit.box_iou(a, b, crowd=crowd),
+        rtol=1e-12,
     )
 
 
@@ -134,7 +155,9 @@ def test_area_and_convert_on_device(rng, dtype, fmt):
     bad = boxes.copy()
     bad[0, 3, 0] = np.nan if dtype != np.int32 else bad[0, 3, 0]
     if dtype != np.int32:
-        with pytest.raises(ValueError, match=r"argument 'a' has an invalid .* box at row \(0, 3\).*not finite"):
+        with pytest.raises(
+            ValueError, match=r"argument 'a' has an invalid .* box at row \(0, 3\).*not finite"
+        ):
             ioukit.box_area(cuda.to_device(bad), fmt=fmt)
 
 
@@ -143,15 +166,24 @@ def test_dense_masks_match_cpu(rng):
     crowd = np.array([True, False, False, True])
     da, db = cuda.to_device(a.view(np.uint8)), cuda.to_device(b.view(np.uint8))
     np.testing.assert_array_equal(host(ioukit.mask_iou(da, db)), ioukit.mask_iou(a, b))
-    np.testing.assert_array_equal(host(ioukit.mask_iou(da, db, crowd=crowd)), ioukit.mask_iou(a, b, crowd=crowd))
+    np.testing.assert_array_equal(
+        host(ioukit.mask_iou(da, db, crowd=crowd)), ioukit.mask_iou(a, b, crowd=crowd)
+    )
     with pytest.raises(TypeError, match="cannot mix CUDA masks with host masks"):
         ioukit.mask_iou(a, db)
-    with pytest.raises(ValueError, match=r"crowd has shape \(3,\), expected one flag per mask of 'b'"):
+    with pytest.raises(
+        ValueError, match=r"crowd has shape \(3,\), expected one flag per mask of 'b'"
+    ):
         ioukit.mask_iou(da, db, crowd=crowd[:3])
-    with pytest.raises(ValueError, match=r"crowd has shape \(1, 4\), expected one flag per mask of 'b'"):
+    with pytest.raises(
+        ValueError, match=r"crowd has shape \(1, 4\), expected one flag per mask of 'b'"
+    ):
         ioukit.mask_iou(da, db, crowd=crowd[None])
     with pytest.raises(ValueError, match="values other than 0 and 1"):
-        ioukit.mask_iou(cuda.to_device(np.full((1, 3, 3), 2, np.uint8)), db[:, :3, :3] if False else cuda.to_device(np.zeros((1, 3, 3), np.uint8)))
+        ioukit.mask_iou(
+            cuda.to_device(np.full((1, 3, 3), 2, np.uint8)),
+            db[:, :3, :3] if False else cuda.to_device(np.zeros((1, 3, 3), np.uint8)),
+        )
 
 
 @pytest.mark.parametrize("classes", [3, 70])  # 70 * 70 bins leave shared memory: global atomics
@@ -198,16 +230,54 @@ def test_ptx_compile_check():
     """Real NVVM compilation of every kernel signature (no GPU needed); skipped when
     the CUDA compiler libraries (NVVM, NVRTC) are not installed."""
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(COMPILE_CHECK)], capture_output=True,
-                          text=True, env=env, timeout=600)
-    missing = ("DynamicLibNotFoundError", "NvvmSupportError", "libnvvm", "libNVVM", "nvrtc", "CudaSupportError")
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(COMPILE_CHECK)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    missing = (
+        "DynamicLibNotFoundError",
+        "NvvmSupportError",
+        "libnvvm",
+        "libNVVM",
+        "nvrtc",
+        "CudaSupportError",
+    )
     if proc.returncode and any(word in proc.stderr for word in missing):
-        pytest.skip("CUDA compiler libraries not installed: " + proc.stderr.strip().splitlines()[-1][:200])
+        pytest.skip(
+            "CUDA compiler libraries not installed: " + proc.stderr.strip().splitlines()[-1][:200]
+        )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "compiled" in proc.stdout
 
 
 def test_import_ioukit_never_imports_numba_cuda():
-    proc = subprocess.run([sys.executable, "-c", "import sys, ioukit, numpy as np; ioukit.box_iou(np.zeros((1, 4)), np.zeros((1, 4))); "
-                           "print('numba.cuda' in sys.modules)"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ioukit, numpy as np; ioukit.box_iou(np.zeros((1, 4)), np.zeros((1, 4))); "
+            "print('numba.cuda' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+@pytest.mark.parametrize(
+    "dtype, big", [(np.float32, 2e19), (np.float64, 1e155), (np.float64, 1e300)]
+)
+def test_huge_finite_boxes_stay_finite_on_the_device(dtype, big):
+    a = np.array([[0, 0, big, big], [0, 0, big / 2, big]], dtype=dtype)
+    b = np.array([[0, 0, big, big / 2], [big / 4, 0, big, big]], dtype=dtype)
+    for func in (ioukit.box_iou, ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou):
+        got = host(func(cuda.to_device(a), cuda.to_device(b)))
+        want = func(a, b)
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    got = host(ioukit.box_iou(cuda.to_device(a), cuda.to_device(b), aligned=True))
+    np.testing.assert_allclose(got, ioukit.box_iou(a, b, aligned=True), rtol=1e-6)

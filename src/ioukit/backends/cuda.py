@@ -185,10 +185,10 @@ def run_boxes(job: Any) -> Any:
     typed = dtype.type
     offset, half, eps, one = typed(job.offset), typed(0.5), typed(job.eps), typed(1)
     code = FORMAT_CODES[job.fmt]
-    fa, fb = (
-        _features(cuda, k, _prepared(cuda, v, dtype, job, name, stream), code, offset, half, stream)
-        for v, name in ((va, "a"), (vb, "b"))
-    )
+    pa, pb = (_prepared(cuda, v, dtype, job, name, stream) for v, name in ((va, "a"), (vb, "b")))
+    if _too_large(cuda, (pa, pb), dtype, stream):
+        return _on_host(cuda, job, (va, vb), dtype, library, stream)
+    fa, fb = (_features(cuda, k, p, code, offset, half, stream) for p in (pa, pb))
     n_batch = math.prod(job.batch)
     if job.crowd is not None:
         flags = np.ascontiguousarray(job.crowd.reshape(-1, m))
@@ -205,6 +205,54 @@ def run_boxes(job: Any) -> Any:
     elif not job.aligned and n_batch * n * m:
         tx, ty = THREADS
         k.pairwise[(_blocks(m, tx), _blocks(n_batch * n, ty)), (tx, ty), stream](*args)
+    return result
+
+
+def _too_large(cuda: Any, prepared: tuple, dtype: np.dtype, stream: Any) -> bool:
+    """Whether a coordinate is large enough for an area to overflow ``dtype`` (the CPU's
+    overflow guard: float32 past 2^60, float64 past 2^508); one device reduction."""
+    from .._boxes.inputs import SAFE_MAGNITUDE
+
+    largest = 0.0
+    if stream:  # the reduction runs on the default stream (the simulator has no other)
+        stream.synchronize()
+    for boxes in prepared:
+        flat = boxes.reshape(-1)
+        if flat.size:
+            largest = max(largest, float(_max_abs(cuda)(flat)))
+    return largest > SAFE_MAGNITUDE[np.dtype(dtype)]
+
+
+_REDUCERS: dict[str, Any] = {}
+
+
+def _max_abs(cuda: Any) -> Any:
+    if "max_abs" not in _REDUCERS:
+        _REDUCERS["max_abs"] = cuda.reduce(lambda x, y: max(abs(x), abs(y)))
+    return _REDUCERS["max_abs"]
+
+
+def _on_host(cuda, job, views, dtype, library, stream) -> Any:
+    """The rare path for huge coordinates: the CPU's exact rescaled computation, its
+    result copied to the device (the boxes are O(N + M) beside the N x M result)."""
+    import dataclasses
+
+    from .._boxes import cpu
+
+    crowd = job.crowd
+    if crowd is not None and hasattr(crowd, "copy_to_host"):
+        crowd = crowd.copy_to_host()
+    host = dataclasses.replace(
+        job,
+        kind="numpy",
+        a=np.ascontiguousarray(views[0].copy_to_host()),
+        b=np.ascontiguousarray(views[1].copy_to_host()),
+        out=None,
+        crowd=None if crowd is None else np.asarray(crowd),
+    )
+    values = np.ascontiguousarray(cpu.run_boxes(host), dtype=dtype)
+    result, target = _result(cuda, job, library, job.result_shape, dtype, stream)
+    target.copy_to_device(values.reshape(_shape(target)), stream=stream)
     return result
 
 
