@@ -88,7 +88,7 @@ def test_cache_is_warm():
 
 
 def test_cli_note_says_how_much_was_compiling():
-    from ioukit.cli.main.main import _compile_note
+    from ioukit.cli.main import _compile_note
 
     from ioukit._core.compile_status import CompileRecord
 

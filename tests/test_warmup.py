@@ -84,21 +84,21 @@ def test_warmup_rejects_bad_jobs(jobs):
 
 
 def test_warmup_command(capsys):
-    from ioukit.cli.main.main import main
+    from ioukit.cli.main import main
 
     assert main(["warmup", "--family", "boxes", "--jobs", "1"]) == 0
     assert capsys.readouterr().out.startswith("warmed up boxes in ")
 
 
 def test_warmup_command_unknown_family(capsys):
-    from ioukit.cli.main.main import main
+    from ioukit.cli.main import main
 
     assert main(["warmup", "--family", "nope"]) == 1
     assert "unknown family 'nope'" in capsys.readouterr().err
 
 
 def test_warmup_command_says_what_will_compile(capsys, monkeypatch):
-    from ioukit.cli.main.main import main
+    from ioukit.cli.main import main
 
     from ioukit._core import warmup as _warmup
 

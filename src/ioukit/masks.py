@@ -27,24 +27,13 @@ import numpy as np
 
 from ._core import dispatch
 from ._core import validate as check
+from ._core.loader import kernel, parallel_call
 from ._masks import dense as _dense
 from ._masks.rleset import RLESet, parse_rles
 from ._masks.sparse_check import canonical_csr
 from .rle import masks_to_rles
 
 DENSE, SPARSE, RLE = "dense", "sparse", "rle"
-
-
-def _kernels() -> Any:
-    from .kernels import cpu_masks
-
-    return cpu_masks
-
-
-def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._core.jit import parallel_call
-
-    return parallel_call(kernel, *args)
 
 
 def _is_rle(x: Any) -> bool:
@@ -84,8 +73,8 @@ def rle_intervals(rles: RLESet) -> IntervalSets:
     n = len(rles)
     slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(rles.offsets) // 2)
     if n:
-        _parallel_call(
-            _kernels().intervals_from_counts,
+        parallel_call(
+            kernel("cpu_masks").intervals_from_counts,
             rles.counts,
             rles.offsets,
             rles.heights,
@@ -109,8 +98,8 @@ def sparse_intervals(csr: Any, row_len: int = 0) -> IntervalSets:
     indptr = csr.indptr.astype(np.int64, copy=False)
     slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(indptr))
     if n:
-        _parallel_call(
-            _kernels().intervals_from_indices,
+        parallel_call(
+            kernel("cpu_masks").intervals_from_indices,
             indptr,
             csr.indices,
             slots,
@@ -132,7 +121,7 @@ def interval_iou(a: IntervalSets, b: IntervalSets, crowd: np.ndarray | None) -> 
     out = np.zeros((a[2].shape[0], b[2].shape[0]), dtype=np.float64)
     flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
     if out.size:
-        _parallel_call(_kernels().interval_iou, a, b, flags, crowd is not None, out)
+        parallel_call(kernel("cpu_masks").interval_iou, a, b, flags, crowd is not None, out)
     return out
 
 
@@ -154,8 +143,8 @@ def packed_iou(a: Packed, b: Packed, crowd: np.ndarray | None) -> np.ndarray:
     out = np.zeros((a.boxes.shape[0], b.boxes.shape[0]), dtype=np.float64)
     flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
     if out.size:
-        _parallel_call(
-            _kernels().packed_iou,
+        parallel_call(
+            kernel("cpu_masks").packed_iou,
             words,
             a.offsets[:-1],
             a.boxes,
@@ -181,7 +170,7 @@ def _interval_boxes(sets: IntervalSets, heights: np.ndarray) -> np.ndarray:
     starts, ends, first, count, lo, hi, y0, y1, areas = sets
     boxes = np.empty((first.shape[0], 4), dtype=np.int64)
     if first.shape[0]:
-        _parallel_call(_kernels().interval_boxes, lo, hi, y0, y1, heights, boxes)
+        parallel_call(kernel("cpu_masks").interval_boxes, lo, hi, y0, y1, heights, boxes)
     return boxes
 
 
@@ -190,8 +179,16 @@ def _pack_intervals(sets: IntervalSets, heights: np.ndarray, boxes: np.ndarray) 
     offsets = _dense.packed_layout(boxes)
     words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
     if first.shape[0]:
-        _parallel_call(
-            _kernels().pack_intervals, starts, ends, first, count, heights, boxes, offsets, words
+        parallel_call(
+            kernel("cpu_masks").pack_intervals,
+            starts,
+            ends,
+            first,
+            count,
+            heights,
+            boxes,
+            offsets,
+            words,
         )
     return Packed(words, offsets, boxes, areas)
 
@@ -451,8 +448,13 @@ def _contingency(codes_a: np.ndarray, codes_b: np.ndarray, n_a: int, n_b: int) -
         chunks = max(1, min(num_threads(), codes_a.shape[0] // 65536 + 1))
         table = np.zeros((chunks, n_a * n_b), dtype=np.int64)
         if codes_a.size:
-            _parallel_call(
-                _kernels().label_contingency, codes_a, codes_b, np.int64(n_b), chunks, table
+            parallel_call(
+                kernel("cpu_masks").label_contingency,
+                codes_a,
+                codes_b,
+                np.int64(n_b),
+                chunks,
+                table,
             )
         return table.sum(axis=0).reshape(n_a, n_b)
     keys, counts = np.unique(codes_a * n_b + codes_b, return_counts=True)

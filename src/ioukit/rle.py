@@ -13,23 +13,12 @@ from typing import Any
 import numpy as np
 
 from ._core import validate as check
+from ._core.loader import kernel, parallel_call
 from ._masks.rleset import RLESet, check_sizes, from_counts_list, parse_rles, to_dicts
 
 #: Largest polygon coordinate accepted (in pixels): on the 5x grid of the
 #: rasteriser every coordinate is then an exact integer in float64 and int64.
 MAX_COORDINATE = 1e15
-
-
-def _kernels() -> Any:
-    from .kernels import cpu_rle
-
-    return cpu_rle
-
-
-def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._core.jit import parallel_call
-
-    return parallel_call(kernel, *args)
 
 
 def _image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
@@ -56,17 +45,17 @@ def masks_to_rles(masks: np.ndarray, name: str, func: str) -> RLESet:
     """An :class:`RLESet` of a ``(N, H, W)`` uint8 stack of 0/1 masks (checked here)."""
     from ._masks.dense import mask_boxes
 
-    kernels = _kernels()
+    kernels = kernel("cpu_rle")
     n, h, w = masks.shape
     boxes = mask_boxes(masks, name, func)
     runs = np.empty(n, dtype=np.int64)
     if n:
-        _parallel_call(kernels.count_box_runs, masks, boxes, runs)
+        parallel_call(kernels.count_box_runs, masks, boxes, runs)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(runs, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
     if n:
-        _parallel_call(kernels.counts_from_masks, masks, boxes, offsets, counts)
+        parallel_call(kernels.counts_from_masks, masks, boxes, offsets, counts)
     return RLESet(np.full(n, h, np.int64), np.full(n, w, np.int64), counts, offsets)
 
 
@@ -92,7 +81,7 @@ def _flat_polygon(poly: Any, where: str) -> np.ndarray:
 
 def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np.ndarray) -> RLESet:
     """Rasterise flat validated polygons (one RLE each) in one parallel call."""
-    kernels = _kernels()
+    kernels = kernel("cpu_rle")
     n = len(polygons)
     heights = np.asarray(heights, np.int64)
     widths = np.asarray(widths, np.int64)
@@ -102,13 +91,13 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     xy = np.concatenate(polygons) if n else np.zeros(0)
     bounds = np.empty(n, dtype=np.int64)
     if n:
-        _parallel_call(kernels.polygon_bounds, xy, poly_offsets, widths, bounds)
+        parallel_call(kernels.polygon_bounds, xy, poly_offsets, widths, bounds)
     slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(bounds, out=slots[1:])
     raw = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
     lengths = np.empty(n, dtype=np.int64)
     if n:
-        _parallel_call(
+        parallel_call(
             kernels.polygons_to_counts,
             xy,
             poly_offsets,
@@ -121,7 +110,7 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
-    _parallel_call(kernels.gather_segments, raw, slots[:-1], lengths, offsets, counts)
+    parallel_call(kernels.gather_segments, raw, slots[:-1], lengths, offsets, counts)
     return RLESet(heights, widths, counts, offsets)
 
 
@@ -129,7 +118,7 @@ def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
     if len(rles) == 1:
         return rles.counts[rles.offsets[0] : rles.offsets[1]].copy()
     size = np.int64(rles.heights[0]) * np.int64(rles.widths[0])
-    return _kernels().merge_counts(rles.counts, rles.offsets, size, intersect)
+    return kernel("cpu_rle").merge_counts(rles.counts, rles.offsets, size, intersect)
 
 
 def segmentations_to_rles(
@@ -247,7 +236,7 @@ def decode(rles: Any) -> np.ndarray:
     h, w = parsed.common_size("rles", "rle.decode")
     out = np.zeros((len(parsed), h, w), dtype=np.uint8)
     if out.size:
-        _parallel_call(_kernels().masks_from_counts, parsed.counts, parsed.offsets, out)
+        parallel_call(kernel("cpu_rle").masks_from_counts, parsed.counts, parsed.offsets, out)
     return out[0] if single else out
 
 
@@ -277,8 +266,8 @@ def to_bbox(rles: Any) -> np.ndarray:
     parsed, single = parse_rles(rles, "rles", "rle.to_bbox")
     out = np.empty((len(parsed), 4), dtype=np.float64)
     if len(parsed):
-        _parallel_call(
-            _kernels().bboxes_from_counts,
+        parallel_call(
+            kernel("cpu_rle").bboxes_from_counts,
             parsed.counts,
             parsed.offsets,
             parsed.heights,

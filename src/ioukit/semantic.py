@@ -22,15 +22,10 @@ from typing import Any
 import numpy as np
 
 from ._core import dispatch
+from ._core.loader import kernel, parallel_call
 from ._core.validate import format_index
 
 _KEPT_DTYPES = (np.uint8, np.uint16, np.int32, np.int64)
-
-
-def _kernels() -> Any:
-    from .kernels import cpu_semantic
-
-    return cpu_semantic
 
 
 def _label_array(x: Any, name: str, func: str) -> np.ndarray:
@@ -168,9 +163,9 @@ def _confusion(target: Any, pred: Any, num_classes: Any, ignore_index: Any, func
     ignore = ignore_index if has_ignore else 0
     if flat_t.size == 0:
         return np.zeros((c, c), dtype=np.int64)
-    from ._core.jit import num_threads, parallel_call
+    from ._core.jit import num_threads
 
-    k = _kernels()
+    k = kernel("cpu_semantic")
     chunks = max(1, min(num_threads(), flat_t.size // (1 << 16) + 1))
     chunks = max(1, min(chunks, (1 << 25) // (c * c)))  # per-thread tables: <= 256 MiB
     table = np.zeros((chunks, c * c), dtype=np.int64)

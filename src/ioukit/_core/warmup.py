@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .loader import kernel
+
 _FLOAT_DTYPES = ("float32", "float64")
 
 
@@ -84,7 +86,7 @@ def _rle_codec(dtypes: tuple[str, ...]) -> None:
     a = np.zeros((2, 4, 5), dtype=np.uint8)
     a[0, :2, :2] = 1
     a[1, 1:, 1:] = 1
-    rles = rle.encode(np.asfortranarray(a.transpose(1, 2, 0)))
+    rles = rle.encode(a)
     rle.decode(rles)
     rle.area(rles)
     rle.to_bbox(rles)
@@ -191,13 +193,10 @@ _MARKERS = {
 
 
 def _looks_cached(name: str) -> bool:
-    import importlib
-
     from .compile_status import cache_is_warm
 
     module, attr = _MARKERS[name]
-    kernel = getattr(importlib.import_module(f".kernels.{module}", __package__), attr)
-    return cache_is_warm([kernel])
+    return cache_is_warm([getattr(kernel(module), attr)])
 
 
 def cold_families(families: Iterable[str]) -> list[str]:
