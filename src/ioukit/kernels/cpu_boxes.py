@@ -15,12 +15,11 @@ import math
 from numba import prange
 
 from .._core import jit as nb
-from . import scalar as s
 from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-exported)
+from .cpu_scalar import F as _f  # the shared formulas, compiled for the CPU once
 
 N_FEATURES = 8
 
-_f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU
 intersection_area = _f.intersection_area
 iou_from_areas = _f.iou_from_areas
 crowd_iou_from_areas = _f.crowd_iou_from_areas

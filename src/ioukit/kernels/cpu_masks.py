@@ -20,9 +20,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._core import jit as nb
-from . import scalar as s
+from .cpu_scalar import F as _f
 
-_f = nb.compile_scalars(s, nb.scalar)
 iou_from_areas = _f.iou_from_areas
 crowd_iou_from_areas = _f.crowd_iou_from_areas
 

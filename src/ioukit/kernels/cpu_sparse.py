@@ -14,9 +14,8 @@ import numpy as np
 from numba import prange
 
 from .._core import jit as nb
-from . import scalar as s
+from .cpu_scalar import F as _f
 
-_f = nb.compile_scalars(s, nb.scalar)
 intersection_area = _f.intersection_area
 crowd_iou_from_areas = _f.crowd_iou_from_areas
 

@@ -1,6 +1,6 @@
 """CUDA twins of the box kernels: the same scalar formulas, compiled as device functions.
 
-``compile_scalars(scalar, cuda.jit(device=True))`` compiles ``kernels.scalar`` for
+``kernels.cuda_scalar`` compiles ``kernels.scalar`` once for
 the GPU, so every metric runs the CPU's arithmetic. Inputs are float32 or float64
 (the backend casts first); one thread computes one output element.
 """
@@ -9,10 +9,8 @@ import math
 
 from numba import cuda
 
-from .._core import jit as nb
-from . import scalar as s
+from .cuda_scalar import D as _d
 
-_d = nb.compile_scalars(s, cuda.jit(device=True))
 box_feature_values = _d.box_feature_values
 metric_from_features = _d.metric_from_features
 
