@@ -13,8 +13,6 @@ exact zero of the same type for every finite ``x``.
 
 import math
 
-_TWO_OVER_PI = 2.0 / math.pi
-
 
 def positive_part(x):
     """``max(x, 0)`` in the type of ``x``."""
@@ -150,10 +148,14 @@ def box_sides(p, q, r, t, fmt, offset):
 
 def box_feature_values(p, q, r, t, fmt, offset, half):
     """The 8 feature planes of one box: corners, area, centre and the aspect angle
-    ``(2 / pi) * atan2(w, h)`` used by CIoU."""
+    ``(2 / pi) * atan2(w, h)`` used by CIoU.
+
+    ``pi / 2`` is ``atan2(half, 0)`` in the type of ``half``: a float64 global
+    would widen float32 boxes (and run in fp64 on CUDA)."""
     x0, y0, x1, y1 = box_corners(p, q, r, t, fmt, half)
     w, h = box_sides(p, q, r, t, fmt, offset)
-    angle = _TWO_OVER_PI * math.atan2(w, h)
+    quarter_turn = math.atan2(half, half - half)
+    angle = math.atan2(w, h) / quarter_turn
     return x0, y0, x1, y1, w * h, (x0 + x1) * half, (y0 + y1) * half, angle
 
 
