@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.codes import BOX_INVALID_REASONS
+from .loader import kernel
+
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 
 
@@ -66,15 +69,14 @@ def check_box_values(
     """
     if arr.size == 0:
         return 0.0
-    from ..kernels import cpu_boxes
-
+    cpu_boxes = kernel("cpu_boxes")
     flat = arr.reshape(-1, 4)
     row, reason, big = cpu_boxes.first_invalid_box(flat, cpu_boxes.FORMAT_CODES[fmt], validate)
     if row < 0:
         return float(big)
     where = format_index(int(row), arr.shape[:-1])
     values = [float(v) for v in flat[row]]
-    why = cpu_boxes.INVALID_REASONS[reason]
+    why = BOX_INVALID_REASONS[reason]
     hint = ""
     if fmt == "xyxy" and reason in (1, 2) and bool((flat[:, 2:] >= 0).all()):
         hint = '; every box has a non-negative 3rd and 4th value: are they xywh? pass fmt="xywh"'

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._core.loader import kernel, parallel_call
+from ..kernels.codes import RLE_DECODE_ERRORS
 
 #: Largest mask side and pixel count accepted: ``h * w`` and the rasteriser's
 #: ``5 * w`` stay far from int64 overflow.
@@ -154,8 +155,7 @@ def _all_strings(items: list) -> list[bytes] | None:
 
 
 def _decode_error(index: int, code: int, byte: int, name: str, func: str, text: bytes) -> str:
-    kernels = kernel("cpu_rle")
-    detail = kernels.DECODE_ERRORS[code]
+    detail = RLE_DECODE_ERRORS[code]
     if code == 1:
         bad = text[byte : byte + 1]
         detail = f"invalid character {bad!r} at byte {byte}"

@@ -15,6 +15,7 @@ import math
 from numba import prange
 
 from .._core import jit as nb
+from .codes import BOX_INVALID_REASONS as INVALID_REASONS  # noqa: F401 (re-exported)
 from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-exported)
 from .cpu_scalar import F as _f  # the shared formulas, compiled for the CPU once
 
@@ -31,9 +32,6 @@ box_corners = _f.box_corners
 box_sides = _f.box_sides
 box_feature_values = _f.box_feature_values
 metric_from_features = _f.metric_from_features
-
-
-INVALID_REASONS = ("not finite", "x2 < x1", "y2 < y1", "negative width", "negative height")
 
 
 @nb.serial_kernel

@@ -21,8 +21,9 @@ which decides (last duplicate key wins, detailed error messages).
 import numpy as np
 
 from .._core import jit as nb
+from .codes import JSON_FAIL as FAIL
+from .codes import JSON_OK as OK
 
-OK, FAIL = 0, 1
 MAX_DEPTH = 256  # nesting the compiled validator follows; deeper goes to the JSON parser
 
 # byte classes inside strings: 0 plain ASCII, 1 the closing quote, 2 a backslash,

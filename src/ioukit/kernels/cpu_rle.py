@@ -20,16 +20,10 @@ from numba import prange
 
 from .._core import jit as nb
 
-# Status codes returned by the decoders (index into DECODE_ERRORS).
-OK = 0
-DECODE_ERRORS = (
-    "ok",
-    "invalid character",
-    "truncated (the last count is incomplete)",
-    "a count is too large",
-    "a run length is negative",
-    "the run lengths do not add up to h * w",
-)
+# Status codes returned by the decoders (index into DECODE_ERRORS): see kernels.codes.
+from .codes import RLE_DECODE_ERRORS as DECODE_ERRORS  # noqa: F401 (re-exported)
+from .codes import RLE_OK as OK  # noqa: F401 (re-exported)
+
 _MAX_GROUPS = 12  # 60 bits: far beyond any h * w
 
 
