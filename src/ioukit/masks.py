@@ -306,7 +306,7 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     if rep_a == rep_b == DENSE:
         ma, _ = check.dense_masks(a, "a", func)
         mb, _ = check.dense_masks(b, "b", func)
-        _same_size(ma.shape[1:], mb.shape[1:], func)
+        check.same_mask_size(ma.shape[1:], mb.shape[1:], func)
         flags = _crowd(crowd, mb.shape[0], func)
         boxes_a = _dense.mask_boxes(ma, "a", func)
         boxes_b = _dense.mask_boxes(mb, "b", func)
@@ -320,16 +320,12 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     ra, size_a = _as_rles(a, rep_a, "a", func)
     rb, size_b = _as_rles(b, rep_b, "b", func)
     if len(ra) and len(rb):
-        _same_size(size_a, size_b, func)
+        check.same_mask_size(size_a, size_b, func)
     return _rle_iou(ra, rb, _crowd(crowd, len(rb), func))
 
 
-def _same_size(size_a: tuple, size_b: tuple, func: str) -> None:
-    if tuple(size_a) != tuple(size_b):
-        raise ValueError(
-            f"{func}: masks of 'a' are {size_a[0]}x{size_a[1]} but masks of 'b' are "
-            f"{size_b[0]}x{size_b[1]}"
-        )
+#: Old name kept for backends/dask.py until it calls check.same_mask_size itself.
+_same_size = check.same_mask_size
 
 
 def _crowd(crowd: Any, m: int, func: str) -> np.ndarray | None:
@@ -415,11 +411,8 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
     func = "label_overlap"
     la = dispatch.to_numpy(a, "a", func)
     lb = dispatch.to_numpy(b, "b", func)
-    for name, arr in (("a", la), ("b", lb)):
-        if arr.dtype.kind not in "biu":
-            raise TypeError(
-                f"{func}: argument {name!r} must hold integer labels, got dtype {arr.dtype}"
-            )
+    check.label_dtype(la.dtype, "a", func)
+    check.label_dtype(lb.dtype, "b", func)
     if la.shape != lb.shape:
         raise ValueError(f"{func}: label images have shapes {la.shape} and {lb.shape}")
     # bool images are one instance (True) on background (False): count them as 0/1

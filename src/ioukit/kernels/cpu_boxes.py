@@ -10,8 +10,6 @@ Every kernel takes float32 or float64 arrays only (the front-end converts), so
 each compiles to exactly two specialisations.
 """
 
-import math
-
 from numba import prange
 
 from .._core import jit as nb
@@ -31,6 +29,7 @@ ioa_from_areas = _f.ioa_from_areas
 box_corners = _f.box_corners
 box_sides = _f.box_sides
 box_feature_values = _f.box_feature_values
+invalid_box_reason = _f.invalid_box_reason
 metric_from_features = _f.metric_from_features
 
 
@@ -49,18 +48,9 @@ def first_invalid_box(flat, fmt, check):
         big = max(big, abs(p), abs(q), abs(r), abs(t))
         if not check:
             continue
-        if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(r) and math.isfinite(t)):
-            return i, 0, big
-        if fmt == 0:
-            if r < p:
-                return i, 1, big
-            if t < q:
-                return i, 2, big
-        else:
-            if r < 0:
-                return i, 3, big
-            if t < 0:
-                return i, 4, big
+        reason = invalid_box_reason(p, q, r, t, fmt)
+        if reason >= 0:
+            return i, reason, big
     return -1, -1, big
 
 

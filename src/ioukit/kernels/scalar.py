@@ -130,6 +130,29 @@ def ioa_from_areas(inter, area_a, area_b, over):
     return safe_ratio(inter, den)
 
 
+def invalid_box_reason(p, q, r, t, fmt):
+    """-1 for a valid box in format ``fmt``, else why not (an index into
+    ``codes.BOX_INVALID_REASONS``): 0 not finite, 1 ``x2 < x1``, 2 ``y2 < y1``
+    (xyxy), 3 negative width, 4 negative height (xywh, cxcywh).
+
+    The one box validity rule: the CPU and CUDA scans and the Python messages
+    all call it (it is plain Python, so it runs uncompiled too).
+    """
+    if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(r) and math.isfinite(t)):
+        return 0
+    if fmt == 0:
+        if r < p:
+            return 1
+        if t < q:
+            return 2
+    else:
+        if r < 0:
+            return 3
+        if t < 0:
+            return 4
+    return -1
+
+
 def box_corners(p, q, r, t, fmt, half):
     """One box in format ``fmt`` (0 xyxy, 1 xywh, 2 cxcywh) to its corners."""
     if fmt == 0:
