@@ -524,8 +524,8 @@ def _empty_sets() -> tuple:
 def _mask_sets(truth: GroundTruth, dets: Detections, g_sel: np.ndarray, d_sel: np.ndarray):
     """Interval sets of the selected ground-truth and detection masks, and the
     detections' mask areas."""
-    from ..masks import rle_intervals
-    from ..rle import segmentations_to_rles
+    from .._masks.intervals import rle_intervals
+    from .._masks.convert import segmentations_to_rles
 
     g_images = truth.ann_image[g_sel]
     gt_rles = segmentations_to_rles(

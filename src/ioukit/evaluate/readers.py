@@ -326,12 +326,17 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
 
 def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(boxes, areas)`` of an RLESet: pycocotools' ``toBbox`` and ``area``."""
-    from ..rle import _kernels, _parallel_call
+    from .._core.loader import kernel, parallel_call
 
     boxes = np.zeros((len(rles), 4), dtype=np.float64)
     if len(rles):
-        _parallel_call(
-            _kernels().bboxes_from_counts, rles.counts, rles.offsets, rles.heights, boxes
+        parallel_call(
+            kernel("cpu_rle").bboxes_from_counts,
+            rles.counts,
+            rles.offsets,
+            rles.heights,
+            rles.widths,
+            boxes,
         )
     return boxes, rles.areas().astype(np.float64)
 
@@ -339,7 +344,7 @@ def boxes_of_rles(rles: Any) -> tuple[np.ndarray, np.ndarray]:
 def _boxes_from_masks(data: list, gt: GroundTruth, position: np.ndarray, what: str):
     """bbox evaluation of results without boxes: as ``loadRes``, each box is its mask's
     ``toBbox`` (a result's own ``bbox`` is kept) and each area its mask's area."""
-    from ..rle import segmentations_to_rles
+    from .._masks.convert import segmentations_to_rles
 
     segms = []
     for i, det in enumerate(data):
