@@ -33,52 +33,33 @@ def _allocate(n: int, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
     return (slots, np.empty(total, np.int64), np.empty(total, np.int64), *per_set)
 
 
+def _as_sets(outs: tuple[np.ndarray, ...]) -> IntervalSets:
+    """The kernels' outputs (slots first) as an interval set (first run of each set)."""
+    slots, starts, ends, count, lo, hi, y0, y1, areas = outs
+    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
+
+
 def rle_intervals(rles: RLESet) -> IntervalSets:
     """Foreground runs of every RLE with their culling bounds (see ``cpu_masks``)."""
     n = len(rles)
-    slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(rles.offsets) // 2)
+    outs = _allocate(n, np.diff(rles.offsets) // 2)
     if n:
+        k = kernel("cpu_masks")
         parallel_call(
-            kernel("cpu_masks").intervals_from_counts,
-            rles.counts,
-            rles.offsets,
-            rles.heights,
-            rles.sizes(),
-            slots,
-            starts,
-            ends,
-            count,
-            lo,
-            hi,
-            y0,
-            y1,
-            areas,
+            k.intervals_from_counts, rles.counts, rles.offsets, rles.heights, rles.sizes(), *outs
         )
-    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
+    return _as_sets(outs)
 
 
 def sparse_intervals(csr: Any, row_len: int = 0) -> IntervalSets:
     """Runs of consecutive pixels of every row of a canonical CSR matrix."""
     n = csr.shape[0]
     indptr = csr.indptr.astype(np.int64, copy=False)
-    slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(indptr))
+    outs = _allocate(n, np.diff(indptr))
     if n:
-        parallel_call(
-            kernel("cpu_masks").intervals_from_indices,
-            indptr,
-            csr.indices,
-            slots,
-            starts,
-            ends,
-            count,
-            lo,
-            hi,
-            y0,
-            y1,
-            areas,
-            np.int64(row_len),
-        )
-    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
+        k = kernel("cpu_masks")
+        parallel_call(k.intervals_from_indices, indptr, csr.indices, *outs, np.int64(row_len))
+    return _as_sets(outs)
 
 
 def interval_iou(a: IntervalSets, b: IntervalSets, crowd: np.ndarray | None) -> np.ndarray:

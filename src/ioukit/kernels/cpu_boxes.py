@@ -54,6 +54,8 @@ def first_invalid_box(flat, fmt, check):
     return -1, -1, big
 
 
+# Deliberate twin of cuda_boxes.box_features (duplicate D7): the same loop body, one as
+# a serial CPU loop, one as a CUDA thread; the arithmetic itself is shared in scalar.py.
 @nb.serial_kernel
 def box_features(boxes, fmt, offset, feats):
     """Fill ``feats[b, :, i]`` (see the module docstring) from ``boxes[b, i, :]``."""
@@ -104,6 +106,9 @@ def box_convert(boxes, src, dst, out):
             out[b, i, 2], out[b, i, 3] = x1 - x0, y1 - y0
 
 
+# Deliberate repetition (duplicates D1, D4): one pairwise kernel per metric, each with the
+# same outer loop, so the inner loop over ``b`` calls one inlined formula and vectorises;
+# a metric switch inside it (as ``aligned_metric`` does) would block SIMD.
 @nb.parallel_kernel
 def pairwise_iou(fa, fb, offset, out):
     """``out[b, i, j]`` = IoU of box ``i`` of ``a`` and box ``j`` of ``b``."""

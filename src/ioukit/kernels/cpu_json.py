@@ -317,6 +317,8 @@ def _after_member(buf, p, close):
     return -1, False
 
 
+# Height then width, parsed by the same steps written twice (duplicate D10): a loop
+# over two items costs a tuple in numba's nopython mode for no clarity gained.
 @nb.serial_kernel
 def _size(buf, p):
     """``[h, w]`` at ``p``: ``(end, h, w)``, end -1 unless two plain integers."""

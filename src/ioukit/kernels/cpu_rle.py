@@ -295,6 +295,8 @@ def _merge_two(a, b, size, intersect, out):
     ib, eb, vb = np.int64(-1), np.int64(0), True
     p, start, v, m = np.int64(0), np.int64(0), False, 0
     while p < size:
+        # the same advance for run a and run b (duplicate D13): numba cannot take a
+        # (run index, end, value) triple by reference without allocating
         while ea <= p:
             ia += 1
             if ia < a.shape[0]:

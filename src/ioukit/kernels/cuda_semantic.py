@@ -34,6 +34,8 @@ def confusion_shared(target, pred, n_classes, ignore, has_ignore, hist, bad):
             cuda.atomic.add(hist, k, np.int64(local[k]))
 
 
+# Deliberate twin of the shared-memory kernel above (duplicate D11): the same per-pixel
+# rule, for class counts whose histogram does not fit in a block's shared memory.
 @cuda.jit
 def confusion_global(target, pred, n_classes, ignore, has_ignore, hist, bad):
     start, stride = cuda.grid(1), cuda.gridsize(1)

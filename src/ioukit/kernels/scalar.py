@@ -182,6 +182,8 @@ def box_feature_values(p, q, r, t, fmt, offset, half):
     return x0, y0, x1, y1, w * h, (x0 + x1) * half, (y0 + y1) * half, angle
 
 
+# The long argument lists of diou_pair / ciou_pair repeat here (duplicate D9): scalar
+# formulas take scalars only (no tuples), so that one source compiles for CPU and CUDA.
 def metric_from_features(metric, pa, i, pb, j, crowd, over, offset, eps, one):
     """Any box metric for box ``i`` of feature planes ``pa`` and box ``j`` of ``pb``.
 
