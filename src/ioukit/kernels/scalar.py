@@ -153,6 +153,20 @@ def invalid_box_reason(p, q, r, t, fmt):
     return -1
 
 
+def label_pair_status(t, p, n_classes, ignore, has_ignore):
+    """0 to count the pixel (target ``t``, prediction ``p``), 1 to skip it (its target
+    is the ignore label), 2 when a label lies outside ``[0, n_classes)``.
+
+    The one label-range rule of the confusion matrix: the CPU and CUDA kernels call
+    it; the message is ``_core.validate.label_range_error``.
+    """
+    if has_ignore and t == ignore:
+        return 1
+    if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
+        return 2
+    return 0
+
+
 def box_corners(p, q, r, t, fmt, half):
     """One box in format ``fmt`` (0 xyxy, 1 xywh, 2 cxcywh) to its corners."""
     if fmt == 0:
