@@ -58,6 +58,8 @@ def read_label_map(
     ValueError
         The file is not an image Pillow can read, is truncated or corrupt, is larger
         than ``max_pixels``, or is a colour image without ``colors``.
+    TypeError
+        The file holds floating-point pixels (image mode ``F``): labels are integers.
 
     Examples
     --------
@@ -101,6 +103,11 @@ def read_label_map(
             image = image.getchannel(0)
         arr = np.asarray(image)
         return arr.astype(np.uint8) if arr.dtype == bool else arr
+    if image.mode == "F":
+        raise TypeError(
+            f"read_label_map: {path} holds floating-point pixels (image mode 'F'); "
+            "label maps hold integer labels"
+        )
     raise ValueError(f"read_label_map: {path} has image mode {image.mode!r}, not a label map")
 
 

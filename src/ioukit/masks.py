@@ -27,204 +27,13 @@ import numpy as np
 
 from ._core import dispatch
 from ._core import validate as check
+from ._core.loader import kernel, parallel_call
+from ._masks import convert as _convert
 from ._masks import dense as _dense
+from ._masks import intervals as _iv
+from ._masks.convert import DENSE, RLE, SPARSE
 from ._masks.rleset import RLESet, parse_rles
 from ._masks.sparse_check import canonical_csr
-from .rle import masks_to_rles
-
-DENSE, SPARSE, RLE = "dense", "sparse", "rle"
-
-
-def _kernels() -> Any:
-    from .kernels import cpu_masks
-
-    return cpu_masks
-
-
-def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._core.jit import parallel_call
-
-    return parallel_call(kernel, *args)
-
-
-def _is_rle(x: Any) -> bool:
-    if isinstance(x, (dict, RLESet)):
-        return True
-    # an empty list is an empty list of RLEs (a dense empty stack is an array)
-    return isinstance(x, (list, tuple)) and (len(x) == 0 or isinstance(x[0], dict))
-
-
-def representation(x: Any) -> str:
-    """``"rle"``, ``"sparse"``, ``"dense"``, or a backend kind (``"cuda"``, ``"dask"``)."""
-    if _is_rle(x):
-        return RLE
-    kind = dispatch.array_kind(x)
-    if kind == dispatch.SPARSE:
-        return SPARSE
-    if kind == dispatch.NUMPY:
-        return DENSE
-    return kind
-
-
-# ----------------------------------------------------------------------------- intervals
-
-IntervalSets = tuple  # (starts, ends, first, n, lo, hi, y0, y1, areas)
-
-
-def _allocate(n: int, bounds: np.ndarray) -> tuple[np.ndarray, ...]:
-    slots = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(bounds, out=slots[1:])
-    total = max(int(slots[-1]), 1)
-    per_set = [np.empty(n, dtype=np.int64) for _ in range(6)]
-    return (slots, np.empty(total, np.int64), np.empty(total, np.int64), *per_set)
-
-
-def rle_intervals(rles: RLESet) -> IntervalSets:
-    """Foreground runs of every RLE with their culling bounds (see ``cpu_masks``)."""
-    n = len(rles)
-    slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(rles.offsets) // 2)
-    if n:
-        _parallel_call(
-            _kernels().intervals_from_counts,
-            rles.counts,
-            rles.offsets,
-            rles.heights,
-            rles.sizes(),
-            slots,
-            starts,
-            ends,
-            count,
-            lo,
-            hi,
-            y0,
-            y1,
-            areas,
-        )
-    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
-
-
-def sparse_intervals(csr: Any, row_len: int = 0) -> IntervalSets:
-    """Runs of consecutive pixels of every row of a canonical CSR matrix."""
-    n = csr.shape[0]
-    indptr = csr.indptr.astype(np.int64, copy=False)
-    slots, starts, ends, count, lo, hi, y0, y1, areas = _allocate(n, np.diff(indptr))
-    if n:
-        _parallel_call(
-            _kernels().intervals_from_indices,
-            indptr,
-            csr.indices,
-            slots,
-            starts,
-            ends,
-            count,
-            lo,
-            hi,
-            y0,
-            y1,
-            areas,
-            np.int64(row_len),
-        )
-    return starts, ends, slots[:-1].copy(), count, lo, hi, y0, y1, areas
-
-
-def interval_iou(a: IntervalSets, b: IntervalSets, crowd: np.ndarray | None) -> np.ndarray:
-    """The (N, M) IoU matrix of two interval sets."""
-    out = np.zeros((a[2].shape[0], b[2].shape[0]), dtype=np.float64)
-    flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
-    if out.size:
-        _parallel_call(_kernels().interval_iou, a, b, flags, crowd is not None, out)
-    return out
-
-
-# ----------------------------------------------------------------------------- packed bits
-
-
-class Packed(NamedTuple):
-    """Bit-packed masks: rows of each mask's box as uint64 words (see ``cpu_masks``)."""
-
-    words: np.ndarray
-    offsets: np.ndarray  # start of each mask's words (N + 1)
-    boxes: np.ndarray  # (N, 4) inclusive row0, row1, col0, col1
-    areas: np.ndarray
-
-
-def packed_iou(a: Packed, b: Packed, crowd: np.ndarray | None) -> np.ndarray:
-    """The (N, M) IoU matrix of two packed sets (a popcount per shared word)."""
-    words = np.concatenate([a.words, b.words])
-    out = np.zeros((a.boxes.shape[0], b.boxes.shape[0]), dtype=np.float64)
-    flags = crowd if crowd is not None else np.zeros(out.shape[1], dtype=np.bool_)
-    if out.size:
-        _parallel_call(
-            _kernels().packed_iou,
-            words,
-            a.offsets[:-1],
-            a.boxes,
-            a.areas,
-            b.offsets[:-1] + a.words.shape[0],
-            b.boxes,
-            b.areas,
-            flags,
-            crowd is not None,
-            out,
-        )
-    return out
-
-
-def _pack_dense(masks: np.ndarray, boxes: np.ndarray) -> Packed:
-    offsets = _dense.packed_layout(boxes)
-    words, areas = _dense.pack(masks, boxes, offsets)
-    return Packed(words, offsets, boxes, areas)
-
-
-def _interval_boxes(sets: IntervalSets, heights: np.ndarray) -> np.ndarray:
-    """Packing boxes of interval sets (transposed: image columns are bit rows)."""
-    starts, ends, first, count, lo, hi, y0, y1, areas = sets
-    boxes = np.empty((first.shape[0], 4), dtype=np.int64)
-    if first.shape[0]:
-        _parallel_call(_kernels().interval_boxes, lo, hi, y0, y1, heights, boxes)
-    return boxes
-
-
-def _pack_intervals(sets: IntervalSets, heights: np.ndarray, boxes: np.ndarray) -> Packed:
-    starts, ends, first, count, lo, hi, y0, y1, areas = sets
-    offsets = _dense.packed_layout(boxes)
-    words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
-    if first.shape[0]:
-        _parallel_call(
-            _kernels().pack_intervals, starts, ends, first, count, heights, boxes, offsets, words
-        )
-    return Packed(words, offsets, boxes, areas)
-
-
-def _fits(*box_sets: np.ndarray) -> bool:
-    """Whether bit-packing these boxes stays inside the memory budget."""
-    total = sum(int(_dense.packed_layout(boxes)[-1]) for boxes in box_sets)
-    return total <= _dense.PACKED_BUDGET_WORDS
-
-
-def rle_packing_budget(ia: IntervalSets, ib: IntervalSets) -> int:
-    """Words that bit-packing two RLE sets may take: proportional to their runs
-    (:data:`_dense.PACKED_WORDS_PER_RUN` each, plus a small constant), never more
-    than :data:`_dense.PACKED_BUDGET_WORDS`. Beyond it the runs are intersected
-    directly, so memory stays proportional to the runs, not to the image."""
-    runs = int(ia[3].sum()) + int(ib[3].sum())
-    return min(
-        _dense.PACKED_BUDGET_WORDS, _dense.PACKED_MIN_WORDS + _dense.PACKED_WORDS_PER_RUN * runs
-    )
-
-
-def _rle_iou(ra: RLESet, rb: RLESet, crowd: np.ndarray | None) -> np.ndarray:
-    ia, ib = rle_intervals(ra), rle_intervals(rb)
-    boxes_a, boxes_b = _interval_boxes(ia, ra.heights), _interval_boxes(ib, rb.heights)
-    words = int(_dense.packed_layout(boxes_a)[-1]) + int(_dense.packed_layout(boxes_b)[-1])
-    if words <= rle_packing_budget(ia, ib):
-        return packed_iou(
-            _pack_intervals(ia, ra.heights, boxes_a),
-            _pack_intervals(ib, rb.heights, boxes_b),
-            crowd,
-        )
-    return interval_iou(ia, ib, crowd)
-
 
 # ----------------------------------------------------------------------------- sparse
 
@@ -235,9 +44,9 @@ def _sparse_iou(a: Any, b: Any, crowd: np.ndarray | None, func: str) -> np.ndarr
             f"{func}: sparse masks must be (N, H*W) and (M, H*W) with one pixel count, "
             f"got {a.shape} and {b.shape}"
         )
-    return interval_iou(
-        sparse_intervals(canonical_csr(a, "a", func)),
-        sparse_intervals(canonical_csr(b, "b", func)),
+    return _iv.interval_iou(
+        _iv.sparse_intervals(canonical_csr(a, "a", func)),
+        _iv.sparse_intervals(canonical_csr(b, "b", func)),
         crowd,
     )
 
@@ -250,7 +59,7 @@ def _as_rles(x: Any, rep: str, name: str, func: str) -> tuple[RLESet, tuple[int,
         parsed, _ = parse_rles(x, name, func)
         return parsed, parsed.common_size(name, func)
     masks, _ = check.dense_masks(x, name, func)
-    return masks_to_rles(masks, name, func), masks.shape[1:]
+    return _convert.masks_to_rles(masks, name, func), masks.shape[1:]
 
 
 def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
@@ -294,7 +103,7 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     array([[1., 0.]])
     """
     func = "mask_iou"
-    rep_a, rep_b = representation(a), representation(b)
+    rep_a, rep_b = _convert.representation(a), _convert.representation(b)
     for rep in (rep_a, rep_b):
         if rep not in (DENSE, SPARSE, RLE):
             return dispatch.backend(rep, func).mask_iou(a, b, crowd=crowd)
@@ -309,30 +118,26 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     if rep_a == rep_b == DENSE:
         ma, _ = check.dense_masks(a, "a", func)
         mb, _ = check.dense_masks(b, "b", func)
-        _same_size(ma.shape[1:], mb.shape[1:], func)
+        check.same_mask_size(ma.shape[1:], mb.shape[1:], func)
         flags = _crowd(crowd, mb.shape[0], func)
         boxes_a = _dense.mask_boxes(ma, "a", func)
         boxes_b = _dense.mask_boxes(mb, "b", func)
-        if _fits(boxes_a, boxes_b):
-            return packed_iou(_pack_dense(ma, boxes_a), _pack_dense(mb, boxes_b), flags)
-        ra, rb = masks_to_rles(ma, "a", func), masks_to_rles(mb, "b", func)
-        return interval_iou(rle_intervals(ra), rle_intervals(rb), flags)
+        if _iv.fits(boxes_a, boxes_b):
+            return _iv.packed_iou(_iv.pack_dense(ma, boxes_a), _iv.pack_dense(mb, boxes_b), flags)
+        ra, rb = _convert.masks_to_rles(ma, "a", func), _convert.masks_to_rles(mb, "b", func)
+        return _iv.interval_iou(_iv.rle_intervals(ra), _iv.rle_intervals(rb), flags)
     if rep_a == SPARSE:
         n_b = b.shape[0]
         return _sparse_iou(a, b, _crowd(crowd, n_b, func), func)
     ra, size_a = _as_rles(a, rep_a, "a", func)
     rb, size_b = _as_rles(b, rep_b, "b", func)
     if len(ra) and len(rb):
-        _same_size(size_a, size_b, func)
-    return _rle_iou(ra, rb, _crowd(crowd, len(rb), func))
+        check.same_mask_size(size_a, size_b, func)
+    return _iv.rle_iou(ra, rb, _crowd(crowd, len(rb), func))
 
 
-def _same_size(size_a: tuple, size_b: tuple, func: str) -> None:
-    if tuple(size_a) != tuple(size_b):
-        raise ValueError(
-            f"{func}: masks of 'a' are {size_a[0]}x{size_a[1]} but masks of 'b' are "
-            f"{size_b[0]}x{size_b[1]}"
-        )
+#: Old name kept for backends/dask.py until it calls check.same_mask_size itself.
+_same_size = check.same_mask_size
 
 
 def _crowd(crowd: Any, m: int, func: str) -> np.ndarray | None:
@@ -418,11 +223,8 @@ def label_overlap(a: Any, b: Any) -> LabelOverlap:
     func = "label_overlap"
     la = dispatch.to_numpy(a, "a", func)
     lb = dispatch.to_numpy(b, "b", func)
-    for name, arr in (("a", la), ("b", lb)):
-        if arr.dtype.kind not in "biu":
-            raise TypeError(
-                f"{func}: argument {name!r} must hold integer labels, got dtype {arr.dtype}"
-            )
+    check.label_dtype(la.dtype, "a", func)
+    check.label_dtype(lb.dtype, "b", func)
     if la.shape != lb.shape:
         raise ValueError(f"{func}: label images have shapes {la.shape} and {lb.shape}")
     # bool images are one instance (True) on background (False): count them as 0/1
@@ -451,8 +253,13 @@ def _contingency(codes_a: np.ndarray, codes_b: np.ndarray, n_a: int, n_b: int) -
         chunks = max(1, min(num_threads(), codes_a.shape[0] // 65536 + 1))
         table = np.zeros((chunks, n_a * n_b), dtype=np.int64)
         if codes_a.size:
-            _parallel_call(
-                _kernels().label_contingency, codes_a, codes_b, np.int64(n_b), chunks, table
+            parallel_call(
+                kernel("cpu_masks").label_contingency,
+                codes_a,
+                codes_b,
+                np.int64(n_b),
+                chunks,
+                table,
             )
         return table.sum(axis=0).reshape(n_a, n_b)
     keys, counts = np.unique(codes_a * n_b + codes_b, return_counts=True)

@@ -13,23 +13,14 @@ from typing import Any
 import numpy as np
 
 from ._core import validate as check
-from ._masks.rleset import RLESet, check_sizes, from_counts_list, parse_rles, to_dicts
-
-#: Largest polygon coordinate accepted (in pixels): on the 5x grid of the
-#: rasteriser every coordinate is then an exact integer in float64 and int64.
-MAX_COORDINATE = 1e15
-
-
-def _kernels() -> Any:
-    from .kernels import cpu_rle
-
-    return cpu_rle
-
-
-def _parallel_call(kernel: Any, *args: Any) -> Any:
-    from ._core.jit import parallel_call
-
-    return parallel_call(kernel, *args)
+from ._core.loader import kernel, parallel_call
+from ._masks import convert as _convert
+from ._masks.convert import (
+    MAX_COORDINATE,
+    _flat_polygon,
+    _merged,
+)
+from ._masks.rleset import from_counts_list, parse_rles, to_dicts
 
 
 def _image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
@@ -47,142 +38,6 @@ def _image_size(h: Any, w: Any, func: str) -> tuple[int, int]:
 
 def _one_or_many(items: list, single: bool) -> Any:
     return items[0] if single else items
-
-
-# ----------------------------------------------------------------------------- builders
-
-
-def masks_to_rles(masks: np.ndarray, name: str, func: str) -> RLESet:
-    """An :class:`RLESet` of a ``(N, H, W)`` uint8 stack of 0/1 masks (checked here)."""
-    from ._masks.dense import mask_boxes
-
-    kernels = _kernels()
-    n, h, w = masks.shape
-    boxes = mask_boxes(masks, name, func)
-    runs = np.empty(n, dtype=np.int64)
-    if n:
-        _parallel_call(kernels.count_box_runs, masks, boxes, runs)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(runs, out=offsets[1:])
-    counts = np.empty(int(offsets[-1]), dtype=np.int64)
-    if n:
-        _parallel_call(kernels.counts_from_masks, masks, boxes, offsets, counts)
-    return RLESet(np.full(n, h, np.int64), np.full(n, w, np.int64), counts, offsets)
-
-
-def _flat_polygon(poly: Any, where: str) -> np.ndarray:
-    try:
-        arr = np.asarray(poly, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise ValueError(f"{where} is not a sequence of numbers") from None
-    if arr.shape[0] % 2:
-        raise ValueError(f"{where} has an odd number of coordinates ({arr.shape[0]})")
-    if arr.shape[0] < 6:
-        raise ValueError(f"{where} has fewer than 3 points ({arr.shape[0] // 2})")
-    bad = ~(np.abs(arr) <= MAX_COORDINATE)  # also NaN
-    if bad.any():
-        i = int(np.argmax(bad))
-        what = "is NaN or infinite" if not np.isfinite(arr[i]) else "is too large"
-        raise ValueError(
-            f"{where} has coordinate {i} = {float(arr[i])!r}, which {what}: coordinates "
-            f"must be finite and within +-{MAX_COORDINATE:.0e}"
-        )
-    return arr
-
-
-def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np.ndarray) -> RLESet:
-    """Rasterise flat validated polygons (one RLE each) in one parallel call."""
-    kernels = _kernels()
-    n = len(polygons)
-    heights = np.asarray(heights, np.int64)
-    widths = np.asarray(widths, np.int64)
-    check_sizes(heights, widths, "polygons", "rasterise")
-    poly_offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([p.shape[0] for p in polygons], out=poly_offsets[1:])
-    xy = np.concatenate(polygons) if n else np.zeros(0)
-    bounds = np.empty(n, dtype=np.int64)
-    if n:
-        _parallel_call(kernels.polygon_bounds, xy, poly_offsets, widths, bounds)
-    slots = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(bounds, out=slots[1:])
-    raw = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
-    lengths = np.empty(n, dtype=np.int64)
-    if n:
-        _parallel_call(
-            kernels.polygons_to_counts,
-            xy,
-            poly_offsets,
-            heights,
-            widths,
-            slots,
-            raw,
-            lengths,
-        )
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    counts = np.empty(int(offsets[-1]), dtype=np.int64)
-    _parallel_call(kernels.gather_segments, raw, slots[:-1], lengths, offsets, counts)
-    return RLESet(heights, widths, counts, offsets)
-
-
-def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
-    if len(rles) == 1:
-        return rles.counts[rles.offsets[0] : rles.offsets[1]].copy()
-    size = np.int64(rles.heights[0]) * np.int64(rles.widths[0])
-    return _kernels().merge_counts(rles.counts, rles.offsets, size, intersect)
-
-
-def segmentations_to_rles(
-    segmentations: list[Any],
-    heights: Any,
-    widths: Any,
-    name: str,
-    func: str,
-    validate: bool = True,
-) -> RLESet:
-    """One RLE per COCO segmentation: polygon lists (their union), uncompressed or
-    compressed RLE dicts, as pycocotools' ``annToRLE`` reads them. ``validate=False``
-    passes uncompressed counts through unchecked (see :func:`from_uncompressed`);
-    only :func:`to_dicts` may then read the set."""
-    heights = np.asarray(heights, dtype=np.int64)
-    widths = np.asarray(widths, dtype=np.int64)
-    check_sizes(heights, widths, name, func)
-    if segmentations and all(type(segm) is dict for segm in segmentations):
-        return parse_rles(segmentations, name, func, validate)[0]  # results files: RLE only
-    polygons: list[np.ndarray] = []
-    owners: list[int] = []
-    dict_items: list[int] = []
-    for i, segm in enumerate(segmentations):
-        if isinstance(segm, dict):
-            dict_items.append(i)
-        elif isinstance(segm, (list, tuple)) and len(segm) > 0:
-            for k, poly in enumerate(segm):
-                polygons.append(_flat_polygon(poly, f"{func}: {name} item {i} polygon {k}"))
-                owners.append(i)
-        else:
-            raise ValueError(
-                f"{func}: {name} item {i} is neither a non-empty polygon list nor an RLE dict"
-            )
-    per_item: list[np.ndarray | None] = [None] * len(segmentations)
-    if polygons:
-        owner_arr = np.asarray(owners, dtype=np.int64)
-        rasters = polygons_to_rles(polygons, heights[owner_arr], widths[owner_arr])
-        starts = np.flatnonzero(np.r_[True, owner_arr[1:] != owner_arr[:-1]])
-        stops = np.r_[starts[1:], len(owners)]
-        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-            part = RLESet(
-                rasters.heights[a:b],
-                rasters.widths[a:b],
-                rasters.counts,
-                rasters.offsets[a : b + 1],
-            )
-            per_item[owners[a]] = _merged(part, intersect=False)
-    if dict_items:
-        parsed, _ = parse_rles([segmentations[i] for i in dict_items], name, func, validate)
-        for k, i in enumerate(dict_items):
-            heights[i], widths[i] = parsed.heights[k], parsed.widths[k]
-            per_item[i] = parsed.counts[parsed.offsets[k] : parsed.offsets[k + 1]]
-    return from_counts_list(heights, widths, per_item)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- public API
@@ -220,7 +75,7 @@ def encode(mask: Any) -> dict | list[dict]:
 
     refuse_confusions(mask, "mask", "rle.encode")
     masks, single = check.dense_masks(mask, "mask", "rle.encode")
-    return _one_or_many(to_dicts(masks_to_rles(masks, "mask", "rle.encode")), single)
+    return _one_or_many(to_dicts(_convert.masks_to_rles(masks, "mask", "rle.encode")), single)
 
 
 def decode(rles: Any) -> np.ndarray:
@@ -247,7 +102,7 @@ def decode(rles: Any) -> np.ndarray:
     h, w = parsed.common_size("rles", "rle.decode")
     out = np.zeros((len(parsed), h, w), dtype=np.uint8)
     if out.size:
-        _parallel_call(_kernels().masks_from_counts, parsed.counts, parsed.offsets, out)
+        parallel_call(kernel("cpu_rle").masks_from_counts, parsed.counts, parsed.offsets, out)
     return out[0] if single else out
 
 
@@ -277,8 +132,8 @@ def to_bbox(rles: Any) -> np.ndarray:
     parsed, single = parse_rles(rles, "rles", "rle.to_bbox")
     out = np.empty((len(parsed), 4), dtype=np.float64)
     if len(parsed):
-        _parallel_call(
-            _kernels().bboxes_from_counts,
+        parallel_call(
+            kernel("cpu_rle").bboxes_from_counts,
             parsed.counts,
             parsed.offsets,
             parsed.heights,
@@ -332,7 +187,7 @@ def from_polygons(polygons: Any, h: int, w: int) -> list[dict]:
     height, width = _image_size(h, w, "rle.from_polygons")
     flat = [_flat_polygon(p, f"rle.from_polygons: polygon {i}") for i, p in enumerate(polygons)]
     n = len(flat)
-    return to_dicts(polygons_to_rles(flat, np.full(n, height), np.full(n, width)))
+    return to_dicts(_convert.polygons_to_rles(flat, np.full(n, height), np.full(n, width)))
 
 
 def from_bbox(boxes: Any, h: int, w: int) -> dict | list[dict]:
@@ -361,7 +216,7 @@ def from_bbox(boxes: Any, h: int, w: int) -> dict | list[dict]:
     polys = list(corners)
     n = len(polys)
     return _one_or_many(
-        to_dicts(polygons_to_rles(polys, np.full(n, height), np.full(n, width))), single
+        to_dicts(_convert.polygons_to_rles(polys, np.full(n, height), np.full(n, width))), single
     )
 
 
@@ -418,7 +273,7 @@ def from_segmentation(segmentation: Any, h: int, w: int, validate: bool = True) 
     {'size': [2, 2], 'counts': b'11'}
     """
     height, width = _image_size(h, w, "rle.from_segmentation")
-    rles = segmentations_to_rles(
+    rles = _convert.segmentations_to_rles(
         [segmentation],
         [height],
         [width],

@@ -22,25 +22,18 @@ from typing import Any
 import numpy as np
 
 from ._core import dispatch
+from ._core import validate as check
+from ._core.loader import kernel, parallel_call
 from ._core.validate import format_index
 
 _KEPT_DTYPES = (np.uint8, np.uint16, np.int32, np.int64)
-
-
-def _kernels() -> Any:
-    from .kernels import cpu_semantic
-
-    return cpu_semantic
 
 
 def _label_array(x: Any, name: str, func: str) -> np.ndarray:
     arr = dispatch.to_numpy(x, name, func)
     if arr.dtype.kind == "b":
         arr = arr.view(np.uint8)
-    if arr.dtype.kind not in "iu":
-        raise ValueError(
-            f"{func}: argument {name!r} must hold integer labels, got dtype {arr.dtype}"
-        )
+    check.label_dtype(arr.dtype, name, func)
     return arr
 
 
@@ -129,13 +122,13 @@ def confusion_matrix(
     Raises
     ------
     ValueError
-        Different shapes, float labels, ``num_classes`` not an integer in
+        Different shapes, ``num_classes`` not an integer in
         ``[1, MAX_CLASSES]`` (checked before anything is allocated), or a label
         outside ``[0, C)`` that is not the ignore index (the message names the
         value, the array and the index).
     TypeError
-        ``ignore_index`` that is not an integer (``255.7``), a torch tensor that
-        requires grad.
+        Float (non-integer) label maps, ``ignore_index`` that is not an integer
+        (``255.7``), a torch tensor that requires grad.
 
     Examples
     --------
@@ -168,9 +161,9 @@ def _confusion(target: Any, pred: Any, num_classes: Any, ignore_index: Any, func
     ignore = ignore_index if has_ignore else 0
     if flat_t.size == 0:
         return np.zeros((c, c), dtype=np.int64)
-    from ._core.jit import num_threads, parallel_call
+    from ._core.jit import num_threads
 
-    k = _kernels()
+    k = kernel("cpu_semantic")
     chunks = max(1, min(num_threads(), flat_t.size // (1 << 16) + 1))
     chunks = max(1, min(chunks, (1 << 25) // (c * c)))  # per-thread tables: <= 256 MiB
     table = np.zeros((chunks, c * c), dtype=np.int64)
@@ -183,20 +176,10 @@ def _confusion(target: Any, pred: Any, num_classes: Any, ignore_index: Any, func
     else:
         parallel_call(k.confusion_runs, flat_t, flat_p, *args)
     if (bad_at >= 0).any():
-        _raise_bad_label(
-            flat_t, flat_p, int(bad_at[bad_at >= 0].min()), t.shape, c, ignore_index, func
-        )
+        at = int(bad_at[bad_at >= 0].min())
+        value_t, value_p = int(flat_t[at]), int(flat_p[at])
+        raise check.label_range_error(value_t, value_p, at, t.shape, c, ignore_index, func)
     return (table[0] if chunks == 1 else table.sum(axis=0)).reshape(c, c)
-
-
-def _raise_bad_label(flat_t, flat_p, at, shape, c, ignore_index, func) -> None:
-    value_t, value_p = int(flat_t[at]), int(flat_p[at])
-    target_ok = (ignore_index is not None and value_t == ignore_index) or 0 <= value_t < c
-    name, value = ("pred", value_p) if target_ok else ("target", value_t)
-    hint = "" if ignore_index is not None or name == "pred" else " (pass ignore_index= to skip it)"
-    raise ValueError(
-        f"{func}: {name} label {value} at index {format_index(at, shape)} is outside [0, {c}){hint}"
-    )
 
 
 def iou_from_confusion(cm: Any, absent: str | float = "nan") -> np.ndarray:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import ioukit
-from ioukit import masks as masks_mod
 from ioukit import rle
+from ioukit._masks import intervals
 from tests.helpers.safety import run_isolated
 
 SPARSE_CASES = """
@@ -133,8 +133,8 @@ def test_rle_packing_budget_is_proportional_to_the_runs(monkeypatch):
     h = w = 3000
     far = {"size": [h, w], "counts": [0, 1, h * w - 2, 1]}
     calls = []
-    original = masks_mod.packed_iou
-    monkeypatch.setattr(masks_mod, "packed_iou", lambda *a: calls.append(1) or original(*a))
+    original = intervals.packed_iou
+    monkeypatch.setattr(intervals, "packed_iou", lambda *a: calls.append(1) or original(*a))
     assert ioukit.mask_iou([far], [far]).tolist() == [[1.0]]
     assert calls == []  # a 3000-column box for 4 runs: the interval path
     m = np.zeros((h, w), bool)

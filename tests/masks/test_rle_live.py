@@ -9,6 +9,7 @@ import pytest
 
 import ioukit
 from ioukit import rle
+from ioukit._masks import convert
 from tests.helpers.masks import ellipse_masks, random_polygon
 
 mask_utils = pytest.importorskip("pycocotools.mask")
@@ -54,7 +55,10 @@ def test_merge_matches(rng):
     masks = ellipse_masks(rng, 6)
     encoded = coco_encode(masks)
     for intersect in (False, True):
-        assert rle.merge(encoded, intersect)["counts"] == mask_utils.merge(encoded, int(intersect))["counts"]
+        assert (
+            rle.merge(encoded, intersect)["counts"]
+            == mask_utils.merge(encoded, int(intersect))["counts"]
+        )
 
 
 def test_mask_iou_all_paths_match_pycocotools(rng):
@@ -91,12 +95,24 @@ def _coco_rle(segm, h, w):
 SEGMENTATION_FILES = [
     ("faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json", None),
     ("faster_coco_eval/tests/dataset/gt_dataset.json", None),
-    ("faster_coco_eval/tests/dataset/dt_dataset.json", "faster_coco_eval/tests/dataset/gt_dataset.json"),
+    (
+        "faster_coco_eval/tests/dataset/dt_dataset.json",
+        "faster_coco_eval/tests/dataset/gt_dataset.json",
+    ),
     ("faster_coco_eval/tests/lvis_dataset/lvis_val_100.json", None),
     ("detectron2/tests/data/test_coco_evaluation__gt_annotations.json", None),
-    ("detectron2/tests/data/test_coco_evaluation__detections.json", "detectron2/tests/data/test_coco_evaluation__gt_annotations.json"),
-    ("cocoapi/results/instances_val2014_fakesegm100_results.json", "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"),
-    ("panopticapi/sample_data/panoptic_coco_detection_format.json", "panopticapi/sample_data/panoptic_coco_detection_format.json"),
+    (
+        "detectron2/tests/data/test_coco_evaluation__detections.json",
+        "detectron2/tests/data/test_coco_evaluation__gt_annotations.json",
+    ),
+    (
+        "cocoapi/results/instances_val2014_fakesegm100_results.json",
+        "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json",
+    ),
+    (
+        "panopticapi/sample_data/panoptic_coco_detection_format.json",
+        "panopticapi/sample_data/panoptic_coco_detection_format.json",
+    ),
 ]
 
 
@@ -112,10 +128,13 @@ def test_every_shared_segmentation(shared_data, path, images_from):
     assert anns
     hs = [sizes[a["image_id"]][0] for a in anns]
     ws = [sizes[a["image_id"]][1] for a in anns]
-    ours = rle.segmentations_to_rles([a["segmentation"] for a in anns], hs, ws, "segmentation", "test")
+    ours = convert.segmentations_to_rles(
+        [a["segmentation"] for a in anns], hs, ws, "segmentation", "test"
+    )
     theirs = [_coco_rle(a["segmentation"], h, w) for a, h, w in zip(anns, hs, ws, strict=True)]
     ours_dicts = [
-        rle.from_segmentation(a["segmentation"], h, w) for a, h, w in zip(anns[:20], hs, ws, strict=False)
+        rle.from_segmentation(a["segmentation"], h, w)
+        for a, h, w in zip(anns[:20], hs, ws, strict=False)
     ]
     assert [d["counts"] for d in ours_dicts] == [
         t["counts"] if isinstance(t["counts"], bytes) else t["counts"].encode() for t in theirs[:20]
@@ -142,8 +161,14 @@ def test_every_shared_segmentation(shared_data, path, images_from):
 
 def test_fake_results_against_ground_truth(shared_data):
     """Every compressed-RLE fake detection against the ground truth of its image, crowd included."""
-    gt = json.loads((shared_data / "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json").read_text())
-    dt = json.loads((shared_data / "cocoapi/results/instances_val2014_fakesegm100_results.json").read_text())
+    gt = json.loads(
+        (
+            shared_data / "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
+        ).read_text()
+    )
+    dt = json.loads(
+        (shared_data / "cocoapi/results/instances_val2014_fakesegm100_results.json").read_text()
+    )
     sizes = {img["id"]: (img["height"], img["width"]) for img in gt["images"]}
     checked = 0
     for image_id in sorted({d["image_id"] for d in dt})[:40]:
@@ -154,6 +179,8 @@ def test_fake_results_against_ground_truth(shared_data):
             continue
         g = [_coco_rle(a["segmentation"], h, w) for a in gts]
         crowd = [a["iscrowd"] for a in gts]
-        np.testing.assert_array_equal(ioukit.mask_iou(dts, g, crowd=crowd), mask_utils.iou(dts, g, crowd))
+        np.testing.assert_array_equal(
+            ioukit.mask_iou(dts, g, crowd=crowd), mask_utils.iou(dts, g, crowd)
+        )
         checked += 1
     assert checked > 20

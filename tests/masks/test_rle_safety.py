@@ -329,7 +329,7 @@ def test_kernels_clip_unchecked_counts():
     reports = run_isolated(
         """
         from ioukit.kernels import cpu_rle, cpu_masks
-        from ioukit.masks import rle_intervals
+        from ioukit._masks.intervals import rle_intervals
         from ioukit._masks.rleset import RLESet, from_counts_list
         bad = [[2**58] * 64 + [4], [-5, 9, 2**62, 1], [1], [], [0, 2**63 - 1, 2**63 - 1]]
         rles = from_counts_list([2] * 5, [2] * 5, [np.array(c, np.int64) for c in bad])

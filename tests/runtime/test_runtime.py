@@ -13,8 +13,11 @@ import pytest
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     full_env = dict(os.environ, **env)
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env=full_env, timeout=600,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=600,
     )
 
 
@@ -90,3 +93,74 @@ def test_warmup_returns_seconds():
     import ioukit
 
     assert ioukit.warmup(("float32",), families=["boxes"]) >= 0  # all families: test_warmup.py
+
+
+TWIN = """
+    import sys, threading, numpy as np
+    from ioukit._core import jit
+    from ioukit._core.loader import kernel, parallel_call
+    k = kernel("cpu_rle").areas_from_counts
+    rng = np.random.default_rng(1)
+    n = 20000
+    runs = rng.integers(0, 5, (n, 6))
+    counts = runs.ravel().astype(np.int64)
+    offsets = np.arange(0, 6 * n + 1, 6, dtype=np.int64)
+    sizes = runs.sum(axis=1).astype(np.int64)
+    want = runs[:, 1::2].sum(axis=1)
+    first = np.zeros(n, np.int64)
+    parallel_call(k, counts, offsets, sizes, first)  # the layer is now known
+    assert jit.threading_layer() == "workqueue", jit.threading_layer()
+    # deterministic: while this thread holds the lock, another thread must not wait
+    done = []
+    def blocked():
+        out = np.zeros(n, np.int64)
+        parallel_call(k, counts, offsets, sizes, out)
+        done.append(np.array_equal(out, want))
+    with jit._parallel_lock:
+        t = threading.Thread(target=blocked)
+        t.start()
+        t.join(timeout=300)
+        assert not t.is_alive(), "a busy parallel kernel made another thread wait"
+    assert done == [True], done
+    assert k in jit._twins
+    # 4 threads at once: every result equal, no abort
+    results = [None] * 4
+    barrier = threading.Barrier(4)
+    def work(i):
+        barrier.wait()
+        for _ in range(20):
+            out = np.zeros(n, np.int64)
+            parallel_call(k, counts, offsets, sizes, out)
+            if not np.array_equal(out, want):
+                results[i] = "mismatch"
+                return
+        results[i] = "ok"
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    print(" ".join(results))
+    """
+
+
+def test_workqueue_busy_kernel_runs_its_serial_twin():
+    proc = run_python(
+        TWIN,
+        NUMBA_THREADING_LAYER="workqueue",
+        NUMBA_NUM_THREADS="2",
+    )
+    assert proc.returncode == 0, f"process died ({proc.returncode}): {proc.stderr[-2000:]}"
+    assert proc.stdout.split() == ["ok"] * 4
+
+
+def test_no_twin_is_compiled_without_contention():
+    import numpy as np
+
+    from ioukit._core import jit
+    from ioukit._core.loader import kernel, parallel_call
+
+    k = kernel("cpu_rle").areas_from_counts
+    before = set(jit._twins)
+    out = np.zeros(1, np.int64)
+    parallel_call(k, np.array([2, 3, 1]), np.array([0, 3]), np.array([6]), out)
+    assert out.tolist() == [3]
+    assert set(jit._twins) == before

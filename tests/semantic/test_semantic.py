@@ -248,7 +248,7 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match=r"pred label 9 at index 0"):
         confusion_matrix(np.array([2], np.int64), np.array([9], np.int64), 3)
-    with pytest.raises(ValueError, match="must hold integer labels, got dtype float64"):
+    with pytest.raises(TypeError, match="must hold integer labels, got dtype float64"):
         confusion_matrix(np.zeros(3), np.zeros(3, int), 2)
     with pytest.raises(ValueError, match=r"num_classes must be an integer in \[1, 16384\].*got 0"):
         confusion_matrix([0], [0], 0)
@@ -294,6 +294,11 @@ def test_read_label_map(tmp_path):
     )
     with pytest.raises(ValueError, match="colour image; pass colors"):
         read_label_map(tmp_path / "rgb.png")
+    Image.fromarray(np.array([[0.0, 1.5]], np.float32)).save(tmp_path / "float.tiff")
+    with pytest.raises(
+        TypeError, match=r"float.tiff holds floating-point pixels \(image mode 'F'\)"
+    ):
+        read_label_map(tmp_path / "float.tiff")
     with pytest.raises(
         ValueError, match=r"colour \(255, 0, 0\) at row 0, column 1, which is not in colors"
     ):

@@ -4,9 +4,13 @@ Imported only by kernel modules, so ``import ioukit`` never imports numba.
 
 * ``IOUKIT_CACHE=0`` turns the on-disk cache off (it is on by default, so the
   second process starts without compiling).
-* :func:`parallel_call` serialises parallel kernels under numba's ``workqueue``
+* :func:`parallel_call` keeps parallel kernels safe under numba's ``workqueue``
   threading layer, which aborts the whole process when two Python threads run
-  parallel kernels at once. Under ``omp`` and ``tbb`` calls run concurrently.
+  parallel kernels at once: one thread at a time runs the parallel kernel, and
+  a thread that finds it busy runs the kernel's *serial twin* (the same Python
+  function compiled without ``parallel=True``, on first need) instead of
+  waiting, so a threaded scheduler still uses every core. Under ``omp`` and
+  ``tbb`` calls run concurrently and no twin is compiled.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ _CONCURRENT_SAFE_LAYERS = frozenset({"omp", "tbb"})
 
 _parallel_lock = threading.RLock()
 _layer: str | None = None
+_twins: dict[Callable, Callable] = {}
+_twins_lock = threading.Lock()
 
 
 def scalar(fn: Callable) -> Callable:
@@ -85,17 +91,48 @@ def threading_layer() -> str | None:
         return None
 
 
+def serial_twin(kernel: Callable) -> Callable:
+    """The serial copy of a :func:`parallel_kernel`, compiled on first request.
+
+    The twin compiles the same Python function with the serial options (``prange``
+    runs as ``range``), under its own qualified name so that the on-disk cache
+    keeps the two apart. It never touches the threading layer, so any number of
+    threads may run twins while one runs the parallel kernel.
+    """
+    twin = _twins.get(kernel)
+    if twin is None:
+        with _twins_lock:
+            twin = _twins.get(kernel)
+            if twin is None:
+                fn = kernel.py_func
+                clone = types.FunctionType(
+                    fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+                )
+                clone.__qualname__ = f"{fn.__qualname__}__serial_twin"
+                clone.__module__ = fn.__module__
+                clone.__doc__ = fn.__doc__
+                twin = numba.njit(**_SERIAL_OPTIONS)(clone)
+                _twins[kernel] = twin
+    return twin
+
+
 def parallel_call(kernel: Callable, *args: Any) -> Any:
     """Run a parallel kernel so that concurrent callers never abort the process.
 
-    Until the layer is known, and for the ``workqueue`` layer always, calls hold
-    a process-wide lock; ``omp`` and ``tbb`` are re-entrant and run unlocked.
+    Under ``omp`` and ``tbb`` (re-entrant) calls run unlocked. Until the layer is
+    known, and for ``workqueue`` always, one thread at a time holds a
+    process-wide lock and runs the parallel kernel; a thread that finds the lock
+    held by another runs :func:`serial_twin` of the kernel instead of waiting.
     """
     global _layer
     if _layer in _CONCURRENT_SAFE_LAYERS:
         return kernel(*args)
-    with _parallel_lock:
+    if not _parallel_lock.acquire(blocking=False):
+        return serial_twin(kernel)(*args)
+    try:
         result = kernel(*args)
         if _layer is None:
             _layer = threading_layer()
         return result
+    finally:
+        _parallel_lock.release()

@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.codes import BOX_INVALID_REASONS, FORMAT_CODES
+from .loader import kernel
+
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
 
@@ -77,30 +80,31 @@ def check_box_values(
     """
     if arr.size == 0:
         return 0.0
-    from ..kernels import cpu_boxes
-
+    cpu_boxes = kernel("cpu_boxes")
     flat = arr.reshape(-1, 4)
     row, reason, big = cpu_boxes.first_invalid_box(flat, cpu_boxes.FORMAT_CODES[fmt], validate)
     if row < 0:
         return float(big)
-    where = format_index(int(row), arr.shape[:-1])
     hint = ""
     if fmt == "xyxy" and reason in (1, 2) and bool((flat[:, 2:] >= 0).all()):
         hint = '; every box has a non-negative 3rd and 4th value: are they xywh? pass fmt="xywh"'
-    raise invalid_box_error(flat[row], int(reason), where, fmt, name, func, hint)
+    where = format_index(int(row), arr.shape[:-1])
+    raise invalid_box_error(flat[row], where, fmt, name, func, hint)
 
 
 def invalid_box_error(
-    row: Any, reason: int, where: str, fmt: str, name: str, func: str, hint: str = ""
+    values: Any, where: str, fmt: str, name: str, func: str, hint: str = ""
 ) -> ValueError:
-    """The one message for an invalid box (CPU and device checks): ``reason`` indexes
-    ``kernels.cpu_boxes.INVALID_REASONS``, ``where`` is the formatted row index."""
-    from ..kernels.cpu_boxes import INVALID_REASONS
+    """The error for the invalid box ``values`` (4 numbers, format ``fmt``) at ``where``
+    (see :func:`format_index`); the reason comes from ``kernels.scalar.invalid_box_reason``,
+    the rule every backend's scan applies. Returns the exception: raise it."""
+    from ..kernels.scalar import invalid_box_reason
 
-    values = [float(v) for v in row]
+    row = [float(v) for v in values]
+    reason = invalid_box_reason(row[0], row[1], row[2], row[3], FORMAT_CODES[fmt])
+    why = BOX_INVALID_REASONS[reason] if reason >= 0 else "valid"
     return ValueError(
-        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {values} "
-        f"({INVALID_REASONS[reason]}){hint}"
+        f"{func}: argument {name!r} has an invalid {fmt} box at row {where}: {row} ({why}){hint}"
     )
 
 
@@ -195,3 +199,51 @@ def dense_masks(x: Any, name: str, func: str) -> tuple[np.ndarray, bool]:
             raise ValueError(f"{func}: argument {name!r} mask {n} holds values other than 0 and 1")
         arr = arr.astype(np.uint8)
     return np.ascontiguousarray(arr), single
+
+
+def label_dtype(dtype: Any, name: str, func: str, allow_bool: bool = True) -> None:
+    """TypeError unless ``dtype`` holds integer labels (bool too, when ``allow_bool``).
+
+    The one rule for label maps and label images, whatever the array library
+    (NumPy, CuPy and torch dtypes all have ``kind`` once passed through NumPy):
+    a float label map is a TypeError everywhere.
+    """
+    kinds = "biu" if allow_bool else "iu"
+    if np.dtype(dtype).kind not in kinds:
+        raise TypeError(f"{func}: argument {name!r} must hold integer labels, got dtype {dtype}")
+
+
+def label_range_error(
+    value_t: int,
+    value_p: int,
+    at: int,
+    shape: tuple[int, ...],
+    num_classes: int,
+    ignore_index: int | None,
+    func: str,
+) -> ValueError:
+    """The error for the first pixel ``at`` whose target or prediction lies outside
+    ``[0, num_classes)`` (a target equal to ``ignore_index`` is allowed).
+
+    The one message every backend raises (return value: raise it). The target is
+    named when it is the bad one, with a hint to pass ``ignore_index=``.
+    """
+    target_ok = (ignore_index is not None and value_t == ignore_index) or 0 <= value_t < num_classes
+    name, value = ("pred", value_p) if target_ok else ("target", value_t)
+    hint = "" if ignore_index is not None or name == "pred" else " (pass ignore_index= to skip it)"
+    return ValueError(
+        f"{func}: {name} label {value} at index {format_index(at, shape)} "
+        f"is outside [0, {num_classes}){hint}"
+    )
+
+
+def same_mask_size(size_a: tuple, size_b: tuple, func: str) -> None:
+    """ValueError unless the masks of ``a`` and ``b`` have the same ``(height, width)``.
+
+    The one mask-size message of every backend (``size_*``: any two integers).
+    """
+    if tuple(size_a) != tuple(size_b):
+        raise ValueError(
+            f"{func}: masks of 'a' are {size_a[0]}x{size_a[1]} but masks of 'b' are "
+            f"{size_b[0]}x{size_b[1]}"
+        )

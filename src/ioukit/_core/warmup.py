@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from .loader import kernel
+
 _FLOAT_DTYPES = ("float32", "float64")
 
 
@@ -242,13 +244,10 @@ _MARKERS = {
 
 
 def _looks_cached(name: str) -> bool:
-    import importlib
-
     from .compile_status import cache_is_warm
 
     module, attr = _MARKERS[name]
-    kernel = getattr(importlib.import_module(f"ioukit.kernels.{module}"), attr)
-    return cache_is_warm([kernel])
+    return cache_is_warm([getattr(kernel(module), attr)])
 
 
 def cold_families(families: Iterable[str]) -> list[str]:

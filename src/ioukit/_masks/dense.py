@@ -11,24 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from .._core.loader import kernel, parallel_call
+
 #: Packed words allowed before mask IoU falls back to run intervals (256 MiB).
 PACKED_BUDGET_WORDS = 1 << 25
 #: For RLE input the packed words must also stay below this many per run (plus
 #: :data:`PACKED_MIN_WORDS`): memory is then proportional to the runs.
 PACKED_WORDS_PER_RUN = 64
 PACKED_MIN_WORDS = 1 << 16
-
-
-def _kernels() -> Any:
-    from ..kernels import cpu_masks
-
-    return cpu_masks
-
-
-def parallel_call(kernel: Any, *args: Any) -> Any:
-    from .._core.jit import parallel_call as call  # deferred: importing ioukit imports no numba
-
-    return call(kernel, *args)
 
 
 def _chunks(masks: np.ndarray) -> np.ndarray | None:
@@ -41,7 +31,7 @@ def _chunks(masks: np.ndarray) -> np.ndarray | None:
 def mask_boxes(masks: np.ndarray, name: str, func: str) -> np.ndarray:
     """(N, 4) inclusive (row0, row1, col0, col1) of each mask; ValueError for values
     other than 0/1. Empty masks get (0, -1, 0, -1)."""
-    k = _kernels()
+    k = kernel("cpu_masks")
     n = masks.shape[0]
     boxes = np.empty((n, 4), dtype=np.int64)
     bad = np.zeros(n, dtype=np.bool_)
@@ -71,7 +61,7 @@ def pack(
     masks: np.ndarray, boxes: np.ndarray, offsets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(words, areas)``: each mask's box rows as absolute-column-aligned uint64 bits."""
-    k = _kernels()
+    k = kernel("cpu_masks")
     words = np.empty(max(int(offsets[-1]), 1), dtype=np.uint64)
     areas = np.zeros(masks.shape[0], dtype=np.int64)
     if masks.shape[0]:

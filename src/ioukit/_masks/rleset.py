@@ -14,14 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._core.loader import kernel, parallel_call
 from .._core.validate import short_repr
-
-
-def _kernels() -> Any:
-    from ..kernels import cpu_rle
-
-    return cpu_rle
-
+from ..kernels.codes import RLE_DECODE_ERRORS
 
 #: Largest mask side and pixel count accepted: ``h * w`` and the rasteriser's
 #: ``5 * w`` stay far from int64 overflow.
@@ -81,10 +76,8 @@ class RLESet:
     def areas(self) -> np.ndarray:
         out = np.empty(len(self), dtype=np.int64)
         if len(self):
-            from .._core.jit import parallel_call
-
             parallel_call(
-                _kernels().areas_from_counts, self.counts, self.offsets, self.sizes(), out
+                kernel("cpu_rle").areas_from_counts, self.counts, self.offsets, self.sizes(), out
             )
         return out
 
@@ -163,8 +156,7 @@ def _all_strings(items: list) -> list[bytes] | None:
 
 
 def _decode_error(index: int, code: int, byte: int, name: str, func: str, text: bytes) -> str:
-    kernels = _kernels()
-    detail = kernels.DECODE_ERRORS[code]
+    detail = RLE_DECODE_ERRORS[code]
     if code == 1:
         bad = text[byte : byte + 1]
         detail = f"invalid character {bad!r} at byte {byte}"
@@ -247,7 +239,9 @@ def _check_plain(plain: dict[int, np.ndarray], heights, widths, name: str, func:
     keys = list(plain)
     subset = from_counts_list(heights[keys], widths[keys], [plain[i] for i in keys])
     status = np.zeros(len(keys), dtype=np.int64)
-    _kernels().check_counts(subset.counts, subset.offsets, heights[keys] * widths[keys], status)
+    kernel("cpu_rle").check_counts(
+        subset.counts, subset.offsets, heights[keys] * widths[keys], status
+    )
     if status.any():
         k = int(np.argmax(status != 0))
         raise ValueError(_decode_error(keys[k], int(status[k]), 0, name, func, b""))
@@ -274,9 +268,8 @@ def decode_buffer(
     strings: list[bytes] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode the compressed strings ``buf[starts[i]:ends[i]]``: ``(counts, offsets)``."""
-    from .._core.jit import parallel_call
 
-    kernels = _kernels()
+    kernels = kernel("cpu_rle")
     n = starts.shape[0]
     items = items if items is not None else list(range(n))
     room = np.empty(n, dtype=np.int64)
@@ -305,7 +298,6 @@ def decode_buffer(
 
 def subset(rles: RLESet, index: np.ndarray) -> RLESet:
     """The RLEs ``index`` of a set, in that order."""
-    from .._core.jit import parallel_call
 
     lengths = np.diff(rles.offsets)[index]
     offsets = np.zeros(index.shape[0] + 1, dtype=np.int64)
@@ -313,16 +305,20 @@ def subset(rles: RLESet, index: np.ndarray) -> RLESet:
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
     if index.shape[0]:
         parallel_call(
-            _kernels().gather_segments, rles.counts, rles.offsets[index], lengths, offsets, counts
+            kernel("cpu_rle").gather_segments,
+            rles.counts,
+            rles.offsets[index],
+            lengths,
+            offsets,
+            counts,
         )
     return RLESet(rles.heights[index], rles.widths[index], counts, offsets)
 
 
 def encode_strings(rles: RLESet) -> list[bytes]:
     """The compressed counts string of every RLE."""
-    from .._core.jit import parallel_call
 
-    kernels = _kernels()
+    kernels = kernel("cpu_rle")
     n = len(rles)
     buf = np.empty(max(13 * rles.counts.shape[0], 1), dtype=np.uint8)
     lengths = np.empty(n, dtype=np.int64)

@@ -135,18 +135,11 @@ def _prepared(cuda, view, dtype, job, name, stream):
             k.first_invalid_box[_blocks(total, t), t, stream](out, code, found)
             first = int(found.copy_to_host(stream=stream)[0])
             if first < total:
-                row = out[first // n].copy_to_host(stream=stream)[first % n].reshape(1, 4)
-                # the reason comes from the CPU predicate, the message from the CPU's helper
-                _, reason, _ = _cpu_kernels().first_invalid_box(row, code, True)
+                row = out[first // n].copy_to_host(stream=stream)[first % n]
+                # the reason and the message come from the one rule (kernels.scalar)
                 where = check.format_index(first, shape[:-1])
-                raise check.invalid_box_error(row[0], int(reason), where, job.fmt, name, job.func)
+                raise check.invalid_box_error(row, where, job.fmt, name, job.func)
     return out
-
-
-def _cpu_kernels() -> Any:
-    from ..kernels import cpu_boxes
-
-    return cpu_boxes
 
 
 def _features(cuda, k, boxes, code, offset, half, stream) -> Any:

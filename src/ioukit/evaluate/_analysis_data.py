@@ -13,7 +13,7 @@ from .records import Detections, GroundTruth
 
 
 def _rles(segmentations: list, images: np.ndarray, truth: GroundTruth, name: str, func: str):
-    from ..rle import segmentations_to_rles
+    from .._masks.convert import segmentations_to_rles
 
     return segmentations_to_rles(
         list(segmentations), truth.heights[images], truth.widths[images], name, func

@@ -98,8 +98,8 @@ class Masks:
 
 def _masks(x: Any, n: int, where: str) -> Any:
     """An RLESet of one image's masks (dense ``(N, H, W)`` or a list of RLE dicts)."""
+    from .._masks.convert import masks_to_rles
     from .._masks.rleset import parse_rles
-    from ..rle import masks_to_rles
 
     if isinstance(x, dict) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], dict)):
         rles, _ = parse_rles(x, where, FUNC)

@@ -307,7 +307,7 @@ def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
 def _boxes_from_masks(data: list, gt: GroundTruth, position: np.ndarray, what: str):
     """bbox evaluation of results without boxes: as ``loadRes``, each box is its mask's
     ``toBbox`` (a result's own ``bbox`` is kept) and each area its mask's area."""
-    from ..rle import segmentations_to_rles
+    from .._masks.convert import segmentations_to_rles
 
     segms = []
     for i, det in enumerate(data):

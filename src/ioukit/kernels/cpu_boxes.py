@@ -10,17 +10,15 @@ Every kernel takes float32 or float64 arrays only (the front-end converts), so
 each compiles to exactly two specialisations.
 """
 
-import math
-
 from numba import prange
 
 from .._core import jit as nb
-from . import scalar as s
+from .codes import BOX_INVALID_REASONS as INVALID_REASONS  # noqa: F401 (re-exported)
 from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-exported)
+from .cpu_scalar import F as _f  # the shared formulas, compiled for the CPU once
 
 N_FEATURES = 8
 
-_f = nb.compile_scalars(s, nb.scalar)  # the shared formulas, compiled for the CPU
 intersection_area = _f.intersection_area
 iou_from_areas = _f.iou_from_areas
 crowd_iou_from_areas = _f.crowd_iou_from_areas
@@ -31,10 +29,8 @@ ioa_from_areas = _f.ioa_from_areas
 box_corners = _f.box_corners
 box_sides = _f.box_sides
 box_feature_values = _f.box_feature_values
+invalid_box_reason = _f.invalid_box_reason
 metric_from_features = _f.metric_from_features
-
-
-INVALID_REASONS = ("not finite", "x2 < x1", "y2 < y1", "negative width", "negative height")
 
 
 @nb.serial_kernel
@@ -52,21 +48,14 @@ def first_invalid_box(flat, fmt, check):
         big = max(big, abs(p), abs(q), abs(r), abs(t))
         if not check:
             continue
-        if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(r) and math.isfinite(t)):
-            return i, 0, big
-        if fmt == 0:
-            if r < p:
-                return i, 1, big
-            if t < q:
-                return i, 2, big
-        else:
-            if r < 0:
-                return i, 3, big
-            if t < 0:
-                return i, 4, big
+        reason = invalid_box_reason(p, q, r, t, fmt)
+        if reason >= 0:
+            return i, reason, big
     return -1, -1, big
 
 
+# Deliberate twin of cuda_boxes.box_features (duplicate D7): the same loop body, one as
+# a serial CPU loop, one as a CUDA thread; the arithmetic itself is shared in scalar.py.
 @nb.serial_kernel
 def box_features(boxes, fmt, offset, feats):
     """Fill ``feats[b, :, i]`` (see the module docstring) from ``boxes[b, i, :]``."""
@@ -117,6 +106,9 @@ def box_convert(boxes, src, dst, out):
             out[b, i, 2], out[b, i, 3] = x1 - x0, y1 - y0
 
 
+# Deliberate repetition (duplicates D1, D4): one pairwise kernel per metric, each with the
+# same outer loop, so the inner loop over ``b`` calls one inlined formula and vectorises;
+# a metric switch inside it (as ``aligned_metric`` does) would block SIMD.
 @nb.parallel_kernel
 def pairwise_iou(fa, fb, offset, out):
     """``out[b, i, j]`` = IoU of box ``i`` of ``a`` and box ``j`` of ``b``."""

@@ -21,8 +21,9 @@ which decides (last duplicate key wins, detailed error messages).
 import numpy as np
 
 from .._core import jit as nb
+from .codes import JSON_FAIL as FAIL
+from .codes import JSON_OK as OK
 
-OK, FAIL = 0, 1
 MAX_DEPTH = 256  # nesting the compiled validator follows; deeper goes to the JSON parser
 
 # byte classes inside strings: 0 plain ASCII, 1 the closing quote, 2 a backslash,
@@ -316,6 +317,8 @@ def _after_member(buf, p, close):
     return -1, False
 
 
+# Height then width, parsed by the same steps written twice (duplicate D10): a loop
+# over two items costs a tuple in numba's nopython mode for no clarity gained.
 @nb.serial_kernel
 def _size(buf, p):
     """``[h, w]`` at ``p``: ``(end, h, w)``, end -1 unless two plain integers."""

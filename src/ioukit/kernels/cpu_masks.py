@@ -20,9 +20,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._core import jit as nb
-from . import scalar as s
+from .cpu_scalar import F as _f
 
-_f = nb.compile_scalars(s, nb.scalar)
 iou_from_areas = _f.iou_from_areas
 crowd_iou_from_areas = _f.crowd_iou_from_areas
 
@@ -180,13 +179,12 @@ def interval_iou(a_sets, b_sets, crowd, use_crowd, out):
             inter = np.int64(0)
             if lo < hi and y0a[i] <= y1b[j] and y0b[j] <= y1a[i]:
                 inter = interval_intersection(sa, ea, fa[i], na[i], sb, eb, fb[j], nb_[j], lo, hi)
-            fi = np.float64(inter)
-            if use_crowd:
-                out[i, j] = crowd_iou_from_areas(
-                    fi, np.float64(area_a[i]), np.float64(area_b[j]), crowd[j]
-                )
-            else:
-                out[i, j] = iou_from_areas(fi, np.float64(area_a[i]), np.float64(area_b[j]))
+            out[i, j] = crowd_iou_from_areas(
+                np.float64(inter),
+                np.float64(area_a[i]),
+                np.float64(area_b[j]),
+                use_crowd and crowd[j],
+            )
 
 
 # ---------------------------------------------------------------------------- dense masks
@@ -298,6 +296,9 @@ def mask_boxes_words(chunks, boxes, bad):
         boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3] = r0, r1, c0, c1
 
 
+# The same box walk as pack_masks (duplicate): only the innermost read differs (bytes vs
+# 8-pixel words), and a shared walker would need a function argument, which numba
+# specialises per call site anyway.
 @nb.parallel_kernel
 def pack_masks_words(chunks, boxes, word_offsets, words, areas):
     """:func:`pack_masks` for uint64 ``chunks``: 8 pixels become 8 bits with one multiply."""
@@ -401,12 +402,9 @@ def packed_iou(words, off_a, boxes_a, areas_a, off_b, boxes_b, areas_b, crowd, u
             inter = np.float64(
                 packed_intersection(words, off_a[i], boxes_a[i], off_b[j], boxes_b[j])
             )
-            if use_crowd:
-                out[i, j] = crowd_iou_from_areas(
-                    inter, np.float64(areas_a[i]), np.float64(areas_b[j]), crowd[j]
-                )
-            else:
-                out[i, j] = iou_from_areas(inter, np.float64(areas_a[i]), np.float64(areas_b[j]))
+            union_b = np.float64(areas_b[j])
+            crowd_j = use_crowd and crowd[j]
+            out[i, j] = crowd_iou_from_areas(inter, np.float64(areas_a[i]), union_b, crowd_j)
 
 
 # ---------------------------------------------------------------------------- label images

@@ -20,16 +20,10 @@ from numba import prange
 
 from .._core import jit as nb
 
-# Status codes returned by the decoders (index into DECODE_ERRORS).
-OK = 0
-DECODE_ERRORS = (
-    "ok",
-    "invalid character",
-    "truncated (the last count is incomplete)",
-    "a count is too large",
-    "a run length is negative",
-    "the run lengths do not add up to h * w",
-)
+# Status codes returned by the decoders (index into DECODE_ERRORS): see kernels.codes.
+from .codes import RLE_DECODE_ERRORS as DECODE_ERRORS  # noqa: F401 (re-exported)
+from .codes import RLE_OK as OK  # noqa: F401 (re-exported)
+
 _MAX_GROUPS = 12  # 60 bits: far beyond any h * w
 
 
@@ -301,6 +295,8 @@ def _merge_two(a, b, size, intersect, out):
     ib, eb, vb = np.int64(-1), np.int64(0), True
     p, start, v, m = np.int64(0), np.int64(0), False, 0
     while p < size:
+        # the same advance for run a and run b (duplicate D13): numba cannot take a
+        # (run index, end, value) triple by reference without allocating
         while ea <= p:
             ia += 1
             if ia < a.shape[0]:

@@ -15,6 +15,9 @@ import numpy as np
 from numba import prange
 
 from .._core import jit as nb
+from .cpu_scalar import F as _f
+
+label_pair_status = _f.label_pair_status
 
 _SPREAD = np.uint64(0x0101010101010101)  # byte b -> the word of 8 b's
 _SUB = 4  # histograms used in turn by pixels counted one by one (uint8 kernel; a power of 2)
@@ -23,9 +26,12 @@ _SUB = 4  # histograms used in turn by pixels counted one by one (uint8 kernel; 
 @nb.serial_kernel
 def _flush(hist, t, p, run, run_start, n_classes, ignore, has_ignore):
     """Add a run of (t, p) pixels; returns -1, or ``run_start`` if a label is out of range."""
-    if run == 0 or (has_ignore and t == ignore):
+    if run == 0:
         return -1
-    if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
+    status = label_pair_status(t, p, n_classes, ignore, has_ignore)
+    if status == 1:
+        return -1
+    if status == 2:
         return run_start
     hist[np.int64(t) * n_classes + np.int64(p)] += run
     return -1
@@ -72,9 +78,7 @@ def _first_bad(target, pred, lo, hi, n_classes, ignore, has_ignore):
     """Index of the first pixel of ``lo .. hi - 1`` with a label out of range, or -1."""
     for i in range(lo, hi):
         t, p = np.int64(target[i]), np.int64(pred[i])
-        if has_ignore and t == ignore:
-            continue
-        if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
+        if label_pair_status(t, p, n_classes, ignore, has_ignore) == 2:
             return i
     return -1
 

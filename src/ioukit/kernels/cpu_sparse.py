@@ -14,9 +14,8 @@ import numpy as np
 from numba import prange
 
 from .._core import jit as nb
-from . import scalar as s
+from .cpu_scalar import F as _f
 
-_f = nb.compile_scalars(s, nb.scalar)
 intersection_area = _f.intersection_area
 crowd_iou_from_areas = _f.crowd_iou_from_areas
 
@@ -92,6 +91,8 @@ def _visit(i, fa, fb, crowd, offset, threshold, grid, write, cols, vals, at):
                             cols[at + k] = j
                             vals[at + k] = v
                         k += 1
+    # Deliberately the grid loop's body again (duplicate D8): boxes too big for the grid
+    # are tested against every box, with the same pair test and the same output rule.
     for q in range(big.shape[0]):
         j = big[q]
         inter = intersection_area(

@@ -1,20 +1,17 @@
 """CUDA twins of the box kernels: the same scalar formulas, compiled as device functions.
 
-``compile_scalars(scalar, cuda.jit(device=True))`` compiles ``kernels.scalar`` for
+``kernels.cuda_scalar`` compiles ``kernels.scalar`` once for
 the GPU, so every metric runs the CPU's arithmetic. Inputs are float32 or float64
 (the backend casts first); one thread computes one output element.
 """
 
-import math
-
 from numba import cuda
 
-from .._core import jit as nb
-from . import scalar as s
+from .cuda_scalar import D as _d
 
-_d = nb.compile_scalars(s, cuda.jit(device=True))
 box_feature_values = _d.box_feature_values
 metric_from_features = _d.metric_from_features
+invalid_box_reason = _d.invalid_box_reason
 
 
 @cuda.jit
@@ -38,12 +35,7 @@ def first_invalid_box(boxes, fmt, found):
         b = r // n
         i = r - b * n
         p, q, x, y = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
-        bad = not (math.isfinite(p) and math.isfinite(q) and math.isfinite(x) and math.isfinite(y))
-        if fmt == 0:
-            bad = bad or x < p or y < q
-        else:
-            bad = bad or x < 0 or y < 0
-        if bad:
+        if invalid_box_reason(p, q, x, y, fmt) >= 0:
             cuda.atomic.min(found, 0, r)
 
 

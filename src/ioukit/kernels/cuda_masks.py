@@ -8,10 +8,8 @@ both masks use. The IoU itself is the shared scalar formula.
 import numpy as np
 from numba import cuda
 
-from .._core import jit as nb
-from . import scalar as s
+from .cuda_scalar import D as _d
 
-_d = nb.compile_scalars(s, cuda.jit(device=True))
 iou_from_areas = _d.iou_from_areas
 crowd_iou_from_areas = _d.crowd_iou_from_areas
 

@@ -9,6 +9,10 @@ global atomics are per bin per block, not per pixel. Matrices with more than
 import numpy as np
 from numba import cuda
 
+from .cuda_scalar import D as _d
+
+label_pair_status = _d.label_pair_status
+
 SHARED_BINS = 4096
 
 
@@ -22,9 +26,10 @@ def confusion_shared(target, pred, n_classes, ignore, has_ignore, hist, bad):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, target.shape[0], stride):
         t, p = target[i], pred[i]
-        if has_ignore and t == ignore:
+        status = label_pair_status(t, p, n_classes, ignore, has_ignore)
+        if status == 1:
             continue
-        if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
+        if status == 2:
             cuda.atomic.min(bad, 0, i)
             continue
         cuda.atomic.add(local, np.int64(t) * n_classes + np.int64(p), 1)
@@ -34,14 +39,17 @@ def confusion_shared(target, pred, n_classes, ignore, has_ignore, hist, bad):
             cuda.atomic.add(hist, k, np.int64(local[k]))
 
 
+# Deliberate twin of the shared-memory kernel above (duplicate D11): the same per-pixel
+# rule, for class counts whose histogram does not fit in a block's shared memory.
 @cuda.jit
 def confusion_global(target, pred, n_classes, ignore, has_ignore, hist, bad):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, target.shape[0], stride):
         t, p = target[i], pred[i]
-        if has_ignore and t == ignore:
+        status = label_pair_status(t, p, n_classes, ignore, has_ignore)
+        if status == 1:
             continue
-        if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
+        if status == 2:
             cuda.atomic.min(bad, 0, i)
             continue
         cuda.atomic.add(hist, np.int64(t) * n_classes + np.int64(p), np.int64(1))

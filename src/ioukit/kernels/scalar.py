@@ -13,8 +13,6 @@ exact zero of the same type for every finite ``x``.
 
 import math
 
-_TWO_OVER_PI = 2.0 / math.pi
-
 
 def positive_part(x):
     """``max(x, 0)`` in the type of ``x``."""
@@ -132,6 +130,43 @@ def ioa_from_areas(inter, area_a, area_b, over):
     return safe_ratio(inter, den)
 
 
+def invalid_box_reason(p, q, r, t, fmt):
+    """-1 for a valid box in format ``fmt``, else why not (an index into
+    ``codes.BOX_INVALID_REASONS``): 0 not finite, 1 ``x2 < x1``, 2 ``y2 < y1``
+    (xyxy), 3 negative width, 4 negative height (xywh, cxcywh).
+
+    The one box validity rule: the CPU and CUDA scans and the Python messages
+    all call it (it is plain Python, so it runs uncompiled too).
+    """
+    if not (math.isfinite(p) and math.isfinite(q) and math.isfinite(r) and math.isfinite(t)):
+        return 0
+    if fmt == 0:
+        if r < p:
+            return 1
+        if t < q:
+            return 2
+    else:
+        if r < 0:
+            return 3
+        if t < 0:
+            return 4
+    return -1
+
+
+def label_pair_status(t, p, n_classes, ignore, has_ignore):
+    """0 to count the pixel (target ``t``, prediction ``p``), 1 to skip it (its target
+    is the ignore label), 2 when a label lies outside ``[0, n_classes)``.
+
+    The one label-range rule of the confusion matrix: the CPU and CUDA kernels call
+    it; the message is ``_core.validate.label_range_error``.
+    """
+    if has_ignore and t == ignore:
+        return 1
+    if t < 0 or t >= n_classes or p < 0 or p >= n_classes:
+        return 2
+    return 0
+
+
 def box_corners(p, q, r, t, fmt, half):
     """One box in format ``fmt`` (0 xyxy, 1 xywh, 2 cxcywh) to its corners."""
     if fmt == 0:
@@ -150,13 +185,19 @@ def box_sides(p, q, r, t, fmt, offset):
 
 def box_feature_values(p, q, r, t, fmt, offset, half):
     """The 8 feature planes of one box: corners, area, centre and the aspect angle
-    ``(2 / pi) * atan2(w, h)`` used by CIoU."""
+    ``(2 / pi) * atan2(w, h)`` used by CIoU.
+
+    ``pi / 2`` is ``atan2(half, 0)`` in the type of ``half``: a float64 global
+    would widen float32 boxes (and run in fp64 on CUDA)."""
     x0, y0, x1, y1 = box_corners(p, q, r, t, fmt, half)
     w, h = box_sides(p, q, r, t, fmt, offset)
-    angle = _TWO_OVER_PI * math.atan2(w, h)
+    quarter_turn = math.atan2(half, half - half)
+    angle = math.atan2(w, h) / quarter_turn
     return x0, y0, x1, y1, w * h, (x0 + x1) * half, (y0 + y1) * half, angle
 
 
+# The long argument lists of diou_pair / ciou_pair repeat here (duplicate D9): scalar
+# formulas take scalars only (no tuples), so that one source compiles for CPU and CUDA.
 def metric_from_features(metric, pa, i, pb, j, crowd, over, offset, eps, one):
     """Any box metric for box ``i`` of feature planes ``pa`` and box ``j`` of ``pb``.
 

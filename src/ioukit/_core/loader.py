@@ -1,0 +1,70 @@
+"""The one lazy kernel loader: every front-end and backend reaches numba through here.
+
+``import ioukit`` imports no numba and compiles nothing. A front-end asks for
+a kernel module when it first needs one::
+
+    from ._core.loader import kernel, parallel_call
+
+    k = kernel("cpu_masks")            # imports ioukit.kernels.cpu_masks once
+    parallel_call(k.interval_iou, ...)  # safe under every threading layer
+
+This module itself imports no numba; :func:`parallel_call` imports
+:mod:`ioukit._core.jit` (and so numba) on its first call only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from typing import Any
+
+_modules: dict[str, types.ModuleType] = {}
+
+
+def kernel(name: str) -> types.ModuleType:
+    """The kernel module ``ioukit.kernels.<name>``, imported (and compiled) on first use.
+
+    Parameters
+    ----------
+    name : str
+        A module of :mod:`ioukit.kernels`, e.g. ``"cpu_masks"`` or ``"cuda_boxes"``.
+
+    Returns
+    -------
+    types.ModuleType
+        The module; later calls return the same object without an import.
+
+    Examples
+    --------
+    >>> from ioukit._core.loader import kernel
+    >>> kernel("codes").OVER_CODES["min"]
+    2
+    """
+    module = _modules.get(name)
+    if module is None:
+        if not name.isidentifier():
+            raise ValueError(f"kernel: {name!r} is not a kernel module name")
+        module = importlib.import_module(f"ioukit.kernels.{name}")
+        _modules[name] = module
+    return module
+
+
+def parallel_call(fn: Any, *args: Any) -> Any:
+    """Call the parallel kernel ``fn(*args)`` through :func:`ioukit._core.jit.parallel_call`.
+
+    Concurrent callers never abort the process: under numba's ``workqueue``
+    layer a call that finds the layer busy runs the kernel's serial twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ioukit._core.loader import kernel, parallel_call
+    >>> areas = np.zeros(1, np.int64)
+    >>> counts, offsets, sizes = np.array([2, 3, 1]), np.array([0, 3]), np.array([6])
+    >>> parallel_call(kernel("cpu_rle").areas_from_counts, counts, offsets, sizes, areas)
+    >>> areas
+    array([3])
+    """
+    from .jit import parallel_call as call  # deferred: importing ioukit imports no numba
+
+    return call(fn, *args)
