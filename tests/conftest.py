@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.fake_torch import fake_torch  # noqa: F401 (the fixture, defined with its fake)
 from tests.helpers.paths import SHARED_DATA
 
 

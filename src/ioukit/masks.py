@@ -79,7 +79,8 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     Returns
     -------
     ndarray of float64, shape (N, M)
-        0 where the union is empty.
+        0 where the union is empty; a torch tensor when an input was a torch CPU
+        tensor (one that requires grad is a TypeError: IoU here has no gradient).
 
     Raises
     ------
@@ -107,6 +108,12 @@ def mask_iou(a: Any, b: Any, crowd: Any = None) -> np.ndarray:
     for rep in (rep_a, rep_b):
         if rep not in (DENSE, SPARSE, RLE):
             return dispatch.backend(rep, func).mask_iou(a, b, crowd=crowd)
+    # torch CPU tensors in, a torch tensor out (the host kernels work on NumPy views)
+    return dispatch.restore(_host_mask_iou(a, b, crowd, rep_a, rep_b, func), a, b)
+
+
+def _host_mask_iou(a: Any, b: Any, crowd: Any, rep_a: str, rep_b: str, func: str) -> np.ndarray:
+    """:func:`mask_iou` of host masks (dense, SciPy sparse or RLE) as a NumPy array."""
     if SPARSE in (rep_a, rep_b) and rep_a != rep_b:
         raise TypeError(
             f"{func}: cannot mix sparse masks with {rep_a if rep_b == SPARSE else rep_b} masks; "

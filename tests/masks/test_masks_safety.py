@@ -10,6 +10,7 @@ import pytest
 import ioukit
 from ioukit import rle
 from ioukit._masks import intervals
+from tests.helpers.fake_torch import FakeTensor
 from tests.helpers.safety import run_isolated
 
 SPARSE_CASES = """
@@ -199,3 +200,15 @@ def test_label_overlap_on_bool_images_matches_integer_labels(rng):
     np.testing.assert_allclose(mixed.iou, ref.iou)
     empty = ioukit.label_overlap(np.zeros((3, 3), bool), np.ones((3, 3), bool))
     assert empty.iou.shape == (0, 1)
+
+
+def test_mask_iou_gives_torch_for_torch(fake_torch):
+    a = np.zeros((1, 4, 4), np.uint8)
+    a[0, :2, :2] = 1
+    b = np.zeros((2, 4, 4), np.uint8)
+    b[0, :2, :] = 1
+    got = ioukit.mask_iou(FakeTensor(a), FakeTensor(b))
+    assert isinstance(got, FakeTensor)
+    np.testing.assert_array_equal(got.data, ioukit.mask_iou(a, b))
+    with pytest.raises(TypeError, match=r"argument 'b' is a torch tensor that requires grad"):
+        ioukit.mask_iou(FakeTensor(a), FakeTensor(b, requires_grad=True))

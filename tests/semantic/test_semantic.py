@@ -17,6 +17,7 @@ from ioukit.semantic import (
     iou_from_confusion,
     scores_from_confusion,
 )
+from tests.helpers.fake_torch import FakeTensor
 
 
 def bincount_reference(target, pred, c, ignore=None):
@@ -375,42 +376,6 @@ def test_many_classes():
     cm = confusion_matrix(labels, labels[::-1].copy(), 3000)
     assert cm.shape == (3000, 3000) and cm.sum() == 300000
     np.testing.assert_array_equal(cm, bincount_reference(labels, labels[::-1], 3000, None))
-
-
-class FakeTensor:
-    """What ioukit checks of a torch tensor: the module, detach(), requires_grad, numpy()."""
-
-    __module__ = "torch"
-
-    def __init__(self, data, requires_grad=False):
-        self.data = np.asarray(data)
-        self.requires_grad = requires_grad
-        self.dtype = f"torch.{self.data.dtype}"
-        self.shape = self.data.shape
-
-    def detach(self):
-        return FakeTensor(self.data)
-
-    def resolve_conj(self):
-        return self
-
-    def resolve_neg(self):
-        return self
-
-    def numpy(self):
-        return self.data
-
-
-@pytest.fixture
-def fake_torch(monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("torch")
-    module.Tensor = FakeTensor
-    module.from_numpy = FakeTensor
-    monkeypatch.setitem(sys.modules, "torch", module)
-    return module
 
 
 def test_torch_in_torch_out(fake_torch):
