@@ -88,7 +88,7 @@ def rle_bands(rles: Any, ratio: float, fce: bool = False) -> Any:
 def _as_rle_set(x: Any, name: str, func: str) -> tuple[Any, bool, bool]:
     """``(RLESet, was_dense, single)`` of dense masks or RLE dicts."""
     from .._masks.rleset import parse_rles
-    from ..rle import masks_to_rles
+    from .._masks.convert import masks_to_rles
 
     if isinstance(x, dict) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], dict)):
         single = isinstance(x, dict)
@@ -188,7 +188,7 @@ def boundary_iou(a: Any, b: Any, dilation_ratio: float = 0.02) -> np.ndarray:
     >>> boundary_iou(a, b).round(4)
     array([[0.3333]])
     """
-    from ..masks import _rle_iou
+    from .._masks.intervals import rle_iou as _rle_iou
 
     func = "boundary_iou"
     ratio = check_dilation_ratio(dilation_ratio, func)
@@ -215,7 +215,7 @@ class BoundaryGroundTruth(GroundTruth):
 def read_boundary_inputs(gt: Any, dt: Any, p: Any) -> tuple[BoundaryGroundTruth, Detections]:
     """Ground truth and results read as for segm, every mask as RLE; a result without
     a box gets its mask's area (pycocotools' ``loadRes``)."""
-    from ..rle import segmentations_to_rles
+    from .._masks.convert import segmentations_to_rles
 
     base = read_ground_truth(gt, "segm")
     truth = BoundaryGroundTruth(**vars(base))
@@ -245,7 +245,7 @@ def fill_boundary_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, io
     from .._core import jit as _numba
     from .._masks.rleset import subset
     from ..kernels import cpu_boundary
-    from ..masks import rle_intervals
+    from .._masks.intervals import rle_intervals
 
     gt_rles, dt_rles = subset(truth.rles, g_sel), subset(dets.rles, d_sel)
     _numba.parallel_call(

@@ -270,7 +270,7 @@ def lvis_evaluate(gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 3
         raise _named(dt, "detections", err) from None
     dets = read_detections(results, truth, iou_type)
     if dets.boxes is None and iou_type == "segm":
-        from ..rle import segmentations_to_rles
+        from .._masks.convert import segmentations_to_rles
 
         rles = segmentations_to_rles(
             dets.segmentations,

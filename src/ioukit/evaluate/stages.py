@@ -262,7 +262,7 @@ def _empty_sets() -> tuple:
 def _mask_sets(truth: GroundTruth, dets: Detections, g_sel: np.ndarray, d_sel: np.ndarray):
     """Interval sets of the selected ground-truth and detection masks, and the
     detections' mask areas."""
-    from ..masks import rle_intervals
+    from .._masks.intervals import rle_intervals
 
     gt_rles = _rles(truth, truth.segmentations, g_sel, truth.ann_image[g_sel], "ground-truth")
     if dets.rles is not None:
@@ -280,7 +280,7 @@ def _rles(
 ):
     """The RLEs of ``segmentations[index]``, on images ``images`` (indices into the
     ground truth's), errors naming ``what`` segmentation."""
-    from ..rle import segmentations_to_rles
+    from .._masks.convert import segmentations_to_rles
 
     return segmentations_to_rles(
         [segmentations[i] for i in index.tolist()],
