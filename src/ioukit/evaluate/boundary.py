@@ -87,8 +87,8 @@ def rle_bands(rles: Any, ratio: float, fce: bool = False) -> Any:
 
 def _as_rle_set(x: Any, name: str, func: str) -> tuple[Any, bool, bool]:
     """``(RLESet, was_dense, single)`` of dense masks or RLE dicts."""
-    from .._masks.rleset import parse_rles
     from .._masks.convert import masks_to_rles
+    from .._masks.rleset import parse_rles
 
     if isinstance(x, dict) or (isinstance(x, (list, tuple)) and x and isinstance(x[0], dict)):
         single = isinstance(x, dict)
@@ -243,9 +243,9 @@ def read_boundary_inputs(gt: Any, dt: Any, p: Any) -> tuple[BoundaryGroundTruth,
 def fill_boundary_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious) -> None:
     """Each group's (D, G) Boundary IoU matrix into ``ious`` (``match_groups`` layout)."""
     from .._core import jit as _numba
+    from .._masks.intervals import rle_intervals
     from .._masks.rleset import subset
     from ..kernels import cpu_boundary
-    from .._masks.intervals import rle_intervals
 
     gt_rles, dt_rles = subset(truth.rles, g_sel), subset(dets.rles, d_sel)
     _numba.parallel_call(
