@@ -64,7 +64,7 @@ def test_pr_at_any_threshold_is_pycocotools(tmp_path):
     """mAP and per-class AP at IoU 0.3 (not one of COCO's thresholds) equal pycocotools'
     with iouThrs=[0.3]."""
     pytest.importorskip("pycocotools")
-    from coco_util import pycocotools_eval
+    from tests.helpers.coco import pycocotools_eval
 
     proc, data = run_json(tmp_path, "pr", GT, DT, "--iou-threshold", "0.3", "--per-class", "5")
     stats, precision, _ = pycocotools_eval(_load(GT), _load(DT), "bbox", iouThrs=np.array([0.3]))
