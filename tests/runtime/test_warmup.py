@@ -27,6 +27,10 @@ KERNELS = {
     "semantic": ["cpu_semantic.confusion_uint8", "cpu_semantic.confusion_runs"],
     "coco": ["cpu_coco.match_groups", "cpu_coco.accumulate"],
     "json": ["cpu_json.scan_results"],
+    "rotated": ["cpu_rotated.pairwise", "cpu_rotated.aligned"],
+    "nms": ["cpu_nms.greedy", "cpu_nms.soft"],
+    "keypoints": ["cpu_oks.oks_matrix"],
+    "boundary": ["cpu_boundary.band_of_grid"],
 }
 
 PROBE = r"""
