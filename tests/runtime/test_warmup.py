@@ -30,7 +30,7 @@ KERNELS = {
     "rotated": ["cpu_rotated.pairwise", "cpu_rotated.aligned"],
     "nms": ["cpu_nms.greedy", "cpu_nms.soft"],
     "keypoints": ["cpu_oks.oks_matrix"],
-    "boundary": ["cpu_boundary.band_dense"],
+    "boundary": ["cpu_boundary.band_counts"],
 }
 
 PROBE = r"""

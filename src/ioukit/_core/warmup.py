@@ -239,7 +239,7 @@ _MARKERS = {
     "rotated": ("cpu_rotated", "pairwise"),
     "nms": ("cpu_nms", "greedy"),
     "keypoints": ("cpu_oks", "oks_matrix"),
-    "boundary": ("cpu_boundary", "band_dense"),
+    "boundary": ("cpu_boundary", "band_counts"),
 }
 
 
