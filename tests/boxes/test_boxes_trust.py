@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 import ioukit
 from tests.helpers import reference as ref
+from tests.helpers.fake_torch import FakeTensor
 
 PAIRWISE = [ioukit.box_iou, ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou, ioukit.box_ioa]
 BOX_FUNCS = [*PAIRWISE, ioukit.box_area, ioukit.box_convert]
@@ -216,38 +215,6 @@ def test_box_convert_accepts_torchvision_keywords():
 
 
 # --- torch: requires_grad is refused; torch in, torch out -------------------------------
-
-
-class FakeTensor:
-    """What ioukit checks of a torch tensor: the module, detach(), requires_grad, numpy()."""
-
-    __module__ = "torch"
-
-    def __init__(self, data, requires_grad=False):
-        self.data = np.asarray(data)
-        self.requires_grad = requires_grad
-        self.dtype = f"torch.{self.data.dtype}"
-
-    def detach(self):
-        return FakeTensor(self.data)
-
-    def resolve_conj(self):
-        return self
-
-    def resolve_neg(self):
-        return self
-
-    def numpy(self):
-        return self.data
-
-
-@pytest.fixture
-def fake_torch(monkeypatch):
-    module = types.ModuleType("torch")
-    module.Tensor = FakeTensor
-    module.from_numpy = FakeTensor
-    monkeypatch.setitem(sys.modules, "torch", module)
-    return module
 
 
 @pytest.mark.parametrize("func", PAIRWISE)
