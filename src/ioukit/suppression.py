@@ -244,6 +244,8 @@ def nms(
     return _give_back(order[kept], like, boxes, scores)
 
 
+# duplicates pairs this keyword list with nms's above: deliberate, each public function
+# spells out torchvision's keywords (no shared logic; both call _prepare)
 def batched_nms(
     boxes: Any,
     scores: Any,

@@ -277,29 +277,26 @@ def measure(a: Any, b: Any, call: RotatedCall) -> Any:
     return out
 
 
-def rotated_pairwise(
-    metric: str,
-    a: Any,
-    b: Any,
-    *,
-    fmt: str,
-    aligned: bool = False,
-    over: str = "a",
-    validate: bool = True,
-    func: str = "box_iou",
-) -> Any:
+def rotated_pairwise(metric: str, a: Any, b: Any, *, fmt: str, **options: Any) -> Any:
     """The front-end hook: ``metric`` ("iou" | "ioa" | "giou") of rotated boxes.
 
     ``a``, ``b``: arrays ``(..., N, 5)``, ``(..., M, 5)`` (batch axes broadcast; on CUDA
-    they must be equal or absent on one side). Returns ``(..., N, M)`` (``(..., N)``
-    when ``aligned``) in the result dtype of the box functions (float32 in, float32
-    out; float64 / integers give float64; half precision gives float32 here, cast by
-    the caller if wanted): NumPy for host arrays, the input's library for CUDA arrays.
-    The one keyword signature of the rotated hooks; the rest take a
-    :class:`RotatedCall` from :func:`check_rotated_call`.
+    they must be equal or absent on one side). ``options``: ``aligned=``, ``over=``,
+    ``validate=`` and ``func=`` (the name in messages, default "box_iou"), checked by
+    :func:`check_rotated_call`, the one place that spells them out. Returns
+    ``(..., N, M)`` (``(..., N)`` when ``aligned``) in the result dtype of the box
+    functions (float32 in, float32 out; float64 / integers give float64; half precision
+    gives float32 here, cast by the caller if wanted): NumPy for host arrays, the
+    input's library for CUDA arrays.
+
+    Examples
+    --------
+    >>> box = np.array([[0.0, 0.0, 2.0, 2.0, 0.0]])
+    >>> rotated_pairwise("iou", box, box + [1, 0, 0, 0, 90], fmt="cxcywha").round(6)
+    array([[0.333333]])
     """
-    call = check_rotated_call(func, metric, fmt, aligned=aligned, over=over, validate=validate)
-    return measure(a, b, call)
+    func = options.pop("func", "box_iou")
+    return measure(a, b, check_rotated_call(func, metric, fmt, **options))
 
 
 def polygon_pairwise(metric: str, a: Any, b: Any, **options: Any) -> Any:
