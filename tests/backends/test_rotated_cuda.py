@@ -78,6 +78,8 @@ def test_batches_radians_and_errors():
         rotated_pairwise_cuda(
             "iou", cuda.to_device(np.zeros((2, 4))), cuda.to_device(b), fmt="cxcywha"
         )
+    with pytest.raises(TypeError, match="'a' must hold integer or floating-point numbers"):
+        rotated_pairwise_cuda("iou", cuda.to_device(a > 0), cuda.to_device(b), fmt="cxcywhr")
     with pytest.raises(ValueError, match="metric='diou' is not one of"):
         rotated_pairwise_cuda("diou", cuda.to_device(b), cuda.to_device(b), fmt="cxcywha")
     with pytest.raises(TypeError, match="validate must be True or False"):
