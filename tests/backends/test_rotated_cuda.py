@@ -111,6 +111,15 @@ def test_polygon_iou_matches_cpu(k):
     np.testing.assert_allclose(host(got), R.polygon_pairwise("giou", a, b), atol=1e-12)
 
 
+def test_many_vertices_are_measured_on_the_host(monkeypatch):
+    rng = np.random.default_rng(6)
+    a, b = convex_polygons(rng, 4, 9), convex_polygons(rng, 3, 5)
+    monkeypatch.setattr(rotated_cuda, "MAX_DEVICE_VERTICES", 8)
+    got = ioukit.polygon_iou(cuda.to_device(a), cuda.to_device(b))
+    assert hasattr(got, "copy_to_host")
+    np.testing.assert_array_equal(host(got), ioukit.polygon_iou(a, b))
+
+
 def test_polygon_errors_on_device():
     ok = np.array([[[0, 0], [2, 0], [2, 2], [0, 2]]], float)
     dent = np.array([[[0, 0], [2, 0], [1, 0.5], [2, 2], [0, 2]]], float)
@@ -118,6 +127,8 @@ def test_polygon_errors_on_device():
         ioukit.polygon_iou(cuda.to_device(ok), cuda.to_device(dent))
     with pytest.raises(ValueError, match=r"shape \(\.\.\., N, K, 2\) with K >= 3"):
         ioukit.polygon_iou(cuda.to_device(ok[:, :2]), cuda.to_device(ok))
+    with pytest.raises(ValueError, match=r"argument 'a' must have shape \(\.\.\., N, K, 2\)"):
+        ioukit.polygon_iou(cuda.to_device(np.zeros(4)), cuda.to_device(ok))
     with pytest.raises(ValueError, match="aligned=True needs as many"):
         ioukit.polygon_iou(cuda.to_device(np.concatenate([ok, ok])), cuda.to_device(ok),
                            aligned=True)  # fmt: skip

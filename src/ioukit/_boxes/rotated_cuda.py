@@ -6,7 +6,8 @@ numba device arrays): :func:`measure_cuda` runs a call checked by
   be equal or absent on one side.
 * Polygons: the ``(N, K, 2)`` vertices (small beside the ``N x M`` result) are copied
   to the host, checked for convexity and turned counter-clockwise by the CPU code,
-  and their geometry rows copied back; batch axes broadcast as on the CPU.
+  and their geometry rows copied back; batch axes broadcast as on the CPU. Polygons
+  of more than ``MAX_DEVICE_VERTICES`` vertices are measured on the host entirely.
 * The metric runs on the device with the CPU's scalar formulas; the result is
   float32 for float32 (or narrower float) inputs, else float64, allocated in the
   input's library on its device.
@@ -29,6 +30,9 @@ from .rotated import RotatedCall
 
 #: values of one row block of the dense IoU computed for ``threshold=`` (float64)
 SPARSE_BLOCK = 1 << 24
+#: polygons of more vertices would need too large a per-thread scratch array (local
+#: memory): they are measured by the CPU kernels and the result copied to the device
+MAX_DEVICE_VERTICES = 64
 
 
 def rotated_pairwise_cuda(metric: str, a: Any, b: Any, **options: Any) -> Any:
@@ -110,7 +114,7 @@ def _polygons(cuda: Any, va: Any, vb: Any, call: RotatedCall, stream: Any) -> tu
 
 def measure_cuda(a: Any, b: Any, call: RotatedCall) -> Any:
     """:func:`~ioukit._boxes.rotated.measure` of CUDA arrays ``a`` and ``b``."""
-    from ..backends.cuda import THREADS, _blocks, _cuda, _Library, _threads_1d, _view
+    from ..backends.cuda import THREADS, _blocks, _cuda, _Library, _shape, _threads_1d, _view
     from ..kernels import cpu_rotated as codes
     from ..kernels import cuda_rotated as k
 
@@ -118,6 +122,11 @@ def measure_cuda(a: Any, b: Any, call: RotatedCall) -> Any:
     va, vb = _view(cuda, a), _view(cuda, b)
     library = _Library(a)
     stream = library.stream(cuda)
+    if call.fmt is None and max((0, *_shape(va)[-2:-1], *_shape(vb)[-2:-1])) > MAX_DEVICE_VERTICES:
+        from ..backends.cuda import like_input
+
+        host = [np.ascontiguousarray(v.copy_to_host(stream=stream)) for v in (va, vb)]
+        return like_input(rotated.measure(host[0], host[1], call), a)
     prepare = _polygons if call.fmt is None else _boxes
     ga, gb, ka, kb, batch, n, m, dtype = prepare(cuda, va, vb, call, stream)
     pairwise, aligned = k.shape_kernels(k.width_for(ka, kb))
