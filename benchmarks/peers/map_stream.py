@@ -8,7 +8,9 @@ Every tool runs in its own fresh process on the same synthetic stream (seeded,
 generated batch by batch so the stream itself holds no memory): about 7 objects and
 53 detections per image over 80 classes, like COCO val2017. Reported per tool: the
 time of all ``update`` calls, of ``compute``, the CPU time of both (all threads), the peak resident memory the process
-gained, the state's bytes per image where the tool exposes it, and ``map`` (every
+gained, the state's bytes per image where the tool exposes it, the resident memory the
+process gained from the start of the stream to the end of the updates (per image:
+the state as it really sits in memory, object overheads included), and ``map`` (every
 tool must agree). A tool that is not installed is reported as skipped.
 """
 
@@ -68,10 +70,11 @@ t0, c0 = time.perf_counter(), time.process_time()
 for p, t in stream(N, BATCH):
     m.update(p, t)
 t1, c1 = time.perf_counter(), time.process_time()
+held = rss() - base
 out = m.compute()
 t2, c2 = time.perf_counter(), time.process_time()
 print(json.dumps({"update": t1 - t0, "compute": t2 - t1, "cpu": c2 - c0, "peak_mb": (peak() - base) / 2**20,
-                  "state_bytes_per_image": m.nbytes / N, "map": float(out["map"])}))
+                  "state_bytes_per_image": m.nbytes / N, "held_per_image": held / N, "map": float(out["map"])}))
 """
 
 DICTS = r"""
@@ -96,6 +99,7 @@ for p, t in stream(N, BATCH):
             results.append({{"image_id": i, "category_id": int(pi["labels"][k]),
                             "bbox": [x0, y0, x1 - x0, y1 - y0], "score": float(pi["scores"][k])}})
 t1, c1 = time.perf_counter(), time.process_time()
+held = rss() - base
 cats = sorted({{a["category_id"] for a in anns}} | {{r["category_id"] for r in results}})
 with contextlib.redirect_stdout(io.StringIO()):
     gt = COCO()
@@ -106,7 +110,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     ev.evaluate(); ev.accumulate(); ev.summarize()
 t2, c2 = time.perf_counter(), time.process_time()
 print(json.dumps({{"update": t1 - t0, "compute": t2 - t1, "cpu": c2 - c0, "peak_mb": (peak() - base) / 2**20,
-                  "state_bytes_per_image": None, "map": float(ev.stats[0])}}))
+                  "state_bytes_per_image": None, "held_per_image": held / N, "map": float(ev.stats[0])}}))
 """
 
 TORCHMETRICS = r"""
@@ -121,6 +125,7 @@ for p, t in stream(N, BATCH):
     tt = [{{k: torch.from_numpy(v) for k, v in d.items()}} for d in t]
     m.update(tp, tt)
 t1, c1 = time.perf_counter(), time.process_time()
+held = rss() - base
 out = m.compute()
 t2, c2 = time.perf_counter(), time.process_time()
 state = sum(x.element_size() * x.nelement() for name in
@@ -128,7 +133,7 @@ state = sum(x.element_size() * x.nelement() for name in
              "groundtruth_labels", "groundtruth_crowds", "groundtruth_area")
             for x in getattr(m, name))
 print(json.dumps({{"update": t1 - t0, "compute": t2 - t1, "cpu": c2 - c0, "peak_mb": (peak() - base) / 2**20,
-                  "state_bytes_per_image": state / N, "map": float(out["map"])}}))
+                  "state_bytes_per_image": state / N, "held_per_image": held / N, "map": float(out["map"])}}))
 """
 
 TOOLS = {
@@ -163,16 +168,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="run only the tools whose name contains one of these",
+    )
     args = ap.parse_args()
     print(f"{args.images} images, batches of {args.batch}\n")
     print(
         "| tool | update (s) | compute (s) | CPU time, all threads (s) | peak memory gained (MB) "
-        "| state bytes / image | map |"
+        "| state bytes / image | resident bytes / image after the updates | map |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, (code, module) in TOOLS.items():
+        if args.only and not any(word in name for word in args.only):
+            continue
         if not installed(module):
-            print(f"| {name} | skipped: {module} is not installed | | | | | |")
+            print(f"| {name} | skipped: {module} is not installed | | | | | | |")
             continue
         proc = subprocess.run(
             [sys.executable, "-c", COMMON + code, str(args.images), str(args.batch)],
@@ -182,14 +195,14 @@ def main() -> None:
         )
         if proc.returncode:
             err = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
-            print(f"| {name} | error: {err} | | | | | |")
+            print(f"| {name} | error: {err} | | | | | | |")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         state = r["state_bytes_per_image"]
         state = f"{state:,.0f}" if state is not None else "n/a"
         print(
             f"| {name} | {r['update']:.2f} | {r['compute']:.2f} | {r['cpu']:.2f} | {r['peak_mb']:.0f} "
-            f"| {state} "
+            f"| {state} | {r['held_per_image']:,.0f} "
             f"| {r['map']:.6f} |"
         )
 
