@@ -1,4 +1,5 @@
-"""The ``ioukit`` command line: ``demo``, ``eval``, ``analyze``, ``semseg``, ``warmup``.
+"""The ``ioukit`` command line: ``demo``, ``eval``, ``analyze``, ``panoptic``, ``semseg``,
+``warmup``.
 
 Human-readable tables by default, ``--json FILE`` for machines, ``--plot FILE.png``
 for figures. A mistake in the command or its files prints one line on stderr and
@@ -96,7 +97,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse unwritable ``--json`` / ``--plot`` paths before any work."""
     if args.json:
         check_writable(args.json, "--json")
-    if args.plot:
+    if getattr(args, "plot", None):
         from .plot import check_plot
 
         check_plot(args.plot)
@@ -109,44 +110,35 @@ def _check_input_file(path: str, what: str) -> None:
         raise ValueError(f"cannot read {path}: no such file")
 
 
-def _params(args: argparse.Namespace):
-    from ..evaluate.coco import COCOParams
-
-    params = COCOParams(iou_type=args.iou_type)
-    if args.iou_thresholds is not None:
-        params.iou_thrs = args.iou_thresholds
-    if args.max_dets is not None:
-        params.max_dets = args.max_dets
-    return params
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .eval_command import as_json, evaluate_and_report, write_json
+    from . import eval_protocols
+    from .eval_command import write_json
 
     _check_input_file(args.gt, "ground truth")
     _check_input_file(args.dt, "detections")
     _check_outputs(args)
-    client = _client(args)
     with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
-        result, report, lines, seconds = evaluate_and_report(
-            args.gt,
-            args.dt,
-            args.iou_type,
-            args.threshold,
-            args.per_class,
-            client=client,
-            params=_params(args),
-            min_score=args.min_score,
-        )
+        outcome = eval_protocols.run(args, lambda: _client(args))
+    print("\n".join(outcome.lines + _compile_note(watch)))
+    if args.json:
+        write_json(args.json, dict(outcome.payload, compile_seconds=watch.seconds))
+    if args.plot and outcome.plot is not None:
+        outcome.plot(args.plot)
+    return 0
+
+
+def cmd_panoptic(args: argparse.Namespace) -> int:
+    from .eval_command import write_json
+    from .panoptic_command import run_panoptic
+
+    _check_input_file(args.gt, "ground truth")
+    _check_input_file(args.pred, "prediction")
+    _check_outputs(args)
+    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
+        lines, payload = run_panoptic(args)
     print("\n".join(lines + _compile_note(watch)))
     if args.json:
-        write_json(args.json, dict(as_json(result, report, seconds), compile_seconds=watch.seconds))
-    if args.plot:
-        from .plot import plot_report
-
-        names = result.category_names
-        per_class = {names.get(c, str(c)): v for c, v in report.per_class.items()}
-        plot_report(args.plot, report.gt_iou, per_class, f"{Path(args.dt).name} ({args.iou_type})")
+        write_json(args.json, dict(payload, compile_seconds=watch.seconds))
     return 0
 
 
@@ -244,6 +236,7 @@ _HANDLERS = {
     "demo": cmd_demo,
     "eval": cmd_eval,
     "analyze": cmd_analyze,
+    "panoptic": cmd_panoptic,
     "semseg": cmd_semseg,
     "warmup": cmd_warmup,
 }

@@ -11,6 +11,9 @@ import numpy as np
 from .. import __version__
 from .errors import EXIT_USAGE
 
+ALL_ROWS = 10**9
+"""``--per-class`` given without a count: every row."""
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (the usage is one ``--help`` away)."""
@@ -73,6 +76,24 @@ def _max_dets(text: str) -> tuple[int, ...]:
     return values
 
 
+def _sigmas(text: str) -> np.ndarray | str:
+    """``--kpt-oks-sigmas``: ``coco``, ``crowdpose`` or a comma-separated list."""
+    if text in ("coco", "crowdpose"):
+        return text
+    try:
+        values = np.array([float(v) for v in text.split(",")[:1001]])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not coco, crowdpose or a comma-separated list of numbers"
+        ) from None
+    if values.size > 1000:
+        raise argparse.ArgumentTypeError(f"{text!r}: more than 1000 sigmas")
+    if not (np.isfinite(values) & (values > 0)).all():
+        bad = values[~(np.isfinite(values) & (values > 0))][0]
+        raise argparse.ArgumentTypeError(f"{text!r}: sigma {bad:g} is not a positive number")
+    return values
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -90,6 +111,13 @@ def _absent(text: str) -> str | float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not nan, zero or a number") from None
+
+
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value < 1 or value > 1024:
+        raise argparse.ArgumentTypeError(f"{text} is not from 1 to 1024")
+    return value
 
 
 def _label(text: str) -> int:
@@ -133,6 +161,29 @@ _ANALYSES = {
 }
 
 
+def _add_files(p: argparse.ArgumentParser) -> None:
+    """The two files of ``eval`` and ``analyze``."""
+    p.add_argument("gt", metavar="GT.json", help="COCO ground truth (.json or .json.gz)")
+    p.add_argument(
+        "dt", metavar="DT.json", help="results: a list of detections (.json or .json.gz)"
+    )
+
+
+def _add_outputs(p: argparse.ArgumentParser, per_class: int | None, plot: str | None) -> None:
+    """``--per-class N``, ``--json FILE`` and (``plot`` given) ``--plot FILE.png``."""
+    if per_class is not None:
+        p.add_argument(
+            "--per-class",
+            type=_count,
+            default=per_class,
+            metavar="N",
+            help=f"rows of the per-class table (default {per_class}; 0 hides it)",
+        )
+    p.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
+    if plot is not None:
+        p.add_argument("--plot", metavar="FILE.png", help=plot)
+
+
 def _add_analyze(sub: Any) -> None:
     """``ioukit analyze {pr,f1,confusion,errors} GT.json DT.json [options]``."""
     analyze = sub.add_parser(
@@ -149,10 +200,7 @@ def _add_analyze(sub: Any) -> None:
     )
     for name, (summary, description, iou_default) in _ANALYSES.items():
         kind = kinds.add_parser(name, help=summary, description=description)
-        kind.add_argument("gt", metavar="GT.json", help="COCO ground truth (.json or .json.gz)")
-        kind.add_argument(
-            "dt", metavar="DT.json", help="results: a list of detections (.json or .json.gz)"
-        )
+        _add_files(kind)
         kind.add_argument(
             "--iou-type",
             choices=("bbox", "segm"),
@@ -185,20 +233,158 @@ def _add_analyze(sub: Any) -> None:
                 help="a detection with IoU <= T with every object is background "
                 "(default 0.1, TIDE's); at most --iou-threshold",
             )
-        kind.add_argument(
-            "--per-class",
-            type=_count,
-            default=20,
-            metavar="N",
-            help="rows of the per-class table (default 20; 0 hides it)",
-        )
-        kind.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
-        kind.add_argument("--plot", metavar="FILE.png", help="draw the figure (needs matplotlib)")
+        _add_outputs(kind, 20, "draw the figure (needs matplotlib)")
+
+
+def _add_eval(sub: Any) -> None:
+    """``ioukit eval GT.json DT.json [options]``: COCO, keypoints, boundary, LVIS, CrowdPose."""
+    ev = sub.add_parser(
+        "eval",
+        help="AP/AR and mean IoU of a result file: COCO bbox / segm / keypoints / boundary, "
+        "LVIS, CrowdPose",
+        description="Evaluate COCO-format results against ground truth: the AP/AR numbers of "
+        "the protocol (COCO's 12, identical to pycocotools; keypoints' 10 with OKS; Boundary "
+        "IoU as faster-coco-eval; LVIS's federated protocol as lvis-api; CrowdPose's easy / "
+        "medium / hard as xtcocotools), the mean IoU (OKS) of each ground-truth object with "
+        "its match, the share of excellent (> 0.95), good (> 0.7) and poor matches, and a "
+        "per-class table. An LVIS or CrowdPose ground truth is detected and says so.",
+    )
+    _add_files(ev)
+    ev.add_argument(
+        "--iou-type",
+        choices=("bbox", "segm", "keypoints", "boundary"),
+        default=None,
+        help="compare boxes, masks, keypoints (OKS) or mask boundaries (Boundary IoU); "
+        "default bbox (keypoints for a CrowdPose ground truth)",
+    )
+    ev.add_argument(
+        "--kpt-oks-sigmas",
+        type=_sigmas,
+        metavar="coco|crowdpose|S1,S2,...",
+        help="OKS sigmas of the skeleton, one per keypoint (default COCO's 17, CrowdPose's "
+        "14 for CrowdPose); needs --iou-type keypoints",
+    )
+    ev.add_argument(
+        "--dilation-ratio",
+        type=_fraction,
+        metavar="R",
+        help="Boundary IoU band width as a fraction of the image diagonal (default 0.02); "
+        "needs --iou-type boundary",
+    )
+    which = ev.add_mutually_exclusive_group()
+    which.add_argument(
+        "--lvis",
+        action="store_true",
+        help="LVIS's federated protocol (lvis-api), also for a ground truth not detected as LVIS",
+    )
+    which.add_argument(
+        "--crowdpose",
+        action="store_true",
+        help="CrowdPose's protocol (keypoints; AP by easy / medium / hard crowd index)",
+    )
+    which.add_argument(
+        "--coco",
+        action="store_true",
+        help="COCO's protocol even for a ground truth detected as LVIS or CrowdPose",
+    )
+    ev.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=0.5,
+        help="IoU threshold of the matching behind the mean-IoU report (default 0.5; any "
+        "value in [0, 1]: one outside --iou-thresholds is matched in a second pass)",
+    )
+    ev.add_argument(
+        "--iou-thresholds",
+        type=_thresholds,
+        metavar="START:STOP:STEP|T1,T2",
+        help="IoU thresholds of AP/AR (default COCO's 0.5:0.95:0.05)",
+    )
+    ev.add_argument(
+        "--max-dets",
+        type=_max_dets,
+        metavar="N1,N2,N3",
+        help="detections per image for AR (default 1,10,100; keypoints 20; LVIS one value, "
+        "300; AP uses the largest)",
+    )
+    ev.add_argument(
+        "--min-score",
+        type=_score,
+        metavar="S",
+        help="drop detections scoring below S before evaluating",
+    )
+    _add_outputs(ev, 20, "draw the IoU histogram and per-class bars")
+    ev.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="evaluate on a running Dask cluster (needs ioukit[dask]; bbox and segm)",
+    )
+
+
+def _add_panoptic(sub: Any) -> None:
+    """``ioukit panoptic GT.json PRED.json [options]``."""
+    pan = sub.add_parser(
+        "panoptic",
+        help="panoptic quality (PQ, SQ, RQ) of COCO panoptic files, as panopticapi",
+        description="Panoptic quality of a COCO panoptic prediction (JSON + PNG folder) "
+        "against the ground truth, identical to panopticapi's pq_compute: PQ, SQ and RQ "
+        "for All, Things and Stuff, and per class.",
+    )
+    pan.add_argument("gt", metavar="GT.json", help="COCO panoptic ground truth JSON")
+    pan.add_argument("pred", metavar="PRED.json", help="COCO panoptic prediction JSON")
+    pan.add_argument(
+        "--gt-folder",
+        metavar="DIR",
+        help="folder of the ground-truth PNGs (default GT.json without .json)",
+    )
+    pan.add_argument(
+        "--pred-folder",
+        metavar="DIR",
+        help="folder of the predicted PNGs (default PRED.json without .json)",
+    )
+    pan.add_argument(
+        "--per-class",
+        type=_count,
+        nargs="?",
+        const=ALL_ROWS,
+        default=0,
+        metavar="N",
+        help="add the per-class table: every class, or the N with most ground-truth "
+        "segments (default none)",
+    )
+    pan.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="threads reading and counting images (default the CPU count, at most 16)",
+    )
+    _add_outputs(pan, None, None)
+
+
+def _eval_conflict(args: argparse.Namespace) -> str | None:
+    """An ``eval`` option that cannot apply whatever the ground truth (None: none)."""
+    from .eval_protocols import Protocol, conflict, requested
+
+    fixed = requested(args)
+    if fixed is None and args.iou_type == "boundary":  # never LVIS or CrowdPose
+        fixed = Protocol("coco", "boundary", "default")
+    if fixed is not None:
+        return conflict(fixed, args)
+    if args.dilation_ratio is not None:
+        return "--dilation-ratio needs --iou-type boundary"
+    if args.kpt_oks_sigmas is not None and args.iou_type in ("bbox", "segm"):
+        return "--kpt-oks-sigmas needs --iou-type keypoints (or --crowdpose)"
+    return None
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """``parser.parse_args`` plus the checks that involve two options."""
     args = parser.parse_args(argv)
+    if args.command == "eval":
+        problem = _eval_conflict(args)
+        if problem:
+            parser.error(f"eval: {problem}")
     if getattr(args, "analysis", None) == "errors" and args.bg_threshold > args.iou_threshold:
         parser.error(
             f"analyze errors: --bg-threshold {args.bg_threshold:g} is above "
@@ -208,7 +394,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``ioukit`` argument parser (demo, eval, analyze, semseg, warmup)."""
+    """The ``ioukit`` argument parser (demo, eval, analyze, panoptic, semseg, warmup)."""
     parser = _Parser(
         prog="ioukit",
         description="Fast Intersection over Union for boxes, masks and segmentation.",
@@ -232,65 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the N classes with most objects (default 5)",
     )
 
-    ev = sub.add_parser(
-        "eval",
-        help="COCO AP/AR and mean IoU of a detection or segmentation result file",
-        description="Evaluate COCO-format results against ground truth: the 12 COCO AP/AR "
-        "numbers (identical to pycocotools), the mean IoU of each ground-truth object with "
-        "its match, the share of excellent (> 0.95), good (> 0.7) and poor matches, and a "
-        "per-class table.",
-    )
-    ev.add_argument("gt", metavar="GT.json", help="COCO ground truth (.json or .json.gz)")
-    ev.add_argument(
-        "dt", metavar="DT.json", help="results: a list of detections (.json or .json.gz)"
-    )
-    ev.add_argument(
-        "--iou-type",
-        choices=("bbox", "segm"),
-        default="bbox",
-        help="compare boxes or masks (default bbox)",
-    )
-    ev.add_argument(
-        "--threshold",
-        type=_fraction,
-        default=0.5,
-        help="IoU threshold of the matching behind the mean-IoU report (default 0.5; any "
-        "value in [0, 1]: one outside --iou-thresholds is matched in a second pass)",
-    )
-    ev.add_argument(
-        "--iou-thresholds",
-        type=_thresholds,
-        metavar="START:STOP:STEP|T1,T2",
-        help="IoU thresholds of AP/AR (default COCO's 0.5:0.95:0.05)",
-    )
-    ev.add_argument(
-        "--max-dets",
-        type=_max_dets,
-        metavar="N1,N2,N3",
-        help="detections per image for AR (default 1,10,100; AP uses the largest)",
-    )
-    ev.add_argument(
-        "--min-score",
-        type=_score,
-        metavar="S",
-        help="drop detections scoring below S before evaluating",
-    )
-    ev.add_argument(
-        "--per-class",
-        type=_count,
-        default=20,
-        metavar="N",
-        help="rows of the per-class table (default 20; 0 hides it)",
-    )
-    ev.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
-    ev.add_argument("--plot", metavar="FILE.png", help="draw the IoU histogram and per-class bars")
-    ev.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="evaluate on a running Dask cluster (needs ioukit[dask])",
-    )
-
+    _add_eval(sub)
     _add_analyze(sub)
+    _add_panoptic(sub)
 
     sem = sub.add_parser(
         "semseg",
