@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,36 +111,55 @@ def _check_input_file(path: str, what: str) -> None:
         raise ValueError(f"cannot read {path}: no such file")
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from . import eval_protocols
-    from .eval_command import write_json
-
-    _check_input_file(args.gt, "ground truth")
-    _check_input_file(args.dt, "detections")
+def _run_report(
+    args: argparse.Namespace,
+    inputs: dict[str, str],
+    work: Callable[[], tuple[list[str], Callable[[float], None]]],
+) -> int:
+    """Check the ``inputs`` (``{path: what}``) and the output paths, then run ``work``
+    (returns its text lines and a function writing ``--json`` / ``--plot`` given the
+    compile seconds), print the lines and save."""
+    for path, what in inputs.items():
+        _check_input_file(path, what)
     _check_outputs(args)
     with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
-        outcome = eval_protocols.run(args, lambda: _client(args))
-    print("\n".join(outcome.lines + _compile_note(watch)))
-    if args.json:
-        write_json(args.json, dict(outcome.payload, compile_seconds=watch.seconds))
-    if args.plot and outcome.plot is not None:
-        outcome.plot(args.plot)
+        lines, save = work()
+    print("\n".join(lines + _compile_note(watch)))
+    save(watch.seconds)
     return 0
+
+
+def _saver(args: argparse.Namespace, payload: dict, plot: Any = None) -> Callable[[float], None]:
+    """Write ``payload`` to ``--json`` (with the compile seconds), call ``plot(--plot)``."""
+    from .eval_command import write_json
+
+    def save(compile_seconds: float) -> None:
+        if args.json:
+            write_json(args.json, dict(payload, compile_seconds=compile_seconds))
+        if getattr(args, "plot", None) and plot is not None:
+            plot(args.plot)
+
+    return save
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    def work() -> tuple[list[str], Callable[[float], None]]:
+        from . import eval_protocols
+
+        outcome = eval_protocols.run(args, lambda: _client(args))
+        return outcome.lines, _saver(args, outcome.payload, outcome.plot)
+
+    return _run_report(args, {args.gt: "ground truth", args.dt: "detections"}, work)
 
 
 def cmd_panoptic(args: argparse.Namespace) -> int:
-    from .eval_command import write_json
-    from .panoptic_command import run_panoptic
+    def work() -> tuple[list[str], Callable[[float], None]]:
+        from .panoptic_command import run_panoptic
 
-    _check_input_file(args.gt, "ground truth")
-    _check_input_file(args.pred, "prediction")
-    _check_outputs(args)
-    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
         lines, payload = run_panoptic(args)
-    print("\n".join(lines + _compile_note(watch)))
-    if args.json:
-        write_json(args.json, dict(payload, compile_seconds=watch.seconds))
-    return 0
+        return lines, _saver(args, payload)
+
+    return _run_report(args, {args.gt: "ground truth", args.pred: "prediction"}, work)
 
 
 def _read_names(path: str) -> list[str]:
@@ -220,16 +240,13 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis_command import run_analysis
+    def work() -> tuple[list[str], Callable[[float], None]]:
+        from .analysis_command import run_analysis
 
-    _check_input_file(args.gt, "ground truth")
-    _check_input_file(args.dt, "detections")
-    _check_outputs(args)
-    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
         lines, save = run_analysis(args)
-    print("\n".join(lines + _compile_note(watch)))
-    save()
-    return 0
+        return lines, lambda _seconds: save()
+
+    return _run_report(args, {args.gt: "ground truth", args.dt: "detections"}, work)
 
 
 _HANDLERS = {

@@ -22,57 +22,57 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _fraction(text: str) -> float:
+def _parsed(convert: Any, text: str, form: str) -> Any:
+    """``convert(text)``, or a usage error saying that ``text`` is not ``form``."""
     try:
-        value = float(text)
+        return convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {form}") from None
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise argparse.ArgumentTypeError(message)
+
+
+def _fraction(text: str) -> float:
+    value = _parsed(float, text, "a number")
+    _check(0.0 <= value <= 1.0, f"{text} is not in [0, 1]")
     return value
+
+
+def _threshold_values(text: str) -> np.ndarray:
+    if ":" not in text:
+        return np.array([float(v) for v in text.split(",")[:1001]])
+    start, stop, step = (float(v) for v in text.split(":"))
+    if not (step > 0 and stop >= start and np.isfinite([start, stop, step]).all()):
+        raise ValueError(text)
+    count = int(np.round((stop - start) / step)) + 1
+    _check(count <= 1000, f"{text!r}: more than 1000 thresholds")
+    return np.linspace(start, stop, count)
 
 
 def _thresholds(text: str) -> np.ndarray:
     """``0.5:0.95:0.05`` (start:stop:step, stop included) or ``0.5,0.75``."""
-    try:
-        if ":" in text:
-            start, stop, step = (float(v) for v in text.split(":"))
-            if not (step > 0 and stop >= start and np.isfinite([start, stop, step]).all()):
-                raise ValueError
-            count = int(np.round((stop - start) / step)) + 1
-            if count > 1000:
-                raise argparse.ArgumentTypeError(f"{text!r}: more than 1000 thresholds")
-            values = np.linspace(start, stop, count)
-        else:
-            values = np.array([float(v) for v in text.split(",")[:1001]])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not START:STOP:STEP or a comma-separated list of IoUs"
-        ) from None
-    if values.size == 0 or values.size > 1000 or not ((values >= 0) & (values <= 1)).all():
-        raise argparse.ArgumentTypeError(f"{text!r}: 1 to 1000 thresholds in [0, 1]")
+    form = "START:STOP:STEP or a comma-separated list of IoUs"
+    values = _parsed(_threshold_values, text, form)
+    ok = 0 < values.size <= 1000 and ((values >= 0) & (values <= 1)).all()
+    _check(ok, f"{text!r}: 1 to 1000 thresholds in [0, 1]")
     return values
 
 
 def _score(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    value = _parsed(float, text, "a number")
+    _check(bool(np.isfinite(value)), f"{text} is not a finite number")
     return value
 
 
 def _max_dets(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of integers"
-        ) from None
-    if not values or len(values) > 10 or min(values) < 1 or max(values) > 10**9:
-        raise argparse.ArgumentTypeError(f"{text!r}: one to ten counts from 1 to 10^9")
+    values = _parsed(
+        lambda t: tuple(int(v) for v in t.split(",")), text, "a comma-separated list of integers"
+    )
+    ok = values and len(values) <= 10 and min(values) >= 1 and max(values) <= 10**9
+    _check(bool(ok), f"{text!r}: one to ten counts from 1 to 10^9")
     return values
 
 
@@ -80,50 +80,35 @@ def _sigmas(text: str) -> np.ndarray | str:
     """``--kpt-oks-sigmas``: ``coco``, ``crowdpose`` or a comma-separated list."""
     if text in ("coco", "crowdpose"):
         return text
-    try:
-        values = np.array([float(v) for v in text.split(",")[:1001]])
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not coco, crowdpose or a comma-separated list of numbers"
-        ) from None
-    if values.size > 1000:
-        raise argparse.ArgumentTypeError(f"{text!r}: more than 1000 sigmas")
-    if not (np.isfinite(values) & (values > 0)).all():
-        bad = values[~(np.isfinite(values) & (values > 0))][0]
-        raise argparse.ArgumentTypeError(f"{text!r}: sigma {bad:g} is not a positive number")
+    form = "coco, crowdpose or a comma-separated list of numbers"
+    values = _parsed(lambda t: np.array([float(v) for v in t.split(",")[:1001]]), text, form)
+    _check(values.size <= 1000, f"{text!r}: more than 1000 sigmas")
+    bad = values[~(np.isfinite(values) & (values > 0))]
+    _check(bad.size == 0, f"{text!r}: sigma {bad[:1].sum():g} is not a positive number")
     return values
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative")
+    value = _parsed(int, text, "a whole number")
+    _check(value >= 0, f"{text} is negative")
     return value
 
 
 def _absent(text: str) -> str | float:
     if text in ("nan", "zero"):
         return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not nan, zero or a number") from None
+    return _parsed(float, text, "nan, zero or a number")
 
 
 def _positive(text: str) -> int:
     value = _count(text)
-    if value < 1 or value > 1024:
-        raise argparse.ArgumentTypeError(f"{text} is not from 1 to 1024")
+    _check(1 <= value <= 1024, f"{text} is not from 1 to 1024")
     return value
 
 
 def _label(text: str) -> int:
     value = _count(text)
-    if value >= 2**63:
-        raise argparse.ArgumentTypeError(f"{text} is past int64")
+    _check(value < 2**63, f"{text} is past int64")
     return value
 
 
@@ -161,6 +146,56 @@ _ANALYSES = {
 }
 
 
+_COMMANDS = {
+    "analyze": (
+        "precision-recall curves, F1, the confusion matrix or TIDE's errors of a "
+        "detection result file",
+        "Analyse COCO-format detections against ground truth: pr (precision-"
+        "recall curves), f1 (best score threshold per class), confusion (detection confusion "
+        "matrix) or errors (TIDE's error breakdown). Each prints a table, writes every "
+        "number with --json FILE and draws its figure with --plot FILE.png.",
+    ),
+    "eval": (
+        "AP/AR and mean IoU of a result file: COCO bbox / segm / keypoints / boundary, "
+        "LVIS, CrowdPose",
+        "Evaluate COCO-format results against ground truth: the AP/AR numbers of "
+        "the protocol (COCO's 12, identical to pycocotools; keypoints' 10 with OKS; Boundary "
+        "IoU as faster-coco-eval; LVIS's federated protocol as lvis-api; CrowdPose's easy / "
+        "medium / hard as xtcocotools and faster-coco-eval), the mean IoU (OKS) of each "
+        "ground-truth object with its match, the share of excellent (> 0.95), good (> 0.7) "
+        "and poor matches, and a per-class table. An LVIS or CrowdPose ground truth is "
+        "detected and says so.",
+    ),
+    "panoptic": (
+        "panoptic quality (PQ, SQ, RQ) of COCO panoptic files, as panopticapi",
+        "Panoptic quality of a COCO panoptic prediction (JSON + PNG folder) "
+        "against the ground truth, identical to panopticapi's pq_compute: PQ, SQ and RQ "
+        "for All, Things and Stuff, and per class.",
+    ),
+    "demo": (
+        "the IoU primer's worked example, then COCO evaluation of the embedded sample",
+        "Explain IoU on the primer's worked example (25 / 175), then run the main "
+        "job, COCO bbox and segm evaluation, on the embedded 100-image val2014 sample.",
+    ),
+    "semseg": (
+        "per-class IoU and mIoU over two folders of label-map images",
+        "Pair label maps by file name (GT_DIR/x.png with PRED_DIR/x.png) and "
+        "report per-class IoU, mIoU, pixel accuracy, mean accuracy and frequency-weighted IoU.",
+    ),
+    "warmup": (
+        "compile every kernel now into the on-disk cache, so later runs start fast",
+        "Compile (or load from the numba cache) every kernel family, in "
+        "parallel worker processes with --jobs.",
+    ),
+}
+"""Each command's one-line help and its description."""
+
+
+def _command(sub: Any, name: str) -> argparse.ArgumentParser:
+    summary, description = _COMMANDS[name]
+    return sub.add_parser(name, help=summary, description=description)
+
+
 def _add_files(p: argparse.ArgumentParser) -> None:
     """The two files of ``eval`` and ``analyze``."""
     p.add_argument("gt", metavar="GT.json", help="COCO ground truth (.json or .json.gz)")
@@ -169,32 +204,51 @@ def _add_files(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_outputs(p: argparse.ArgumentParser, per_class: int | None, plot: str | None) -> None:
-    """``--per-class N``, ``--json FILE`` and (``plot`` given) ``--plot FILE.png``."""
+def _add_outputs(
+    p: argparse.ArgumentParser,
+    per_class: tuple[Any, str] | None,
+    plot: str | None,
+    scheduler: str | None = None,
+) -> None:
+    """``--per-class`` (``(default, help)``), ``--json FILE``, and where given
+    ``--plot FILE.png`` and ``--scheduler ADDRESS`` (with these helps)."""
     if per_class is not None:
-        p.add_argument(
-            "--per-class",
-            type=_count,
-            default=per_class,
-            metavar="N",
-            help=f"rows of the per-class table (default {per_class}; 0 hides it)",
-        )
+        default, text = per_class
+        extra = {"nargs": "?", "const": ALL_ROWS} if default == 0 else {}
+        p.add_argument("--per-class", type=_count, default=default, metavar="N", help=text, **extra)
     p.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
     if plot is not None:
         p.add_argument("--plot", metavar="FILE.png", help=plot)
+    if scheduler is not None:
+        p.add_argument("--scheduler", metavar="ADDRESS", help=scheduler)
+
+
+_ROWS = (20, "rows of the per-class table (default 20; 0 hides it)")
+
+
+_ANALYSIS_OPTIONS = {
+    "confusion": (
+        "--score-threshold",
+        _score,
+        0.25,
+        "S",
+        "keep detections scoring above S (default 0.25, ultralytics'; supervision uses 0.3)",
+    ),
+    "errors": (
+        "--bg-threshold",
+        _fraction,
+        0.1,
+        "T",
+        "a detection with IoU <= T with every object is background (default 0.1, TIDE's); "
+        "at most --iou-threshold",
+    ),
+}
+"""The option one analysis has and the others do not."""
 
 
 def _add_analyze(sub: Any) -> None:
     """``ioukit analyze {pr,f1,confusion,errors} GT.json DT.json [options]``."""
-    analyze = sub.add_parser(
-        "analyze",
-        help="precision-recall curves, F1, the confusion matrix or TIDE's errors of a "
-        "detection result file",
-        description="Analyse COCO-format detections against ground truth: pr (precision-"
-        "recall curves), f1 (best score threshold per class), confusion (detection confusion "
-        "matrix) or errors (TIDE's error breakdown). Each prints a table, writes every "
-        "number with --json FILE and draws its figure with --plot FILE.png.",
-    )
+    analyze = _command(sub, "analyze")
     kinds = analyze.add_subparsers(
         dest="analysis", metavar="{pr,f1,confusion,errors}", parser_class=_Parser, required=True
     )
@@ -215,40 +269,15 @@ def _add_analyze(sub: Any) -> None:
             metavar="T",
             help=f"IoU threshold, any value in [0, 1] (default {iou_default})",
         )
-        if name == "confusion":
-            kind.add_argument(
-                "--score-threshold",
-                type=_score,
-                default=0.25,
-                metavar="S",
-                help="keep detections scoring above S (default 0.25, ultralytics'; "
-                "supervision uses 0.3)",
-            )
-        if name == "errors":
-            kind.add_argument(
-                "--bg-threshold",
-                type=_fraction,
-                default=0.1,
-                metavar="T",
-                help="a detection with IoU <= T with every object is background "
-                "(default 0.1, TIDE's); at most --iou-threshold",
-            )
-        _add_outputs(kind, 20, "draw the figure (needs matplotlib)")
+        if name in _ANALYSIS_OPTIONS:
+            flag, value_type, default, metavar, text = _ANALYSIS_OPTIONS[name]
+            kind.add_argument(flag, type=value_type, default=default, metavar=metavar, help=text)
+        _add_outputs(kind, _ROWS, "draw the figure (needs matplotlib)")
 
 
 def _add_eval(sub: Any) -> None:
     """``ioukit eval GT.json DT.json [options]``: COCO, keypoints, boundary, LVIS, CrowdPose."""
-    ev = sub.add_parser(
-        "eval",
-        help="AP/AR and mean IoU of a result file: COCO bbox / segm / keypoints / boundary, "
-        "LVIS, CrowdPose",
-        description="Evaluate COCO-format results against ground truth: the AP/AR numbers of "
-        "the protocol (COCO's 12, identical to pycocotools; keypoints' 10 with OKS; Boundary "
-        "IoU as faster-coco-eval; LVIS's federated protocol as lvis-api; CrowdPose's easy / "
-        "medium / hard as xtcocotools), the mean IoU (OKS) of each ground-truth object with "
-        "its match, the share of excellent (> 0.95), good (> 0.7) and poor matches, and a "
-        "per-class table. An LVIS or CrowdPose ground truth is detected and says so.",
-    )
+    ev = _command(sub, "eval")
     _add_files(ev)
     ev.add_argument(
         "--iou-type",
@@ -313,23 +342,17 @@ def _add_eval(sub: Any) -> None:
         metavar="S",
         help="drop detections scoring below S before evaluating",
     )
-    _add_outputs(ev, 20, "draw the IoU histogram and per-class bars")
-    ev.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="evaluate on a running Dask cluster (needs ioukit[dask]; bbox and segm)",
+    _add_outputs(
+        ev,
+        _ROWS,
+        "draw the IoU histogram and per-class bars",
+        "evaluate on a running Dask cluster (needs ioukit[dask]; bbox and segm)",
     )
 
 
 def _add_panoptic(sub: Any) -> None:
     """``ioukit panoptic GT.json PRED.json [options]``."""
-    pan = sub.add_parser(
-        "panoptic",
-        help="panoptic quality (PQ, SQ, RQ) of COCO panoptic files, as panopticapi",
-        description="Panoptic quality of a COCO panoptic prediction (JSON + PNG folder) "
-        "against the ground truth, identical to panopticapi's pq_compute: PQ, SQ and RQ "
-        "for All, Things and Stuff, and per class.",
-    )
+    pan = _command(sub, "panoptic")
     pan.add_argument("gt", metavar="GT.json", help="COCO panoptic ground truth JSON")
     pan.add_argument("pred", metavar="PRED.json", help="COCO panoptic prediction JSON")
     pan.add_argument(
@@ -343,23 +366,14 @@ def _add_panoptic(sub: Any) -> None:
         help="folder of the predicted PNGs (default PRED.json without .json)",
     )
     pan.add_argument(
-        "--per-class",
-        type=_count,
-        nargs="?",
-        const=ALL_ROWS,
-        default=0,
-        metavar="N",
-        help="add the per-class table: every class, or the N with most ground-truth "
-        "segments (default none)",
-    )
-    pan.add_argument(
         "--workers",
         type=_positive,
         default=None,
         metavar="N",
         help="threads reading and counting images (default the CPU count, at most 16)",
     )
-    _add_outputs(pan, None, None)
+    text = "add the per-class table: every class, or the N with most ground-truth segments"
+    _add_outputs(pan, (0, text), None)
 
 
 def _eval_conflict(args: argparse.Namespace) -> str | None:
@@ -404,12 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ioukit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    demo = sub.add_parser(
-        "demo",
-        help="the IoU primer's worked example, then COCO evaluation of the embedded sample",
-        description="Explain IoU on the primer's worked example (25 / 175), then run the main "
-        "job, COCO bbox and segm evaluation, on the embedded 100-image val2014 sample.",
-    )
+    demo = _command(sub, "demo")
     demo.add_argument(
         "--per-class",
         type=_count,
@@ -422,12 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     _add_panoptic(sub)
 
-    sem = sub.add_parser(
-        "semseg",
-        help="per-class IoU and mIoU over two folders of label-map images",
-        description="Pair label maps by file name (GT_DIR/x.png with PRED_DIR/x.png) and "
-        "report per-class IoU, mIoU, pixel accuracy, mean accuracy and frequency-weighted IoU.",
-    )
+    sem = _command(sub, "semseg")
     sem.add_argument("gt_dir", metavar="GT_DIR", help="folder of ground-truth label maps")
     sem.add_argument("pred_dir", metavar="PRED_DIR", help="folder of predicted label maps")
     sem.add_argument(
@@ -462,28 +466,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="nan",
         help="value for classes never seen: nan (left out of the mean), zero, or a number",
     )
-    sem.add_argument(
-        "--per-class",
-        type=_count,
-        default=None,
-        metavar="N",
-        help="rows of the per-class table: the N classes with most ground-truth pixels "
-        "(default all; 0 hides it)",
-    )
-    sem.add_argument("--json", metavar="FILE", help="also write every number to FILE as JSON")
-    sem.add_argument("--plot", metavar="FILE.png", help="draw the per-class IoU figure")
-    sem.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="read and count on a running Dask cluster (needs ioukit[dask])",
-    )
+    _add_outputs(
+        sem,
+        (None, "rows of the per-class table: the N classes with most ground-truth pixels "
+         "(default all; 0 hides it)"),
+        "draw the per-class IoU figure",
+        "read and count on a running Dask cluster (needs ioukit[dask])",
+    )  # fmt: skip
 
-    warm = sub.add_parser(  # compile-time
-        "warmup",
-        help="compile every kernel now into the on-disk cache, so later runs start fast",
-        description="Compile (or load from the numba cache) every kernel family, in "
-        "parallel worker processes with --jobs.",
-    )
+    warm = _command(sub, "warmup")  # compile-time
     warm.add_argument("--family", action="append", metavar="NAME", help="only this family")
     warm.add_argument(
         "--jobs", type=int, default=None, help="worker processes (default: one per CPU)"
