@@ -200,7 +200,13 @@ def test_panoptic_errors(shared_data, capsys, tmp_path):
     pytest.importorskip("PIL")
     d = shared_data / TF_DIR
     gt, pred = str(d / "coco_gt.json"), str(d / "coco_pred.json")
-    one_line(capsys, 1, "pred_folder", "panoptic", gt, pred, "--pred-folder", str(tmp_path / "x"))
+    missing = str(tmp_path / "x")
+    message = f"ioukit: error: --pred-folder {missing} is not a folder"
+    one_line(capsys, 1, message, "panoptic", gt, pred, "--pred-folder", missing)
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    message = f"ioukit: error: ground truth {listed} has no 'annotations' list"
+    one_line(capsys, 1, message, "panoptic", str(listed), pred, "--gt-folder", str(d / "coco_gt"))
     one_line(capsys, 1, "cannot read", "panoptic", gt, str(tmp_path / "none.json"))
     data = json.loads(open(pred).read())
     data["annotations"] = data["annotations"][1:]
@@ -254,6 +260,15 @@ def test_eval_detected_protocol_mistakes(lvis, crowdpose, capsys, tmp_path):
     one_line(capsys, 1, f"detections file {str(bad)!r} is not a list", "eval", gt, str(bad))
     bad.write_text("{")
     one_line(capsys, 1, "is not valid JSON", "eval", str(bad), dt)
+    bad.write_text("[1, 2]")  # not a dict: neither LVIS nor CrowdPose, COCO's reader says so
+    message = f"ground truth file {str(bad)!r}: ground truth must be a COCO dict, got list"
+    one_line(capsys, 1, message, "eval", str(bad), dt)
+    one_line(capsys, 1, message, "eval", str(bad), dt, "--iou-type", "keypoints")
+    data = json.loads(open(gt).read())
+    data["categories"][5]["id"] = "x"
+    bad.write_text(json.dumps(data))
+    message = f"ground truth file {str(bad)!r}: ground-truth category 5 (id 'x') has id='x'"
+    one_line(capsys, 1, message, "eval", str(bad), dt)
 
 
 def test_eval_boundary_on_lvis_says_so(lvis, shared_data, capsys, tmp_path):

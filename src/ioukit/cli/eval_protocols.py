@@ -254,6 +254,10 @@ def name_error(err: ValueError, gt: str, dt: str) -> ValueError:
     return ValueError(f"{what} file {path!r}: {text}")
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _table_rows(objects: np.ndarray, per_class: int) -> list[int]:
     return np.lexsort((np.arange(objects.size), -objects))[:per_class].tolist()
 
@@ -273,8 +277,9 @@ def run_lvis(args: argparse.Namespace, data: dict, protocol: Protocol, bar: Prog
         raise name_error(err, args.gt, args.dt) from None
     bar.advance()
     seconds = time.perf_counter() - start
-    cats = {int(c["id"]): c for c in data.get("categories") or [] if isinstance(c, dict)}
-    anns = data["annotations"]
+    listed = data.get("categories") if isinstance(data.get("categories"), list) else []
+    cats = {c["id"]: c for c in listed if isinstance(c, dict) and _is_int(c.get("id"))}
+    anns = data["annotations"]  # read and checked by lvis_evaluate
     ids, counts = np.unique([int(a["category_id"]) for a in anns], return_counts=True)
     per_cat = dict(zip(ids.tolist(), counts.tolist(), strict=True))
     cat_ids = result.category_ids.tolist()

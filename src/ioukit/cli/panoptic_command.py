@@ -65,14 +65,20 @@ def run_panoptic(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
             bar.done = done
             bar.advance(label="panoptic images")
 
-        result = panoptic_evaluate(
-            args.gt,
-            args.pred,
-            args.gt_folder,
-            args.pred_folder,
-            workers=args.workers,
-            progress=progress,
-        )
+        try:
+            result = panoptic_evaluate(
+                args.gt,
+                args.pred,
+                args.gt_folder,
+                args.pred_folder,
+                workers=args.workers,
+                progress=progress,
+            )
+        except ValueError as err:  # worded for the command line: options, not arguments
+            text = str(err).removeprefix("panoptic_evaluate: ")
+            for name in ("gt_folder", "pred_folder"):
+                text = text.replace(f"{name} ", f"--{name.replace('_', '-')} ")
+            raise ValueError(text) from None
     seconds = time.perf_counter() - start
     payload = {"protocol": "panoptic", **result.as_dict(), "seconds": seconds}
     return describe_panoptic(result, seconds, args.per_class), payload
