@@ -144,6 +144,9 @@ def test_eval_lvis_options(lvis, capsys, tmp_path):
     out, data = run_json(capsys, tmp_path, "eval", gt, dt, "--lvis", "--max-dets", "5")
     same(data["stats"], lvis_evaluate(gt, dt, "bbox", max_dets=5).results)
     assert "protocol: LVIS (federated; --lvis)" in out and "AR@5" in data["stats"]
+    out, data = run_json(capsys, tmp_path, "eval", gt, dt, "--iou-type", "segm")
+    same(data["stats"], lvis_evaluate(gt, dt, "segm").results)
+    assert out.startswith("LVIS segm evaluation: 100 images") and data["iou_type"] == "segm"
     kept = [r for r in results if r["score"] >= 0.6]
     _, data = run_json(capsys, tmp_path, "eval", gt, dt, "--min-score", "0.6")
     same(data["stats"], lvis_evaluate(gt, kept, "bbox").results)
