@@ -100,7 +100,21 @@ def requested(args: argparse.Namespace) -> Protocol | None:
 
 
 def choose(args: argparse.Namespace, data: Any) -> Protocol:
-    """The protocol for the options and the loaded ground truth ``data``."""
+    """The protocol for the options and the loaded ground truth ``data``.
+
+    Examples
+    --------
+    >>> from ioukit.cli.parser import build_parser
+    >>> args = build_parser().parse_args(["eval", "gt.json", "dt.json"])
+    >>> lvis = {"images": [{"id": 1, "neg_category_ids": []}], "annotations": []}
+    >>> choose(args, lvis).line(args)
+    'protocol: LVIS (federated; detected from the ground truth)'
+    >>> choose(args, {"images": [{"id": 1, "crowdIndex": 0.3}]}).key
+    'crowdpose'
+    >>> args.coco = True
+    >>> choose(args, lvis).line(args)
+    "protocol: COCO bbox (pycocotools' COCOeval; --coco)"
+    """
     fixed = requested(args)
     if fixed is not None:
         return fixed
@@ -118,7 +132,17 @@ def choose(args: argparse.Namespace, data: Any) -> Protocol:
 
 
 def conflict(protocol: Protocol, args: argparse.Namespace) -> str | None:
-    """Why ``args`` cannot run under ``protocol`` (None: they can)."""
+    """Why ``args`` cannot run under ``protocol`` (None: they can).
+
+    Examples
+    --------
+    >>> from ioukit.cli.parser import build_parser
+    >>> args = build_parser().parse_args(["eval", "g.json", "d.json", "--max-dets", "1,10"])
+    >>> conflict(Protocol("lvis", "bbox", "detected"), args)
+    '--max-dets: LVIS takes one value, the results kept per image (default 300)'
+    >>> conflict(Protocol("coco", "bbox", "default"), args) is None
+    True
+    """
     name = {"lvis": "LVIS", "crowdpose": "CrowdPose"}.get(protocol.key)
     if protocol.key == "lvis" and protocol.iou_type not in _COCO_LIKE:
         return f"--lvis evaluates bbox or segm, not --iou-type {protocol.iou_type}"
@@ -245,7 +269,15 @@ def _results(path: str, min_score: float | None) -> list:
 
 
 def name_error(err: ValueError, gt: str, dt: str) -> ValueError:
-    """``err`` with the file it is about in front (the API names no file it got loaded)."""
+    """``err`` with the file it is about in front (the API names no file it got loaded).
+
+    Examples
+    --------
+    >>> name_error(ValueError("detection 3 has score 'x'"), "gt.json", "dt.json")
+    ValueError("detections file 'dt.json': detection 3 has score 'x'")
+    >>> name_error(ValueError("ground truth has no 'images' list"), "gt.json", "dt.json")
+    ValueError("ground truth file 'gt.json': ground truth has no 'images' list")
+    """
     text = str(err)
     if gt in text or dt in text:
         return err

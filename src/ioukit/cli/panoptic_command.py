@@ -19,7 +19,22 @@ NAME_WIDTH = 20
 
 
 def describe_panoptic(result: Any, seconds: float, per_class: int) -> list[str]:
-    """The text report of a :class:`~ioukit.evaluate.PanopticResult`."""
+    """The text report of a :class:`~ioukit.evaluate.PanopticResult`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ioukit.evaluate import panoptic_quality
+    >>> ids = np.array([[1, 1, 2, 2]])
+    >>> r = panoptic_quality(ids, ids, {1: 7, 2: 9}, {1: 7, 2: 9}, things={7})
+    >>> lines = describe_panoptic(r, 0.01, per_class=1)
+    >>> lines[0]
+    'Panoptic quality: 1 images, 2 categories (1 things, 1 stuff) [0.01 s]'
+    >>> for line in lines[-2:]:
+    ...     print(line)
+      7                    100.0 100.0 100.0      1      0      0 thing
+      ... 1 more (--per-class, or --json)
+    """
     things = sum(bool(t) for t in result.isthing or ())
     n_cats = len(result.categories)
     split = f" ({things} things, {n_cats - things} stuff)" if result.isthing is not None else ""
