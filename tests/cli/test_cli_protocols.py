@@ -122,6 +122,12 @@ def test_eval_boundary_equals_api(shapes, capsys, tmp_path):
     same(data["stats"], coco_evaluate(*shapes, "boundary", dilation_ratio=0.05).as_dict())
     assert "protocol: Boundary IoU (COCO matching, dilation ratio 0.05)" in out
     assert "Mean Boundary IoU" in out and "mean BIoU" in out
+    # --min-score keeps each kept result's own mask
+    dets = [d for d in json.loads(open(shapes[1]).read()) if d["score"] >= 0.75]
+    args = ("eval", *shapes, "--iou-type", "boundary", "--min-score", "0.75")
+    out, data = run_json(capsys, tmp_path, *args)
+    same(data["stats"], coco_evaluate(shapes[0], dets, "boundary").as_dict())
+    assert f"{len(dets)} detections" in out and len(dets) == 5
 
 
 # ------------------------------------------------------------------ LVIS, CrowdPose
