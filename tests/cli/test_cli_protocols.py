@@ -244,7 +244,6 @@ def test_panoptic_errors(shared_data, capsys, tmp_path):
         (["--lvis", "--max-dets", "1,10"], "LVIS takes one value"),
         (["--crowdpose", "--max-dets", "10"], "CrowdPose keeps its fixed 20"),
         (["--crowdpose", "--plot", "x.png"], "--plot draws COCO's IoU histogram"),
-        (["--iou-type", "boundary", "--scheduler", "x:1"], "runs in one process only"),
         (["--lvis", "--coco"], "not allowed with argument"),
         (["--kpt-oks-sigmas", "0.1,abc"], "is not coco, crowdpose or a comma-separated"),
         (["--kpt-oks-sigmas", "0.1,-1"], "sigma -1 is not a positive number"),
@@ -259,7 +258,6 @@ def test_eval_option_mistakes_are_usage_errors(shapes, capsys, extra, message):
 def test_eval_detected_protocol_mistakes(lvis, crowdpose, capsys, tmp_path):
     gt, dt, _ = lvis
     one_line(capsys, 1, "--iou-thresholds: LVIS uses", "eval", gt, dt, "--iou-thresholds", "0.5")
-    one_line(capsys, 1, "--scheduler: LVIS runs in one process", "eval", gt, dt, "--scheduler", "x")
     one_line(capsys, 1, "--max-dets: CrowdPose", "eval", *crowdpose, "--max-dets", "5")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]}]))
@@ -301,3 +299,45 @@ def test_eval_command_subprocess(kp):
     )
     assert proc.returncode == 0, proc.stderr
     assert "protocol: COCO keypoints" in proc.stdout and "evaluating keypoints" in proc.stderr
+
+
+# ------------------------------------------------------------------ Dask
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_scheduler_equals_one_process_or_says_why(
+    scheduler, kp, shapes, lvis, crowdpose, shared_data, capsys, tmp_path
+):
+    """--scheduler for every protocol: the numbers of one process, or (where this API
+    runs the protocol in one process only) a one-line refusal before any work."""
+    from ioukit.cli.eval_protocols import Protocol, on_cluster, takes_client
+
+    d = shared_data / TF_DIR
+    cases = [
+        (Protocol("coco", "keypoints", "option"), ("eval", *kp, "--iou-type", "keypoints")),
+        (Protocol("coco", "boundary", "option"), ("eval", *shapes, "--iou-type", "boundary")),
+        (Protocol("lvis", "bbox", "option"), ("eval", *lvis[:2])),
+        (Protocol("crowdpose", "keypoints", "option"), ("eval", *crowdpose)),
+        (None, ("panoptic", str(d / "coco_gt.json"), str(d / "coco_pred.json"))),
+    ]
+    for protocol, args in cases:
+        _, alone = run_json(capsys, tmp_path, *args)
+        remote_args = (*args, "--scheduler", scheduler)
+        supported = takes_client(panoptic_evaluate) if protocol is None else on_cluster(protocol)
+        if not supported:  # options alone decide for boundary: a usage error
+            usage = protocol is not None and protocol.iou_type == "boundary"
+            code, _, err = _usage(capsys, *remote_args) if usage else run(capsys, *remote_args)
+            assert code == (2 if usage else 1) and "runs in one process only" in err, err
+            continue
+        _, remote = run_json(capsys, tmp_path, *remote_args)
+        keys = ("All", "Things", "Stuff", "per_class") if protocol is None else ("stats",)
+        for key in keys:
+            assert remote[key] == alone[key], (args, key)

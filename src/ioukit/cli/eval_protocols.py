@@ -10,6 +10,7 @@ report always names the protocol it applied and why.
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -152,9 +153,9 @@ def conflict(protocol: Protocol, args: argparse.Namespace) -> str | None:
         return "--kpt-oks-sigmas needs --iou-type keypoints (or --crowdpose)"
     if args.dilation_ratio is not None and protocol.iou_type != "boundary":
         return "--dilation-ratio needs --iou-type boundary"
-    if args.scheduler and (name or protocol.iou_type not in _COCO_LIKE):
+    if args.scheduler and not on_cluster(protocol):
         what = name or f"--iou-type {protocol.iou_type}"
-        return f"--scheduler: {what} runs in one process only (bbox and segm run on Dask)"
+        return f"--scheduler: {what} runs in one process only in this ioukit"
     if name is None:
         return None
     if args.iou_thresholds is not None:
@@ -166,6 +167,36 @@ def conflict(protocol: Protocol, args: argparse.Namespace) -> str | None:
     if args.plot:
         return f"--plot draws COCO's IoU histogram, which the {name} protocol does not give"
     return None
+
+
+def takes_client(function: Callable) -> bool:
+    """Whether an evaluation function of the API takes ``client=`` (a Dask cluster)."""
+    return "client" in inspect.signature(function).parameters
+
+
+def on_cluster(protocol: Protocol) -> bool:
+    """Whether the API can evaluate ``protocol`` on a Dask cluster.
+
+    LVIS and CrowdPose: their functions take ``client=``. Keypoints and Boundary IoU go
+    through COCO's cluster path, which splits the records over the workers: that needs
+    records that split their own fields (keypoints, RLEs) with their annotations.
+    """
+    if protocol.key == "lvis":
+        from ..evaluate.lvis import lvis_evaluate
+
+        return takes_client(lvis_evaluate)
+    if protocol.key == "crowdpose":
+        from ..evaluate.crowdpose import crowdpose_evaluate
+
+        return takes_client(crowdpose_evaluate)
+    if protocol.iou_type in _COCO_LIKE:
+        return True
+    from ..evaluate.boundary import BoundaryGroundTruth
+    from ..evaluate.keypoints import KeypointGroundTruth
+    from ..evaluate.records import GroundTruth
+
+    record = KeypointGroundTruth if protocol.iou_type == "keypoints" else BoundaryGroundTruth
+    return record.take_annotations is not GroundTruth.take_annotations
 
 
 @dataclass
@@ -195,7 +226,7 @@ def _params(args: argparse.Namespace, iou_type: str) -> Any:
 
 
 def run_coco(
-    args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress, client: Any
+    args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress, client: Any = None
 ) -> Outcome:
     """``ioukit eval`` with COCO's protocol: bbox, segm, keypoints (OKS) or boundary."""
     from .eval_command import as_json, evaluate_and_report
@@ -239,11 +270,8 @@ def run(args: argparse.Namespace, client_for: Callable[[], Any]) -> Outcome:
         if problem:
             raise ValueError(problem)
         bar.advance()
-        if protocol.key == "lvis":
-            return run_lvis(args, data, protocol, bar)
-        if protocol.key == "crowdpose":
-            return run_crowdpose(args, data, protocol, bar)
-        return run_coco(args, data, protocol, bar, client_for())
+        runner = {"lvis": run_lvis, "crowdpose": run_crowdpose}.get(protocol.key, run_coco)
+        return runner(args, data, protocol, bar, client_for())
 
 
 def _results(path: str, min_score: float | None) -> list:
@@ -294,7 +322,13 @@ def _table_rows(objects: np.ndarray, per_class: int) -> list[int]:
     return np.lexsort((np.arange(objects.size), -objects))[:per_class].tolist()
 
 
-def run_lvis(args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress) -> Outcome:
+def _client_option(client: Any) -> dict[str, Any]:
+    return {} if client is None else {"client": client}
+
+
+def run_lvis(
+    args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress, client: Any = None
+) -> Outcome:
     """``ioukit eval`` of an LVIS ground truth (``data``, loaded) with lvis-api's protocol."""
     from ..evaluate.lvis import lvis_evaluate
 
@@ -304,7 +338,9 @@ def run_lvis(args: argparse.Namespace, data: dict, protocol: Protocol, bar: Prog
     bar.advance(label=f"evaluating {protocol.iou_type} (LVIS)")
     max_dets = args.max_dets[0] if args.max_dets else 300
     try:
-        result = lvis_evaluate(data, results, protocol.iou_type, max_dets=max_dets)
+        result = lvis_evaluate(
+            data, results, protocol.iou_type, max_dets=max_dets, **_client_option(client)
+        )
     except ValueError as err:
         raise name_error(err, args.gt, args.dt) from None
     bar.advance()
@@ -373,7 +409,7 @@ _CROWDPOSE_ROWS = (
 
 
 def run_crowdpose(
-    args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress
+    args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress, client: Any = None
 ) -> Outcome:
     """``ioukit eval`` with CrowdPose's protocol (``data``: the loaded ground truth)."""
     from ..evaluate.crowdpose import crowdpose_evaluate
@@ -383,7 +419,7 @@ def run_crowdpose(
     results = _results(args.dt, args.min_score)
     bar.advance(label="evaluating keypoints (CrowdPose)")
     try:
-        stats = crowdpose_evaluate(data, results, sigmas_of(args))
+        stats = crowdpose_evaluate(data, results, sigmas_of(args), **_client_option(client))
     except ValueError as err:
         raise name_error(err, args.gt, args.dt) from None
     bar.advance()

@@ -156,7 +156,7 @@ def cmd_panoptic(args: argparse.Namespace) -> int:
     def work() -> tuple[list[str], Callable[[float], None]]:
         from .panoptic_command import run_panoptic
 
-        lines, payload = run_panoptic(args)
+        lines, payload = run_panoptic(args, lambda: _client(args))
         return lines, _saver(args, payload)
 
     return _run_report(args, {args.gt: "ground truth", args.pred: "prediction"}, work)

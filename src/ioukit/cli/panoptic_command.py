@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,10 +69,21 @@ def describe_panoptic(result: Any, seconds: float, per_class: int) -> list[str]:
     return lines
 
 
-def run_panoptic(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
-    """Evaluate with a progress bar; returns (text lines, the ``--json`` payload)."""
+def run_panoptic(
+    args: argparse.Namespace, client_for: Callable[[], Any] | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """Evaluate with a progress bar (on the Dask cluster ``client_for()`` connects to,
+    with ``--scheduler``); returns (text lines, the ``--json`` payload)."""
     from ..evaluate import panoptic_evaluate
+    from .eval_protocols import takes_client
 
+    options = {}
+    if getattr(args, "scheduler", None) and client_for is not None:
+        if not takes_client(panoptic_evaluate):
+            raise ValueError(
+                "--scheduler: panoptic quality runs in one process only in this ioukit"
+            )
+        options["client"] = client_for()
     start = time.perf_counter()
     with Progress(1, "reading the JSON files") as bar:
 
@@ -88,6 +100,7 @@ def run_panoptic(args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
                 args.pred_folder,
                 workers=args.workers,
                 progress=progress,
+                **options,
             )
         except ValueError as err:  # worded for the command line: options, not arguments
             text = str(err).removeprefix("panoptic_evaluate: ")

@@ -346,7 +346,7 @@ def _add_eval(sub: Any) -> None:
         ev,
         _ROWS,
         "draw the IoU histogram and per-class bars",
-        "evaluate on a running Dask cluster (needs ioukit[dask]; bbox and segm)",
+        "evaluate on a running Dask cluster (needs ioukit[dask])",
     )
 
 
@@ -373,7 +373,13 @@ def _add_panoptic(sub: Any) -> None:
         help="threads reading and counting images (default the CPU count, at most 16)",
     )
     text = "add the per-class table: every class, or the N with most ground-truth segments"
-    _add_outputs(pan, (0, text), None)
+    _add_outputs(
+        pan,
+        (0, text),
+        None,
+        "read and match on a running Dask cluster (needs ioukit[dask]; the PNG folders at "
+        "the same paths on every worker)",
+    )
 
 
 def _eval_conflict(args: argparse.Namespace) -> str | None:
