@@ -142,21 +142,49 @@ def _saver(args: argparse.Namespace, payload: dict, plot: Any = None) -> Callabl
     return save
 
 
+class _LazyClient:
+    """``--scheduler``'s Dask client, connected on the first call (once the options
+    are known to fit the protocol) and closed with ``close()``."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.client: Any = None
+
+    def __call__(self) -> Any:
+        if self.client is None:
+            self.client = _client(self.args)
+        return self.client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    client = _LazyClient(args)
+
     def work() -> tuple[list[str], Callable[[float], None]]:
         from . import eval_protocols
 
-        outcome = eval_protocols.run(args, lambda: _client(args))
+        try:
+            outcome = eval_protocols.run(args, client)
+        finally:
+            client.close()
         return outcome.lines, _saver(args, outcome.payload, outcome.plot)
 
     return _run_report(args, {args.gt: "ground truth", args.dt: "detections"}, work)
 
 
 def cmd_panoptic(args: argparse.Namespace) -> int:
+    client = _LazyClient(args)
+
     def work() -> tuple[list[str], Callable[[float], None]]:
         from .panoptic_command import run_panoptic
 
-        lines, payload = run_panoptic(args, lambda: _client(args))
+        try:
+            lines, payload = run_panoptic(args, client)
+        finally:
+            client.close()
         return lines, _saver(args, payload)
 
     return _run_report(args, {args.gt: "ground truth", args.pred: "prediction"}, work)
