@@ -326,25 +326,37 @@ def _client_option(client: Any) -> dict[str, Any]:
     return {} if client is None else {"client": client}
 
 
+def _evaluate_results(
+    args: argparse.Namespace, bar: Progress, what: str, evaluate: Callable[[list], Any]
+) -> tuple[Any, list, float]:
+    """Read the results (``--min-score`` applied) and run ``evaluate(results)`` under
+    the progress bar; returns (what it returned, the results, the seconds taken)."""
+    start = time.perf_counter()
+    bar.advance(0, label="reading detections")
+    results = _results(args.dt, args.min_score)
+    bar.advance(label=f"evaluating {what}")
+    try:
+        found = evaluate(results)
+    except ValueError as err:
+        raise name_error(err, args.gt, args.dt) from None
+    bar.advance()
+    return found, results, time.perf_counter() - start
+
+
 def run_lvis(
     args: argparse.Namespace, data: dict, protocol: Protocol, bar: Progress, client: Any = None
 ) -> Outcome:
     """``ioukit eval`` of an LVIS ground truth (``data``, loaded) with lvis-api's protocol."""
     from ..evaluate.lvis import lvis_evaluate
 
-    start = time.perf_counter()
-    bar.advance(0, label="reading detections")
-    results = _results(args.dt, args.min_score)
-    bar.advance(label=f"evaluating {protocol.iou_type} (LVIS)")
     max_dets = args.max_dets[0] if args.max_dets else 300
-    try:
-        result = lvis_evaluate(
-            data, results, protocol.iou_type, max_dets=max_dets, **_client_option(client)
-        )
-    except ValueError as err:
-        raise name_error(err, args.gt, args.dt) from None
-    bar.advance()
-    seconds = time.perf_counter() - start
+    options = dict(max_dets=max_dets, **_client_option(client))
+    result, results, seconds = _evaluate_results(
+        args,
+        bar,
+        f"{protocol.iou_type} (LVIS)",
+        lambda results: lvis_evaluate(data, results, protocol.iou_type, **options),
+    )
     listed = data.get("categories") if isinstance(data.get("categories"), list) else []
     cats = {c["id"]: c for c in listed if isinstance(c, dict) and _is_int(c.get("id"))}
     anns = data["annotations"]  # read and checked by lvis_evaluate
@@ -414,16 +426,13 @@ def run_crowdpose(
     """``ioukit eval`` with CrowdPose's protocol (``data``: the loaded ground truth)."""
     from ..evaluate.crowdpose import crowdpose_evaluate
 
-    start = time.perf_counter()
-    bar.advance(0, label="reading detections")
-    results = _results(args.dt, args.min_score)
-    bar.advance(label="evaluating keypoints (CrowdPose)")
-    try:
-        stats = crowdpose_evaluate(data, results, sigmas_of(args), **_client_option(client))
-    except ValueError as err:
-        raise name_error(err, args.gt, args.dt) from None
-    bar.advance()
-    seconds = time.perf_counter() - start
+    options = _client_option(client)
+    stats, results, seconds = _evaluate_results(
+        args,
+        bar,
+        "keypoints (CrowdPose)",
+        lambda results: crowdpose_evaluate(data, results, sigmas_of(args), **options),
+    )
     lines = [
         f"CrowdPose keypoints evaluation: {len(data['images'])} images, "
         f"{len(data.get('annotations') or [])} ground-truth people, {len(results)} "
