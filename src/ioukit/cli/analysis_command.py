@@ -45,6 +45,24 @@ def _more(lines: list[str], shown: int, total: int) -> None:
         lines.append(f"  ... {total - shown} more (--per-class N, or --json)")
 
 
+def _class_table(
+    lines: list[str],
+    head: str,
+    classes: np.ndarray,
+    objects: np.ndarray,
+    names: dict,
+    n: int,
+    row: Callable[[int], str],
+) -> None:
+    """Append the per-class table of the ``n`` classes with most objects: the class and
+    objects columns, then ``head`` over ``row(k)`` (the other columns of class ``k``)."""
+    lines += ["", f"  {'class':<{NAME_WIDTH}} {'objects':>8} {head}"]
+    rows = _rows(classes, objects, n)
+    for k in rows:
+        lines.append(f"  {_name(names, classes[k]):<{NAME_WIDTH}} {int(objects[k]):>8d} {row(k)}")
+    _more(lines, len(rows), len(classes))
+
+
 def _objects(truth: Any, classes: np.ndarray) -> np.ndarray:
     """Non-crowd ground-truth objects of each class."""
     cats = truth.ann_category[~truth.crowd]
@@ -74,22 +92,18 @@ def describe_pr(res: analysis.PRCurves, names: dict, objects: np.ndarray, n: int
             "  recall     " + " ".join(f"{recall[i]:>5.1f}" for i in points),
             "  precision  " + " ".join(f"{res.overall[i]:>5.3f}"[:5] for i in points),
         ]
+
+    def row(k: int) -> str:
+        p = res.precision[k]
+        reached = float(recall[p > 0].max()) if (p > 0).any() else (0.0 if p[0] > -1 else -1)
+        return (
+            f"{_num(res.ap[k], 6)} {_num(p[at[0.5]], 7)} {_num(p[at[0.8]], 7)} "
+            f"{_num(reached, 10, 2)}"
+        )
+
     if n:
-        lines += [
-            "",
-            f"  {'class':<{NAME_WIDTH}} {'objects':>8} {'AP':>6} {'P@R=.5':>7} {'P@R=.8':>7} "
-            f"{'max recall':>10}",
-        ]
-        rows = _rows(res.classes, objects, n)
-        for k in rows:
-            p = res.precision[k]
-            reached = float(recall[p > 0].max()) if (p > 0).any() else (0.0 if p[0] > -1 else -1)
-            lines.append(
-                f"  {_name(names, res.classes[k]):<{NAME_WIDTH}} {objects[k]:>8d} "
-                f"{_num(res.ap[k], 6)} {_num(p[at[0.5]], 7)} {_num(p[at[0.8]], 7)} "
-                f"{_num(reached, 10, 2)}"
-            )
-        _more(lines, len(rows), len(res.classes))
+        head = f"{'AP':>6} {'P@R=.5':>7} {'P@R=.8':>7} {'max recall':>10}"
+        _class_table(lines, head, res.classes, objects, names, n, row)
     return lines
 
 
@@ -107,22 +121,17 @@ def describe_f1(res: analysis.F1Table, names: dict, n: int) -> list[str]:
             else " (nothing matched)"
         ),
     ]
+
+    def row(k: int) -> str:
+        threshold = res.best_threshold[k]
+        score = f"{threshold:>9.4g}" if np.isfinite(threshold) else f"{'-':>9}"
+        return f"{_num(res.best_f1[k], 6)} {score} {_num(res.precision[k], 9)} " + _num(
+            res.recall[k], 7
+        )
+
     if n:
-        lines += [
-            "",
-            f"  {'class':<{NAME_WIDTH}} {'objects':>8} {'F1':>6} {'score >=':>9} "
-            f"{'precision':>9} {'recall':>7}",
-        ]
-        rows = _rows(res.classes, res.num_gt, n)
-        for k in rows:
-            threshold = res.best_threshold[k]
-            lines.append(
-                f"  {_name(names, res.classes[k]):<{NAME_WIDTH}} {res.num_gt[k]:>8d} "
-                f"{_num(res.best_f1[k], 6)} "
-                + (f"{threshold:>9.4g}" if np.isfinite(threshold) else f"{'-':>9}")
-                + f" {_num(res.precision[k], 9)} {_num(res.recall[k], 7)}"
-            )
-        _more(lines, len(rows), len(res.classes))
+        head = f"{'F1':>6} {'score >=':>9} {'precision':>9} {'recall':>7}"
+        _class_table(lines, head, res.classes, res.num_gt, names, n, row)
     return lines
 
 
@@ -154,23 +163,17 @@ def describe_confusion(res: analysis.DetectionConfusion, names: dict, n: int) ->
     ]
     if 0 < k_n <= 8:
         lines += ["", *_matrix_lines(res, names)]
+
+    def row(k: int) -> str:
+        off = m[k, :k_n].copy()
+        off[k] = 0
+        j = int(np.argmax(off)) if k_n else 0
+        taken = f"{_name(names, res.classes[j])} ({int(off[j])})" if k_n and off[j] else "-"
+        return f"{right[k]:>6d} {other[k]:>6d} {missed[k]:>7d} {false_pos[k]:>10d}  {taken}"
+
     if n:
-        lines += [
-            "",
-            f"  {'class':<{NAME_WIDTH}} {'objects':>8} {'right':>6} {'other':>6} "
-            f"{'missed':>7} {'false pos.':>10}  most often taken for",
-        ]
-        rows = _rows(res.classes, objects, n)
-        for k in rows:
-            off = m[k, :k_n].copy()
-            off[k] = 0
-            j = int(np.argmax(off)) if k_n else 0
-            taken = f"{_name(names, res.classes[j])} ({int(off[j])})" if k_n and off[j] else "-"
-            lines.append(
-                f"  {_name(names, res.classes[k]):<{NAME_WIDTH}} {objects[k]:>8d} "
-                f"{right[k]:>6d} {other[k]:>6d} {missed[k]:>7d} {false_pos[k]:>10d}  {taken}"
-            )
-        _more(lines, len(rows), k_n)
+        head = f"{'right':>6} {'other':>6} {'missed':>7} {'false pos.':>10}  most often taken for"
+        _class_table(lines, head, res.classes, objects, names, n, row)
     return lines
 
 
@@ -201,14 +204,8 @@ def describe_errors(
         lines.append(f"  {name:<16} {res.counts[name]:>7d} {_num(delta.get(name, np.nan), 7, 4)}")
     if n:
         head = " ".join(f"{_SHORT[e]:>6}" for e in analysis.ERROR_TYPES)
-        lines += ["", f"  {'class':<{NAME_WIDTH}} {'objects':>8} {head}"]
-        rows = _rows(res.classes, objects, n)
-        for k in rows:
-            counts = " ".join(f"{int(v):>6d}" for v in res.per_class[k])
-            lines.append(
-                f"  {_name(names, res.classes[k]):<{NAME_WIDTH}} {objects[k]:>8d} {counts}"
-            )
-        _more(lines, len(rows), len(res.classes))
+        counts = lambda k: " ".join(f"{int(v):>6d}" for v in res.per_class[k])  # noqa: E731
+        _class_table(lines, head, res.classes, objects, names, n, counts)
     return lines
 
 
@@ -251,21 +248,11 @@ def _analyse(args: argparse.Namespace, truth: Any, dets: Any, names: dict) -> tu
         )
         return res, describe_f1(res, names, n), "plot_f1"
     if args.analysis == "confusion":
-        res = analysis.confusion_matrix(
-            truth,
-            dets,
-            iou_threshold=args.iou_threshold,
-            score_threshold=args.score_threshold,
-            iou_type=args.iou_type,
-        )
+        limits = {"iou_threshold": args.iou_threshold, "score_threshold": args.score_threshold}
+        res = analysis.confusion_matrix(truth, dets, iou_type=args.iou_type, **limits)
         return res, describe_confusion(res, names, n), "plot_confusion_matrix"
-    res = analysis.error_breakdown(
-        truth,
-        dets,
-        pos_threshold=args.iou_threshold,
-        bg_threshold=args.bg_threshold,
-        iou_type=args.iou_type,
-    )
+    limits = {"pos_threshold": args.iou_threshold, "bg_threshold": args.bg_threshold}
+    res = analysis.error_breakdown(truth, dets, iou_type=args.iou_type, **limits)
     lines = describe_errors(res, names, _objects(truth, res.classes), n)
     return res, lines, "plot_error_breakdown"
 

@@ -1,4 +1,5 @@
-"""The ``ioukit`` command line: ``demo``, ``eval``, ``analyze``, ``semseg``, ``warmup``.
+"""The ``ioukit`` command line: ``demo``, ``eval``, ``analyze``, ``panoptic``, ``semseg``,
+``warmup``.
 
 Human-readable tables by default, ``--json FILE`` for machines, ``--plot FILE.png``
 for figures. A mistake in the command or its files prints one line on stderr and
@@ -11,8 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +98,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse unwritable ``--json`` / ``--plot`` paths before any work."""
     if args.json:
         check_writable(args.json, "--json")
-    if args.plot:
+    if getattr(args, "plot", None):
         from .plot import check_plot
 
         check_plot(args.plot)
@@ -109,45 +111,83 @@ def _check_input_file(path: str, what: str) -> None:
         raise ValueError(f"cannot read {path}: no such file")
 
 
-def _params(args: argparse.Namespace):
-    from ..evaluate.coco import COCOParams
+def _run_report(
+    args: argparse.Namespace,
+    inputs: dict[str, str],
+    work: Callable[[], tuple[list[str], Callable[[float], None]]],
+) -> int:
+    """Check the ``inputs`` (``{path: what}``) and the output paths, then run ``work``
+    (returns its text lines and a function writing ``--json`` / ``--plot`` given the
+    compile seconds), print the lines and save."""
+    for path, what in inputs.items():
+        _check_input_file(path, what)
+    _check_outputs(args)
+    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
+        lines, save = work()
+    print("\n".join(lines + _compile_note(watch)))
+    save(watch.seconds)
+    return 0
 
-    params = COCOParams(iou_type=args.iou_type)
-    if args.iou_thresholds is not None:
-        params.iou_thrs = args.iou_thresholds
-    if args.max_dets is not None:
-        params.max_dets = args.max_dets
-    return params
+
+def _saver(args: argparse.Namespace, payload: dict, plot: Any = None) -> Callable[[float], None]:
+    """Write ``payload`` to ``--json`` (with the compile seconds), call ``plot(--plot)``."""
+    from .eval_command import write_json
+
+    def save(compile_seconds: float) -> None:
+        if args.json:
+            write_json(args.json, dict(payload, compile_seconds=compile_seconds))
+        if getattr(args, "plot", None) and plot is not None:
+            plot(args.plot)
+
+    return save
+
+
+class _LazyClient:
+    """``--scheduler``'s Dask client, connected on the first call (once the options
+    are known to fit the protocol) and closed with ``close()``."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.client: Any = None
+
+    def __call__(self) -> Any:
+        if self.client is None:
+            self.client = _client(self.args)
+        return self.client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .eval_command import as_json, evaluate_and_report, write_json
+    client = _LazyClient(args)
 
-    _check_input_file(args.gt, "ground truth")
-    _check_input_file(args.dt, "detections")
-    _check_outputs(args)
-    client = _client(args)
-    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
-        result, report, lines, seconds = evaluate_and_report(
-            args.gt,
-            args.dt,
-            args.iou_type,
-            args.threshold,
-            args.per_class,
-            client=client,
-            params=_params(args),
-            min_score=args.min_score,
-        )
-    print("\n".join(lines + _compile_note(watch)))
-    if args.json:
-        write_json(args.json, dict(as_json(result, report, seconds), compile_seconds=watch.seconds))
-    if args.plot:
-        from .plot import plot_report
+    def work() -> tuple[list[str], Callable[[float], None]]:
+        from . import eval_protocols
 
-        names = result.category_names
-        per_class = {names.get(c, str(c)): v for c, v in report.per_class.items()}
-        plot_report(args.plot, report.gt_iou, per_class, f"{Path(args.dt).name} ({args.iou_type})")
-    return 0
+        try:
+            outcome = eval_protocols.run(args, client)
+        finally:
+            client.close()
+        return outcome.lines, _saver(args, outcome.payload, outcome.plot)
+
+    return _run_report(args, {args.gt: "ground truth", args.dt: "detections"}, work)
+
+
+def cmd_panoptic(args: argparse.Namespace) -> int:
+    client = _LazyClient(args)
+
+    def work() -> tuple[list[str], Callable[[float], None]]:
+        from .panoptic_command import run_panoptic
+
+        try:
+            lines, payload = run_panoptic(args, client)
+        finally:
+            client.close()
+        return lines, _saver(args, payload)
+
+    return _run_report(args, {args.gt: "ground truth", args.pred: "prediction"}, work)
 
 
 def _read_names(path: str) -> list[str]:
@@ -228,22 +268,20 @@ def cmd_warmup(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis_command import run_analysis
+    def work() -> tuple[list[str], Callable[[float], None]]:
+        from .analysis_command import run_analysis
 
-    _check_input_file(args.gt, "ground truth")
-    _check_input_file(args.dt, "detections")
-    _check_outputs(args)
-    with CompileWatch(announce=True) as watch:  # compile-time: say when compiling
         lines, save = run_analysis(args)
-    print("\n".join(lines + _compile_note(watch)))
-    save()
-    return 0
+        return lines, lambda _seconds: save()
+
+    return _run_report(args, {args.gt: "ground truth", args.dt: "detections"}, work)
 
 
 _HANDLERS = {
     "demo": cmd_demo,
     "eval": cmd_eval,
     "analyze": cmd_analyze,
+    "panoptic": cmd_panoptic,
     "semseg": cmd_semseg,
     "warmup": cmd_warmup,
 }

@@ -42,15 +42,11 @@ def plot_precision_recall(
 
     Examples
     --------
+    >>> from ioukit.data import sample_path
     >>> from ioukit.evaluate.analysis import precision_recall
-    >>> from ioukit.evaluate.analysis_plots import plot_precision_recall
-    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
-    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
-    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
-    >>> fig = plot_precision_recall(precision_recall(gt, dt))
-    >>> len(fig.axes)
-    1
+    >>> fig = plot_precision_recall(precision_recall(sample_path("gt"), sample_path("bbox")))
+    >>> fig.axes[0].get_title()
+    'precision-recall at IoU 0.5'
     """
     fig, ax = _axes(ax, (6, 5))
     shown = [k for k in np.argsort(-curves.ap, kind="stable") if curves.ap[k] > -1][:max_classes]
@@ -71,7 +67,6 @@ def plot_precision_recall(
     return fig
 
 
-# each plot's doctest builds the same one-box example on purpose: a docstring must run alone
 def plot_f1(
     table: F1Table, ax: Any = None, names: dict | None = None, max_classes: int = 20
 ) -> Any:
@@ -79,15 +74,11 @@ def plot_f1(
 
     Examples
     --------
+    >>> from ioukit.data import sample_path
     >>> from ioukit.evaluate.analysis import f1_scores
-    >>> from ioukit.evaluate.analysis_plots import plot_f1
-    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
-    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
-    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
-    >>> fig = plot_f1(f1_scores(gt, dt))
-    >>> len(fig.axes) >= 1
-    True
+    >>> table = f1_scores(sample_path("gt"), sample_path("bbox"), iou_threshold=0.75)
+    >>> plot_f1(table, max_classes=5).axes[0].get_xlabel()
+    'score threshold'
     """
     fig, ax = _axes(ax, (6, 5))
     order = np.argsort(-np.nan_to_num(table.best_f1, nan=-1), kind="stable")[:max_classes]
@@ -115,15 +106,12 @@ def plot_confusion_matrix(
 
     Examples
     --------
+    >>> from ioukit.data import sample_path
     >>> from ioukit.evaluate.analysis import confusion_matrix
-    >>> from ioukit.evaluate.analysis_plots import plot_confusion_matrix
-    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
-    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
-    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
-    >>> fig = plot_confusion_matrix(confusion_matrix(gt, dt))
-    >>> len(fig.axes) >= 1
-    True
+    >>> confusion = confusion_matrix(sample_path("gt"), sample_path("bbox"))
+    >>> ax = plot_confusion_matrix(confusion, normalize=True).axes[0]
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('predicted', 'true')
     """
     k = confusion.matrix.shape[0]
     fig, ax = _axes(ax, (1.5 + 0.45 * k, 1.2 + 0.45 * k))
@@ -160,15 +148,11 @@ def plot_error_breakdown(errors: ErrorBreakdown, ax: Any = None, what: str = "de
 
     Examples
     --------
+    >>> from ioukit.data import sample_path
     >>> from ioukit.evaluate.analysis import error_breakdown
-    >>> from ioukit.evaluate.analysis_plots import plot_error_breakdown
-    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}],
-    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
-    ...                        "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}
-    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 9], "score": 0.8}]
-    >>> fig = plot_error_breakdown(error_breakdown(gt, dt))
-    >>> len(fig.axes) >= 1
-    True
+    >>> errors = error_breakdown(sample_path("gt"), sample_path("bbox"))
+    >>> len(plot_error_breakdown(errors, what="counts").axes[0].patches)
+    6
     """
     if what not in ("delta_ap", "counts"):
         raise ValueError(f"plot_error_breakdown: what={what!r} is not 'delta_ap' or 'counts'")

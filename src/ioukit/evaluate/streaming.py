@@ -50,27 +50,26 @@ class _Column:
         return int(self._data.nbytes)
 
 
-# state layout: name -> (dtype, trailing shape); "d_" detections, "g_" ground truth (the two
-# halves mirror each other on purpose: one table, so that reset, nbytes and the state loops
-# see every column)
+_INT, _FLOAT = (np.int64, ()), (np.float64, ())
+_BOTH = {
+    "count": _INT,
+    "labels": _INT,
+    "boxes": (np.float64, (4,)),
+    "mask_h": _INT,
+    "mask_w": _INT,
+    "mask_len": _INT,
+    "mask_counts": _INT,
+}
+"""The columns detections ("d_") and ground truth ("g_") both have."""
+
+# state layout: name -> (dtype, trailing shape); one table, so that reset, nbytes and the
+# state loops see every column
 _COLUMNS = {
-    "d_count": (np.int64, ()),
-    "d_labels": (np.int64, ()),
-    "d_scores": (np.float64, ()),
-    "d_boxes": (np.float64, (4,)),
-    "d_mask_h": (np.int64, ()),
-    "d_mask_w": (np.int64, ()),
-    "d_mask_len": (np.int64, ()),
-    "d_mask_counts": (np.int64, ()),
-    "g_count": (np.int64, ()),
-    "g_labels": (np.int64, ()),
+    **{f"d_{name}": kind for name, kind in _BOTH.items()},
+    "d_scores": _FLOAT,
+    **{f"g_{name}": kind for name, kind in _BOTH.items()},
     "g_crowd": (np.bool_, ()),
-    "g_area": (np.float64, ()),
-    "g_boxes": (np.float64, (4,)),
-    "g_mask_h": (np.int64, ()),
-    "g_mask_w": (np.int64, ()),
-    "g_mask_len": (np.int64, ()),
-    "g_mask_counts": (np.int64, ()),
+    "g_area": _FLOAT,
     "image_size": (np.int64, (2,)),
 }
 

@@ -179,6 +179,8 @@ def _delta_ap(det_error, target, rank, d_cls, g_cls, scores, npos, missed_per_cl
     return base, delta
 
 
+# the same keyword shape as analysis.confusion_matrix on purpose (every analysis takes
+# source, dt, thresholds..., iou_type alike), so the two signatures read alike
 def error_breakdown(
     source: Any,
     dt: Any = None,
