@@ -10,7 +10,7 @@ alone against a crowd region.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -210,6 +210,12 @@ def boundary_iou(a: Any, b: Any, dilation_ratio: float = 0.02) -> np.ndarray:
 @dataclass
 class BoundaryGroundTruth(GroundTruth):
     rles: Any = None
+
+    def take_annotations(self, index: np.ndarray) -> BoundaryGroundTruth:
+        """The annotations at ``index`` with their RLEs (a worker's share)."""
+        from .._masks.rleset import subset
+
+        return replace(super().take_annotations(index), rles=subset(self.rles, index))
 
 
 def read_boundary_inputs(gt: Any, dt: Any, p: Any) -> tuple[BoundaryGroundTruth, Detections]:

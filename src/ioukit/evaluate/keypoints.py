@@ -10,7 +10,7 @@ matched at most once), and detection areas as ``loadRes`` gives them (the box's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -173,10 +173,22 @@ class KeypointGroundTruth(GroundTruth):
     keypoints: Any = None
     oks_areas: Any = None
 
+    def take_annotations(self, index: np.ndarray) -> KeypointGroundTruth:
+        """The annotations at ``index`` with their keypoints (a worker's share)."""
+        return replace(
+            super().take_annotations(index),
+            keypoints=self.keypoints[index],
+            oks_areas=self.oks_areas[index],
+        )
+
 
 @dataclass
 class KeypointDetections(Detections):
     keypoints: Any = None
+
+    def take(self, index: np.ndarray) -> KeypointDetections:
+        """The results at ``index`` with their keypoints."""
+        return replace(super().take(index), keypoints=self.keypoints[index])
 
 
 def _keypoints_of(items: list, n_kpt: int, what: str) -> np.ndarray:

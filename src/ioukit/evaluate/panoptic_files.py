@@ -266,6 +266,7 @@ def panoptic_evaluate(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> PanopticResult:
     """Panoptic quality of COCO panoptic files, equal to panopticapi ``pq_compute``.
 
@@ -281,6 +282,11 @@ def panoptic_evaluate(
         Threads reading and counting images (default: the CPU count, at most 16).
     progress : callable, optional
         Called as ``progress(done, total)`` after each image.
+    client : distributed.Client, optional
+        Read and match the images on the workers of a Dask cluster (``workers`` is
+        then not used); the client adds the per-image matches in image order, so the
+        numbers are those of one process. The PNG folders must be readable at the
+        same paths on every worker. Needs ``ioukit[dask]``.
 
     Returns
     -------
@@ -350,9 +356,13 @@ def panoptic_evaluate(
     n_workers = workers if workers is not None else min(16, os.cpu_count() or 1)
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"{FUNC}: workers must be an integer >= 1, got {workers!r}")
-    if n_workers == 1 or len(images) <= 1:
+    pool = None
+    if client is not None:
+        from .cluster import map_images_on_cluster
+
+        outcomes = map_images_on_cluster(_evaluate_image, images, client)
+    elif n_workers == 1 or len(images) <= 1:
         outcomes = map(_evaluate_image, images)
-        pool = None
     else:
         pool = ThreadPoolExecutor(max_workers=n_workers)
         outcomes = pool.map(_evaluate_image, images)
@@ -364,6 +374,8 @@ def panoptic_evaluate(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        elif client is not None:
+            outcomes.close()
     cat_ids = list(categories)
     isthing = [categories[c].get("isthing") == 1 for c in cat_ids]
     names = [str(categories[c].get("name", c)) for c in cat_ids]
