@@ -293,3 +293,28 @@ def test_png_reader_errors():
         read_pixels(sig + laced + chunk(b"IDAT", b"") + chunk(b"IEND", b""), "a")
     with pytest.raises(NotFastPng):
         read_pixels(_png(np.zeros((3, 3), np.uint8)), "grey.png")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("side", ["gt", "pred"])
+def test_bad_filter_row_names_the_file(small_set, tmp_path, monkeypatch, sparse, side):
+    """A row with an unknown PNG filter type, on either side, counted densely (rows
+    unfiltered and counted at once) or sparsely (id maps first)."""
+    import struct
+    import zlib
+
+    from ioukit.evaluate import panoptic_core
+
+    make, ids, segs = small_set
+    gt_json, pred_json = make()
+    rgb = np.stack([ids & 255, (ids >> 8) & 255, ids >> 16], -1).astype(np.uint8)
+    rows = b"".join(bytes([0 if y != 2 else 9]) + rgb[y].tobytes() for y in range(4))
+    header = struct.pack(">IIBBBBB", 6, 4, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+    (tmp_path / side / "x.png").write_bytes(png + chunk(b"IEND", b""))
+    if sparse:
+        monkeypatch.setattr(panoptic_core, "DENSE_CELLS", 1)
+    with pytest.raises(
+        ValueError, match=rf"{side}/x.png: corrupt PNG \(row 2 has an unknown filter"
+    ):
+        panoptic_evaluate(gt_json, pred_json)

@@ -58,8 +58,8 @@ def crowdpose_evaluate(
     easy_below, hard_from : float
         ``crowdIndex`` bounds of the easy and hard image groups (faster-coco-eval's).
     client : distributed.Client, optional
-        Match the images on the workers of a Dask cluster (the same numbers as in
-        one process; needs ``ioukit[dask]``).
+        A Dask client: the full evaluation and each crowd group are matched image
+        by image on its workers (``ioukit[dask]``); the numbers do not change.
 
     Returns
     -------

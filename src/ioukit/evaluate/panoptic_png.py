@@ -8,6 +8,9 @@ panopticapi reads it.
 
 Every length is checked against the file and the decompressed size against the
 header, so a truncated or hostile file is a ValueError, never an out-of-bounds read.
+The image data is inflated in one call into a buffer of the header's size when the
+compressed stream is too short to inflate past 8 times that size (or 16 MiB), else
+in a call that stops one byte past it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import numpy as np
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 2 * 89_478_485  # Pillow's DecompressionBombError limit
 _CHANNELS = {2: 3, 6: 4}  # colour type -> channels (RGB, RGBA)
+_DEFLATE_MAX_RATIO = 1032  # deflate's largest expansion (258-byte matches in ~2 bits)
+_ONE_SHOT_FACTOR = 8
 
 
 class NotFastPng(Exception):
@@ -31,20 +36,21 @@ def inflate(data: bytes, path: str) -> tuple[np.ndarray, int, int, int]:
     ``(height, width, channels)``; NotFastPng for kinds other than 8-bit RGB(A)."""
     if not data.startswith(SIGNATURE):
         raise NotFastPng
+    view = memoryview(data)  # chunk bodies are views: no copies for the CRC or a single IDAT
     pos = len(SIGNATURE)
     header = None
-    idat: list[bytes] = []
+    idat: list[memoryview] = []
     end = False
     while pos + 12 <= len(data):
         (length,) = struct.unpack_from(">I", data, pos)
-        kind = data[pos + 4 : pos + 8]
+        kind = bytes(view[pos + 4 : pos + 8])
         body_end = pos + 8 + length
         if body_end + 4 > len(data):
             raise ValueError(f"{path}: truncated PNG (chunk {kind!r} at byte {pos})")
         (crc,) = struct.unpack_from(">I", data, body_end)
-        if zlib.crc32(data[pos + 4 : body_end]) != crc:
+        if zlib.crc32(view[pos + 4 : body_end]) != crc:
             raise ValueError(f"{path}: corrupt PNG (bad CRC of chunk {kind!r} at byte {pos})")
-        body = data[pos + 8 : body_end]
+        body = view[pos + 8 : body_end]
         if kind == b"IHDR":
             if length != 13:
                 raise ValueError(f"{path}: corrupt PNG (IHDR of {length} bytes)")
@@ -63,15 +69,21 @@ def inflate(data: bytes, path: str) -> tuple[np.ndarray, int, int, int]:
     if width == 0 or height == 0 or width * height > MAX_PIXELS:
         raise ValueError(f"{path}: PNG of {width}x{height} pixels is empty or too large")
     channels = _CHANNELS[colour]
-    row_bytes = width * channels
-    expected = height * (row_bytes + 1)
-    inflater = zlib.decompressobj()
+    expected = height * (width * channels + 1)
+    stream = idat[0] if len(idat) == 1 else b"".join(idat)
     try:
-        raw = inflater.decompress(b"".join(idat), expected)
+        if len(stream) * _DEFLATE_MAX_RATIO <= max(_ONE_SHOT_FACTOR * expected, 1 << 24):
+            # one call into a buffer of the expected size (no growing, no joining): what
+            # it can produce is bounded by the stream's length: 8x the image or 16 MiB
+            raw = zlib.decompress(stream, bufsize=expected)
+        else:  # a stream that could inflate far past the header's size: stop there
+            raw = zlib.decompressobj().decompress(stream, expected + 1)
     except zlib.error as err:
         raise ValueError(f"{path}: corrupt PNG image data ({err})") from None
-    if len(raw) != expected:
+    if len(raw) < expected:
         raise ValueError(f"{path}: truncated PNG image data ({len(raw)} of {expected} bytes)")
+    if len(raw) > expected:
+        raise ValueError(f"{path}: corrupt PNG (more image data than its {width}x{height} pixels)")
     return np.frombuffer(raw, dtype=np.uint8), height, width, channels
 
 
