@@ -318,3 +318,23 @@ def test_bad_filter_row_names_the_file(small_set, tmp_path, monkeypatch, sparse,
         ValueError, match=rf"{side}/x.png: corrupt PNG \(row 2 has an unknown filter"
     ):
         panoptic_evaluate(gt_json, pred_json)
+
+
+def test_png_reader_more_data_than_the_header():
+    """Image data longer than the header's size is an error, whether inflated in one
+    call (a short stream) or by the bounded call (a stream that could inflate far)."""
+    import struct
+    import zlib
+
+    from ioukit.evaluate.panoptic_png import read_pixels
+
+    sig = b"\x89PNG\r\n\x1a\n"
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    end = chunk(b"IEND", b"")
+    short = zlib.compress(bytes(15))  # one byte more than 2 rows of 1 + 6
+    with pytest.raises(ValueError, match="more image data than its 2x2 pixels"):
+        read_pixels(sig + ihdr + chunk(b"IDAT", short) + end, "a.png")
+    noise = np.random.default_rng(0).integers(0, 256, 1 << 15, dtype=np.uint8).tobytes()
+    long = zlib.compress(noise, 0)  # 32 KiB that may inflate to 32 MiB: the bounded call
+    with pytest.raises(ValueError, match="more image data than its 2x2 pixels"):
+        read_pixels(sig + ihdr + chunk(b"IDAT", long) + end, "a.png")
