@@ -334,7 +334,7 @@ def test_png_reader_more_data_than_the_header():
     short = zlib.compress(bytes(15))  # one byte more than 2 rows of 1 + 6
     with pytest.raises(ValueError, match="more image data than its 2x2 pixels"):
         read_pixels(sig + ihdr + chunk(b"IDAT", short) + end, "a.png")
-    noise = np.random.default_rng(0).integers(0, 256, 1 << 15, dtype=np.uint8).tobytes()
-    long = zlib.compress(noise, 0)  # 32 KiB that may inflate to 32 MiB: the bounded call
+    noise = np.random.default_rng(0).integers(0, 256, 1 << 16, dtype=np.uint8).tobytes()
+    long = zlib.compress(noise, 0)  # 64 KiB that might inflate to 64 MiB: the bounded call
     with pytest.raises(ValueError, match="more image data than its 2x2 pixels"):
         read_pixels(sig + ihdr + chunk(b"IDAT", long) + end, "a.png")

@@ -9,7 +9,7 @@ panopticapi reads it.
 Every length is checked against the file and the decompressed size against the
 header, so a truncated or hostile file is a ValueError, never an out-of-bounds read.
 The image data is inflated in one call into a buffer of the header's size when the
-compressed stream is too short to inflate past 8 times that size (or 16 MiB), else
+compressed stream is too short to inflate past 8 times that size (or 32 MiB), else
 in a call that stops one byte past it.
 """
 
@@ -25,6 +25,7 @@ MAX_PIXELS = 2 * 89_478_485  # Pillow's DecompressionBombError limit
 _CHANNELS = {2: 3, 6: 4}  # colour type -> channels (RGB, RGBA)
 _DEFLATE_MAX_RATIO = 1032  # deflate's largest expansion (258-byte matches in ~2 bits)
 _ONE_SHOT_FACTOR = 8
+_ONE_SHOT_BYTES = 1 << 25  # 32 MiB: COCO panoptic streams (tens of KiB) inflate in one call
 
 
 class NotFastPng(Exception):
@@ -72,9 +73,9 @@ def inflate(data: bytes, path: str) -> tuple[np.ndarray, int, int, int]:
     expected = height * (width * channels + 1)
     stream = idat[0] if len(idat) == 1 else b"".join(idat)
     try:
-        if len(stream) * _DEFLATE_MAX_RATIO <= max(_ONE_SHOT_FACTOR * expected, 1 << 24):
+        if len(stream) * _DEFLATE_MAX_RATIO <= max(_ONE_SHOT_FACTOR * expected, _ONE_SHOT_BYTES):
             # one call into a buffer of the expected size (no growing, no joining): what
-            # it can produce is bounded by the stream's length: 8x the image or 16 MiB
+            # it can produce is bounded by the stream's length: 8x the image or 32 MiB
             raw = zlib.decompress(stream, bufsize=expected)
         else:  # a stream that could inflate far past the header's size: stop there
             raw = zlib.decompressobj().decompress(stream, expected + 1)
