@@ -8,15 +8,18 @@ panopticapi reads it.
 
 Every length is checked against the file and the decompressed size against the
 header, so a truncated or hostile file is a ValueError, never an out-of-bounds read.
-The image data is inflated in one call into a buffer of the header's size when the
-compressed stream is too short to inflate past 8 times that size (or 32 MiB), else
-in a call that stops one byte past it.
+The image data is inflated by libdeflate when the optional ``deflate`` package is
+installed (``pip install 'ioukit[image]'``; several times faster than zlib, and it
+never writes past the header's size plus one byte), else by zlib: in one call into a
+buffer of the header's size when the compressed stream is too short to inflate past
+8 times that size (or 32 MiB), else in a call that stops one byte past it.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -72,20 +75,43 @@ def inflate(data: bytes, path: str) -> tuple[np.ndarray, int, int, int]:
     channels = _CHANNELS[colour]
     expected = height * (width * channels + 1)
     stream = idat[0] if len(idat) == 1 else b"".join(idat)
-    try:
-        if len(stream) * _DEFLATE_MAX_RATIO <= max(_ONE_SHOT_FACTOR * expected, _ONE_SHOT_BYTES):
-            # one call into a buffer of the expected size (no growing, no joining): what
-            # it can produce is bounded by the stream's length: 8x the image or 32 MiB
-            raw = zlib.decompress(stream, bufsize=expected)
-        else:  # a stream that could inflate far past the header's size: stop there
-            raw = zlib.decompressobj().decompress(stream, expected + 1)
-    except zlib.error as err:
-        raise ValueError(f"{path}: corrupt PNG image data ({err})") from None
+    raw = _inflate(stream, expected, path)
     if len(raw) < expected:
         raise ValueError(f"{path}: truncated PNG image data ({len(raw)} of {expected} bytes)")
     if len(raw) > expected:
         raise ValueError(f"{path}: corrupt PNG (more image data than its {width}x{height} pixels)")
     return np.frombuffer(raw, dtype=np.uint8), height, width, channels
+
+
+def _libdeflate() -> tuple[Any, Any]:
+    """libdeflate's ``zlib_decompress`` and its error (the optional ``deflate`` package,
+    in the ``image`` extra), or ``(None, None)``."""
+    try:
+        from deflate import DeflateError, zlib_decompress
+    except ImportError:
+        return None, None
+    return zlib_decompress, DeflateError
+
+
+LIBDEFLATE, _LIBDEFLATE_ERROR = _libdeflate()
+
+
+def _inflate(stream: Any, expected: int, path: str) -> bytes:
+    """The zlib ``stream`` inflated: at most ``expected + 1`` bytes (more is an error)."""
+    if LIBDEFLATE is not None:  # several times faster than zlib; never past the limit
+        try:
+            return LIBDEFLATE(stream, expected + 1)
+        except _LIBDEFLATE_ERROR as err:
+            raise ValueError(f"{path}: corrupt PNG image data (libdeflate: {err})") from None
+    try:
+        if len(stream) * _DEFLATE_MAX_RATIO <= max(_ONE_SHOT_FACTOR * expected, _ONE_SHOT_BYTES):
+            # one call into a buffer of the expected size (no growing, no joining): what
+            # it can produce is bounded by the stream's length: 8x the image or 32 MiB
+            return zlib.decompress(stream, bufsize=expected)
+        # a stream that could inflate far past the header's size: stop there
+        return zlib.decompressobj().decompress(stream, expected + 1)
+    except zlib.error as err:
+        raise ValueError(f"{path}: corrupt PNG image data ({err})") from None
 
 
 def unfilter(raw: np.ndarray, height: int, width: int, channels: int, path: str) -> np.ndarray:
