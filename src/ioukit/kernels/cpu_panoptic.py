@@ -6,7 +6,8 @@ sorted ids of the image's segments, but only when the (gt, pred) pair changes: l
 maps are long runs of one pair, so most pixels cost two compares and an add.
 
 Id maps are flat arrays of any integer dtype (:func:`pair_table`); :func:`png_ids`
-makes one from the rows of a COCO panoptic PNG (``id = R + 256 G + 256**2 B``). The
+makes one from the rows of a COCO panoptic PNG (``id = R + 256 G + 256**2 B``), and
+:func:`png_pair_table` counts two PNGs' pairs straight from their rows. The
 kernels are serial and release the GIL, so images can be counted on several threads
 at once.
 """
