@@ -9,7 +9,9 @@ and its single-core loop against ``ioukit.evaluate.panoptic_evaluate`` (thread p
 and one thread), medians of ``--repeat`` runs taken in alternation, wall time and
 the CPU time of this process (all its threads). It checks that
 both give the same numbers. panopticapi: ``pip install --no-deps panopticapi-lite``
-(its metadata pins NumPy < 2; the evaluation code runs under NumPy 2).
+(its metadata pins NumPy < 2; the evaluation code runs under NumPy 2). ioukit inflates
+the PNGs with libdeflate when the optional ``deflate`` package is installed, else with
+zlib; the header line says which.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from ioukit.evaluate import panoptic_evaluate
+from ioukit.evaluate.panoptic_png import LIBDEFLATE
 
 
 def make_image(rng, size, n_seg, n_cats, n_things):
@@ -149,7 +152,8 @@ def main() -> None:
         segs = sum(len(a["segments_info"]) for a in json.loads(gt_json.read_text())["annotations"])
         print(
             f"# {args.images} images of {args.size} x {args.size}, {segs} gt segments, "
-            f"{os.cpu_count()} CPUs, PQ = {ref:.6f} (all tools agree); median of {args.repeat}"
+            f"{os.cpu_count()} CPUs, PQ = {ref:.6f} (all tools agree); median of {args.repeat}; "
+            f"ioukit inflates with {'zlib' if LIBDEFLATE is None else 'libdeflate'}"
         )
         med_cpu = {name: statistics.median(t[1:]) for name, t in cpu.items()}
         print("| tool | time | images/s | pq_compute / this | CPU time (this process) |")

@@ -269,7 +269,7 @@ def test_many_segments_sparse_path(tmp_path, monkeypatch):
     for k, cat in enumerate(r.categories):
         assert [r.iou[k], r.tp[k], r.fp[k], r.fn[k]] == pytest.approx(ref[cat])
     # files: the same pairs whether counted densely or sparsely
-    from ioukit.evaluate import panoptic_files
+    from ioukit.evaluate import panoptic_core
 
     rng = np.random.default_rng(12)
     cats = [{"id": c, "isthing": 1, "name": str(c)} for c in (1, 2)]
@@ -277,7 +277,7 @@ def test_many_segments_sparse_path(tmp_path, monkeypatch):
     gt_json = write_set(tmp_path, "gt", [("a.png", gt_img, gs)], cats)
     pred_json = write_set(tmp_path, "pred", [("a.png", pred_img, ps)])
     dense = panoptic_evaluate(gt_json, pred_json)
-    monkeypatch.setattr(panoptic_files, "DENSE_CELLS", 4)
+    monkeypatch.setattr(panoptic_core, "DENSE_CELLS", 4)
     sparse = panoptic_evaluate(gt_json, pred_json)
     assert sparse.per_class == dense.per_class and sparse.iou.tolist() == dense.iou.tolist()
     bad = gt_img.copy()

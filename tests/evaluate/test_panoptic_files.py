@@ -233,13 +233,25 @@ def test_missing_pillow_message(monkeypatch, small_set):
 # ------------------------------------------------------------ the PNG reader
 
 
+@pytest.fixture(params=["zlib", "libdeflate"])
+def inflater(request, monkeypatch):
+    """The PNG reader with zlib, and with libdeflate where ``deflate`` is installed."""
+    from ioukit.evaluate import panoptic_png
+
+    if request.param == "zlib":
+        monkeypatch.setattr(panoptic_png, "LIBDEFLATE", None)
+    elif panoptic_png.LIBDEFLATE is None:
+        pytest.skip("the deflate package (libdeflate) is not installed")
+    return request.param
+
+
 def _png(arr, **kw):
     buf = io.BytesIO()
     PIL.fromarray(arr).save(buf, format="PNG", **kw)
     return buf.getvalue()
 
 
-def test_png_reader_equals_pillow():
+def test_png_reader_equals_pillow(inflater):
     from ioukit.evaluate.panoptic_png import read_pixels
 
     rng = np.random.default_rng(0)
@@ -259,7 +271,7 @@ def test_png_reader_equals_pillow():
             np.testing.assert_array_equal(read_pixels(_png(arr, **kw), "x.png"), arr)
 
 
-def test_png_reader_errors():
+def test_png_reader_errors(inflater):
     import struct
     import zlib
 
@@ -293,3 +305,50 @@ def test_png_reader_errors():
         read_pixels(sig + laced + chunk(b"IDAT", b"") + chunk(b"IEND", b""), "a")
     with pytest.raises(NotFastPng):
         read_pixels(_png(np.zeros((3, 3), np.uint8)), "grey.png")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("side", ["gt", "pred"])
+def test_bad_filter_row_names_the_file(small_set, tmp_path, monkeypatch, sparse, side):
+    """A row with an unknown PNG filter type, on either side, counted densely (rows
+    unfiltered and counted at once) or sparsely (id maps first)."""
+    import struct
+    import zlib
+
+    from ioukit.evaluate import panoptic_core
+
+    make, ids, segs = small_set
+    gt_json, pred_json = make()
+    rgb = np.stack([ids & 255, (ids >> 8) & 255, ids >> 16], -1).astype(np.uint8)
+    rows = b"".join(bytes([0 if y != 2 else 9]) + rgb[y].tobytes() for y in range(4))
+    header = struct.pack(">IIBBBBB", 6, 4, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+    (tmp_path / side / "x.png").write_bytes(png + chunk(b"IEND", b""))
+    if sparse:
+        monkeypatch.setattr(panoptic_core, "DENSE_CELLS", 1)
+    with pytest.raises(
+        ValueError, match=rf"{side}/x.png: corrupt PNG \(row 2 has an unknown filter"
+    ):
+        panoptic_evaluate(gt_json, pred_json)
+
+
+def test_png_reader_more_data_than_the_header(inflater):
+    """Image data longer than the header's size is an error, whether inflated in one
+    call (a short stream) or by the bounded call (a stream that could inflate far)."""
+    import struct
+    import zlib
+
+    from ioukit.evaluate.panoptic_png import read_pixels
+
+    sig = b"\x89PNG\r\n\x1a\n"
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+    end = chunk(b"IEND", b"")
+    short = zlib.compress(bytes(15))  # one byte more than 2 rows of 1 + 6
+    with pytest.raises(ValueError, match="more image data than its 2x2 pixels"):
+        read_pixels(sig + ihdr + chunk(b"IDAT", short) + end, "a.png")
+    noise = np.random.default_rng(0).integers(0, 256, 1 << 16, dtype=np.uint8).tobytes()
+    long = zlib.compress(noise, 0)  # 64 KiB that might inflate to 64 MiB: the bounded call
+    # (libdeflate stops at the limit with an error that does not say why)
+    message = "more image data" if inflater == "zlib" else "corrupt PNG image data"
+    with pytest.raises(ValueError, match=message):
+        read_pixels(sig + ihdr + chunk(b"IDAT", long) + end, "a.png")

@@ -10,7 +10,7 @@ alone against a crowd region.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -55,33 +55,15 @@ def rle_bands(rles: Any, ratio: float, fce: bool = False) -> Any:
 
     n = len(rles)
     dilation = dilation_pixels(rles.heights, rles.widths, ratio, fce)
+    masks = (rles.counts, rles.offsets, rles.heights, rles.widths, dilation, bool(fce))
     lengths = np.zeros(n, dtype=np.int64)
-    if n:
-        _numba.parallel_call(
-            cpu_boundary.band_count_lengths,
-            rles.counts,
-            rles.offsets,
-            rles.heights,
-            rles.widths,
-            dilation,
-            bool(fce),
-            lengths,
-        )
+    if n:  # two passes: the length of each band's counts, then the counts
+        _numba.parallel_call(cpu_boundary.band_count_lengths, *masks, lengths)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     counts = np.zeros(int(offsets[-1]), dtype=np.int64)
     if n:
-        _numba.parallel_call(
-            cpu_boundary.band_counts,
-            rles.counts,
-            rles.offsets,
-            rles.heights,
-            rles.widths,
-            dilation,
-            bool(fce),
-            offsets,
-            counts,
-        )
+        _numba.parallel_call(cpu_boundary.band_counts, *masks, offsets, counts)
     return RLESet(rles.heights.copy(), rles.widths.copy(), counts, offsets)
 
 
@@ -211,30 +193,29 @@ def boundary_iou(a: Any, b: Any, dilation_ratio: float = 0.02) -> np.ndarray:
 class BoundaryGroundTruth(GroundTruth):
     rles: Any = None
 
+    def take_annotations(self, index: np.ndarray) -> BoundaryGroundTruth:
+        """The annotations at ``index`` with their RLEs (a worker's share)."""
+        from .._masks.rleset import subset
+
+        return replace(super().take_annotations(index), rles=subset(self.rles, index))
+
+
+def _rles_of(segmentations: list, truth: GroundTruth, images: np.ndarray, what: str) -> Any:
+    from .._masks.convert import segmentations_to_rles
+
+    h, w = truth.heights[images], truth.widths[images]
+    return segmentations_to_rles(segmentations, h, w, f"{what} segmentation", "coco_evaluate")
+
 
 def read_boundary_inputs(gt: Any, dt: Any, p: Any) -> tuple[BoundaryGroundTruth, Detections]:
     """Ground truth and results read as for segm, every mask as RLE; a result without
     a box gets its mask's area (pycocotools' ``loadRes``)."""
-    from .._masks.convert import segmentations_to_rles
-
     base = read_ground_truth(gt, "segm")
     truth = BoundaryGroundTruth(**vars(base))
-    truth.rles = segmentations_to_rles(
-        base.segmentations,
-        base.heights[base.ann_image],
-        base.widths[base.ann_image],
-        "ground-truth segmentation",
-        "coco_evaluate",
-    )
+    truth.rles = _rles_of(base.segmentations, base, base.ann_image, "ground-truth")
     dets = read_detections(dt, base, "segm")
     if dets.rles is None:
-        dets.rles = segmentations_to_rles(
-            dets.segmentations,
-            base.heights[dets.image],
-            base.widths[dets.image],
-            "detection segmentation",
-            "coco_evaluate",
-        )
+        dets.rles = _rles_of(dets.segmentations, base, dets.image, "detection")
     if dets.boxes is None:
         dets.areas = dets.rles.areas().astype(np.float64)
     return truth, dets

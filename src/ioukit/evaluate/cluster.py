@@ -1,18 +1,27 @@
-"""COCO evaluation on a Dask cluster (``coco_evaluate(..., client=)``): the images
-are split over the workers, each matches its share (:func:`~ioukit.evaluate.stages.match_stage`),
-the client merges the shares and accumulates: the same numbers as one process.
+"""Evaluation on a Dask cluster: ``coco_evaluate(..., client=)`` (every ``iou_type``),
+``lvis_evaluate(..., client=)``, ``crowdpose_evaluate(..., client=)`` and
+``panoptic_evaluate(..., client=)``.
 
-Needs ``pip install 'ioukit[dask]'``.
+The images are split over the workers. For the COCO family each worker matches its
+share (:func:`~ioukit.evaluate.stages.match_stage`, which also computes the OKS or
+Boundary IoU matrices), the client merges the shares and accumulates; for panoptic
+quality each worker reads and matches its images and the client adds the per-image
+matches in image order. Either way the numbers are those of one process, to the
+last bit.
+
+Needs ``pip install 'ioukit[dask]'``. Panoptic PNG folders must be readable at the
+same paths on every worker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from ..distributed import _workers
-from .stages import finish, match_stage, merge_stages
+from .stages import MatchStage, finish, match_stage, merge_stages
 
 
 def _subset(truth: Any, dets: Any, image_lo: int, image_hi: int) -> tuple[Any, Any]:
@@ -20,6 +29,25 @@ def _subset(truth: Any, dets: Any, image_lo: int, image_hi: int) -> tuple[Any, A
     g = (truth.ann_image >= image_lo) & (truth.ann_image < image_hi)
     d = (dets.image >= image_lo) & (dets.image < image_hi)
     return truth.take_annotations(np.flatnonzero(g)), dets.take(np.flatnonzero(d))
+
+
+def _bounds(n: int, client: Any, parts: int | None) -> list[tuple[int, int]]:
+    """``parts`` (default twice the workers) contiguous ``(lo, hi)`` ranges of ``n`` items."""
+    parts = max(1, min(parts or 2 * _workers(client), n or 1))
+    edges = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def match_on_cluster(
+    truth: Any, dets: Any, params: Any, client: Any, parts: int | None = None
+) -> MatchStage:
+    """:func:`~ioukit.evaluate.stages.match_stage` with the images split over the
+    workers of ``client``, the shares merged (the stage of one process)."""
+    shares = [
+        _subset(truth, dets, lo, hi) for lo, hi in _bounds(len(truth.image_ids), client, parts)
+    ]
+    futures = [client.submit(match_stage, t, d, params, pure=False) for t, d in shares]
+    return merge_stages(client.gather(futures))
 
 
 def evaluate_on_cluster(
@@ -41,13 +69,27 @@ def evaluate_on_cluster(
     >>> bool((remote.stats == coco_evaluate(gt, dt).stats).all())
     True
     """
-    n_img = len(truth.image_ids)
-    parts = max(1, min(parts or 2 * _workers(client), n_img or 1))
-    bounds = np.linspace(0, n_img, parts + 1).astype(np.int64)
-    shares = [
-        _subset(truth, dets, int(lo), int(hi))
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
-    futures = [client.submit(match_stage, t, d, params, pure=False) for t, d in shares]
-    stages = client.gather(futures)
-    return finish(merge_stages(stages), params, truth.category_names)
+    return finish(
+        match_on_cluster(truth, dets, params, client, parts), params, truth.category_names
+    )
+
+
+def _map_images(function: Callable, items: list) -> list:
+    return [function(item) for item in items]
+
+
+def map_images_on_cluster(
+    function: Callable,
+    items: list,
+    client: Any,
+    parts: int | None = None,
+) -> Iterator[Any]:
+    """``function(item)`` for every item, computed on the workers of ``client`` in
+    contiguous shares (default four per worker), yielded in item order."""
+    shares = _bounds(len(items), client, parts or 4 * _workers(client))
+    futures = [client.submit(_map_images, function, items[lo:hi], pure=False) for lo, hi in shares]
+    try:
+        for future in futures:
+            yield from future.result()
+    finally:
+        client.cancel(futures)

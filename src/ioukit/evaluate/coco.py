@@ -74,8 +74,8 @@ def coco_evaluate(
         Boundary band width for ``iou_type="boundary"``, as a fraction of the image
         diagonal.
     client : distributed.Client, optional
-        Match the images on the workers of a Dask cluster (the same numbers as in
-        one process; needs ``ioukit[dask]``).
+        Match the images on the workers of a Dask cluster, for every ``iou_type``
+        (the same numbers as in one process; needs ``ioukit[dask]``).
 
     Returns
     -------
@@ -111,8 +111,6 @@ def coco_evaluate(
         dilation_ratio=dilation_ratio,
     ).checked()
     if p.iou_type in PROTOCOL_IOU_TYPES:  # keypoints / boundary have their own readers
-        if client is not None:
-            raise ValueError(f"coco_evaluate: client= is not supported for iou_type={iou_type!r}")
         truth, dets = read_protocol_inputs(gt, dt, p)
     else:
         truth = read_ground_truth(gt, p.iou_type)

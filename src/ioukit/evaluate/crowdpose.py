@@ -43,6 +43,7 @@ def crowdpose_evaluate(
     *,
     easy_below: float = 0.2,
     hard_from: float = 0.8,
+    client: Any = None,
 ) -> dict[str, float]:
     """CrowdPose AP/AR and the easy / medium / hard breakdown.
 
@@ -56,6 +57,9 @@ def crowdpose_evaluate(
         CrowdPose's 14 sigmas by default.
     easy_below, hard_from : float
         ``crowdIndex`` bounds of the easy and hard image groups (faster-coco-eval's).
+    client : distributed.Client, optional
+        A Dask client: the full evaluation and each crowd group are matched image
+        by image on its workers (``ioukit[dask]``); the numbers do not change.
 
     Returns
     -------
@@ -83,6 +87,13 @@ def crowdpose_evaluate(
     )
     from .params import COCOParams
     from .stages import evaluate_arrays
+
+    def evaluate(p: Any) -> Any:
+        if client is None:
+            return evaluate_arrays(truth, dets, p)
+        from .cluster import evaluate_on_cluster
+
+        return evaluate_on_cluster(truth, dets, p, client)
 
     data = load_json(gt, "ground truth")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
@@ -114,7 +125,7 @@ def crowdpose_evaluate(
     p = COCOParams(**base).checked()
     truth, dets = read_keypoint_inputs(data, dt, p)
     truth.oks_areas = truth.boxes[:, 3] * truth.boxes[:, 2] * 0.53  # faster-coco-eval's order
-    full = evaluate_arrays(truth, dets, p)
+    full = evaluate(p)
     s = full.stats
     out = dict(zip(CROWDPOSE_STATS_NAMES[:6], (s[0], s[1], s[2], s[5], s[6], s[7]), strict=True))
     ids = np.array([img["id"] for img in data["images"]])
@@ -122,6 +133,6 @@ def crowdpose_evaluate(
     groups = (crowd < easy_below, (crowd >= easy_below) & (crowd < hard_from), crowd >= hard_from)
     for name, member in zip(CROWDPOSE_STATS_NAMES[6:], groups, strict=True):
         part = COCOParams(**base, img_ids=ids[member].tolist()).checked()
-        precision = evaluate_arrays(truth, dets, part).precision
+        precision = evaluate(part).precision
         out[name] = round(float(np.mean(precision[:, :, :, 0, :])), 4)
     return {k: float(v) for k, v in out.items()}

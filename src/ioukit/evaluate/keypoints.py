@@ -10,7 +10,7 @@ matched at most once), and detection areas as ``loadRes`` gives them (the box's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,10 +18,9 @@ import numpy as np
 from .readers import (
     Detections,
     GroundTruth,
-    _boxes,
     _column,
-    _image_ids,
     _named,
+    _read_detections,
     load_json,
     read_ground_truth,
 )
@@ -173,10 +172,22 @@ class KeypointGroundTruth(GroundTruth):
     keypoints: Any = None
     oks_areas: Any = None
 
+    def take_annotations(self, index: np.ndarray) -> KeypointGroundTruth:
+        """The annotations at ``index`` with their keypoints (a worker's share)."""
+        return replace(
+            super().take_annotations(index),
+            keypoints=self.keypoints[index],
+            oks_areas=self.oks_areas[index],
+        )
+
 
 @dataclass
 class KeypointDetections(Detections):
     keypoints: Any = None
+
+    def take(self, index: np.ndarray) -> KeypointDetections:
+        """The results at ``index`` with their keypoints."""
+        return replace(super().take(index), keypoints=self.keypoints[index])
 
 
 def _keypoints_of(items: list, n_kpt: int, what: str) -> np.ndarray:
@@ -225,37 +236,16 @@ def read_keypoint_inputs(gt: Any, dt: Any, p: Any) -> tuple[KeypointGroundTruth,
 
 
 def _read_keypoint_results(data: Any, truth: GroundTruth, n_kpt: int) -> KeypointDetections:
+    """Results as the COCO reader reads them (images, categories, scores, boxes), plus
+    their keypoints; without boxes the areas are the keypoints' extent."""
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
         data = data["annotations"]
-    if not isinstance(data, list):
-        raise ValueError(f"detections must be a list of results, got {type(data).__name__}")
-    what = "detection"
-    images = _image_ids(data, what)
-    position = np.minimum(np.searchsorted(truth.image_ids, images), len(truth.image_ids) - 1)
-    unknown = truth.image_ids[position] != images if len(truth.image_ids) else images == images
-    if unknown.any():
-        i = int(np.argmax(unknown))
-        raise ValueError(
-            f"{what} {i} refers to image {images[i]}, which is not in the ground truth"
-        )
-    category = _column(data, "category_id", what, "int")
-    scores = _column(data, "score", what, "float")
-    if data and not np.isfinite(scores).all():
-        i = int(np.argmax(~np.isfinite(scores)))
-        raise ValueError(f"{what} {i} has score {scores[i]!r}")
-    kpts = _keypoints_of(data, n_kpt, what)
-    if data and data[0].get("bbox"):  # loadRes: a box on the first result wins
-        boxes = _boxes(data, what)
-        areas = boxes[:, 2] * boxes[:, 3]
-    else:
-        boxes = None
+    base = _read_detections(data, truth, "keypoints")
+    kpts = _keypoints_of(data, n_kpt, "detection")
+    if base.boxes is None and len(data):  # loadRes: the extent of all keypoints, visible or not
         x, y = kpts[:, :, 0], kpts[:, :, 1]
-        areas = np.zeros(len(data))
-        if len(data):  # loadRes: the extent of all keypoints, visible or not
-            areas = (x.max(axis=1) - x.min(axis=1)) * (y.max(axis=1) - y.min(axis=1))
-    return KeypointDetections(
-        position.astype(np.int64), category, scores, boxes, areas, None, keypoints=kpts
-    )
+        base.areas = (x.max(axis=1) - x.min(axis=1)) * (y.max(axis=1) - y.min(axis=1))
+    return KeypointDetections(**vars(base), keypoints=kpts)
 
 
 def fill_oks(truth: KeypointGroundTruth, dets: KeypointDetections, p, g_sel, d_sel,

@@ -26,7 +26,6 @@ import numpy as np
 
 from .params import COCOParams
 from .readers import (
-    Detections,
     _column,
     _image_ids,
     _named,
@@ -35,7 +34,7 @@ from .readers import (
     read_detections,
     read_ground_truth,
 )
-from .stages import _accumulate, _index_in, match_stage
+from .stages import _index_in, finish, match_stage
 
 LVIS_FREQUENCIES = ("r", "c", "f")
 
@@ -164,23 +163,6 @@ def _pairs(image_index: np.ndarray, lists: list[np.ndarray], cat_ids: np.ndarray
     return np.unique(_pair_keys(np.repeat(image_index, lengths), cats, cat_ids))
 
 
-def _take(dets: Detections, keep: np.ndarray) -> Detections:
-    from .._masks.rleset import subset
-
-    return replace(
-        dets,
-        image=dets.image[keep],
-        category=dets.category[keep],
-        scores=dets.scores[keep],
-        boxes=None if dets.boxes is None else dets.boxes[keep],
-        areas=dets.areas[keep],
-        segmentations=None
-        if dets.segmentations is None
-        else [dets.segmentations[i] for i in keep.tolist()],
-        rles=None if dets.rles is None else subset(dets.rles, keep),
-    )
-
-
 def _top_per_image(results: list, max_dets: int) -> list:
     """lvis-api's ``limit_dets_per_image``: the ``max_dets`` best of each image (ties
     in file order)."""
@@ -197,7 +179,9 @@ def _top_per_image(results: list, max_dets: int) -> list:
     return [results[i] for i in keep.tolist()]
 
 
-def lvis_evaluate(gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 300) -> LVISResult:
+def lvis_evaluate(
+    gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 300, client: Any = None
+) -> LVISResult:
     """LVIS AP/AR with lvis-api's federated protocol (see the module notes).
 
     Parameters
@@ -210,6 +194,9 @@ def lvis_evaluate(gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 3
     iou_type : {"bbox", "segm"}
     max_dets : int, default 300
         Results kept per image (the highest scores).
+    client : distributed.Client, optional
+        Match the images on the workers of a Dask cluster (the same numbers as in
+        one process; needs ``ioukit[dask]``).
 
     Returns
     -------
@@ -294,25 +281,20 @@ def lvis_evaluate(gt: Any, dt: Any, iou_type: str = "bbox", *, max_dets: int = 3
     unsure = _pairs(file_index, not_exhaustive, cat_ids)
     d_pair = _pair_keys(dets.image, dets.category, cat_ids)
     d_keep = np.isin(d_pair, verified) & (dets.areas > 0) & (dets.areas < np.inf)
-    dets = _take(dets, np.flatnonzero(d_keep))
+    dets = dets.take(np.flatnonzero(d_keep))
     unsure_dets = np.isin(d_pair[d_keep], unsure)
     dets.areas = np.where(unsure_dets, -np.inf, dets.areas)  # unmatched: ignored
 
     p = COCOParams(iou_type=iou_type, max_dets=(int(max_dets),)).checked()
-    stage = match_stage(truth, dets, p)
-    precision, recall, _ = _accumulate(
-        p,
-        stage.cats,
-        stage.n_img,
-        stage.keys,
-        stage.d_key,
-        stage.rank,
-        stage.d_scores,
-        stage.dt_matched,
-        stage.dt_ignored,
-        stage.gt_positive,
-    )
-    precision, recall = precision[..., 0], recall[..., 0]
+    if client is None:
+        stage = match_stage(truth, dets, p)
+    else:
+        from .cluster import match_on_cluster
+
+        stage = match_on_cluster(truth, dets, p, client)
+    # COCO's accumulation; its 12-number summary is not used
+    full = finish(stage, p, truth.category_names)
+    precision, recall = full.precision[..., 0], full.recall[..., 0]
     return LVISResult(
         results=_summarize_lvis(precision, recall, p, cat_freq, int(max_dets)),
         precision=precision,

@@ -30,13 +30,11 @@ from .panoptic_core import (
     DENSE_CELLS,
     PanopticResult,
     add_matches,
-    count_pairs,
-    count_pairs_sparse,
     match_segments,
+    pixel_pairs,
     present_keys,
     result_from_counts,
     segment_pixels,
-    table_pairs,
 )
 
 _KEPT_DTYPES = (np.uint8, np.uint16, np.int32, np.uint32, np.int64)
@@ -243,11 +241,7 @@ class PanopticQuality:
                     g_keys, g_cats = keys[sel], cats[sel]
                 else:
                     p_keys, p_cats = keys[sel], cats[sel]
-        if (g_keys.size + 1) * (p_keys.size + 1) > DENSE_CELLS:
-            pairs, bad = count_pairs_sparse(gt, pred, g_keys, p_keys, void, void)
-        else:
-            table, bad = count_pairs(gt, pred, g_keys, p_keys, void, void)
-            pairs = table_pairs(table)
+        pairs, bad = pixel_pairs(gt, pred, g_keys, p_keys, void, void)
         if bad is not None:
             self._raise_unknown(bad[0], bad[1], bad[2], g_img.shape, where, func)
         # keys without pixels are not segments of this image: renumber the present ones

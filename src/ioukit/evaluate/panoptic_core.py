@@ -28,28 +28,38 @@ def _kernels() -> Any:
 # ---------------------------------------------------------------- per-image core
 
 
-def count_pairs(
-    gt: np.ndarray,
-    pred: np.ndarray,
+def png_pixel_pairs(
+    gt_png: tuple,
+    pred_png: tuple,
     gt_keys: np.ndarray,
     pred_keys: np.ndarray,
     gt_void: int,
     pred_void: int,
-) -> tuple[np.ndarray, tuple[int, int, int] | None]:
-    """Pixel table ``(1 + G, 1 + P)`` of two flat id maps; row/column 0 is void.
-
-    ``gt_keys`` / ``pred_keys`` are sorted int64 segment ids. Returns the table and
-    ``None``, or ``(side, id, pixel)`` for the first pixel whose id is unknown
-    (side 0: ground truth, 1: prediction).
+) -> tuple[Pairs | None, tuple[int, int, int] | None]:
+    """:func:`pixel_pairs` of two PNGs of one size given as their filtered rows
+    ``(raw, height, width, bpp)`` (``panoptic_png.inflate``). The second value is None
+    or ``(kind, id, where)``: kind 0 / 1 an unknown gt / predicted id at pixel
+    ``where``, kind 2 / 3 an unknown filter type in row ``where`` of the gt / prediction.
     """
+    g_raw, height, width, g_bpp = gt_png
+    p_raw, _, _, p_bpp = pred_png
+    if (gt_keys.size + 1) * (pred_keys.size + 1) > DENSE_CELLS:  # id maps, counted sparsely
+        maps = []
+        for kind, (raw, bpp) in enumerate(((g_raw, g_bpp), (p_raw, p_bpp)), 2):
+            ids, bad_row = png_id_map(raw, height, width, bpp)
+            if bad_row >= 0:
+                return None, (kind, -1, bad_row)
+            maps.append(ids)
+        return pixel_pairs(*maps, gt_keys, pred_keys, gt_void, pred_void)
     table = np.zeros((gt_keys.size + 1, pred_keys.size + 1), dtype=np.int64)
     bad = np.zeros(2, dtype=np.int64)
-    at = _kernels().pair_table(
-        gt, pred, gt_keys, pred_keys, np.int64(gt_void), np.int64(pred_void), table, bad
-    )
+    at = _kernels().png_pair_table(
+        g_raw, p_raw, height, width, g_bpp, p_bpp, gt_keys, pred_keys,
+        np.int64(gt_void), np.int64(pred_void), table, bad,
+    )  # fmt: skip
     if at >= 0:
-        return table, (int(bad[0]), int(bad[1]), int(at))
-    return table, None
+        return None, (int(bad[0]), int(bad[1]), int(at))
+    return table_pairs(table), None
 
 
 def png_id_map(raw: np.ndarray, height: int, width: int, bpp: int) -> tuple[np.ndarray, int]:
@@ -86,7 +96,7 @@ def table_pairs(table: np.ndarray) -> Pairs:
     return rows, cols, table[rows, cols]
 
 
-def count_pairs_sparse(
+def pixel_pairs(
     gt: np.ndarray,
     pred: np.ndarray,
     gt_keys: np.ndarray,
@@ -94,25 +104,28 @@ def count_pairs_sparse(
     gt_void: int,
     pred_void: int,
 ) -> tuple[Pairs | None, tuple[int, int, int] | None]:
-    """:func:`count_pairs` for images with too many segments for a dense table: the
-    pairs ``(rows, cols, pixels)`` sorted by (row, col), in O(pixels) memory."""
+    """The pixel table of two flat id maps as its non-zero cells ``(rows, cols, pixels)``,
+    sorted by (row, col); row / column 0 is void.
+
+    ``gt_keys`` / ``pred_keys`` are sorted int64 segment ids. The table is dense up to
+    ``DENSE_CELLS`` cells; beyond (thousands of segments) the runs are listed and
+    summed, in O(pixels) memory. Returns the pairs and ``None``, or ``None`` and
+    ``(side, id, pixel)`` for the first pixel whose id is unknown (side 0: ground
+    truth, 1: prediction).
+    """
+    bad = np.zeros(3, dtype=np.int64)
+    voids = np.int64(gt_void), np.int64(pred_void)
+    if (gt_keys.size + 1) * (pred_keys.size + 1) <= DENSE_CELLS:
+        table = np.zeros((gt_keys.size + 1, pred_keys.size + 1), dtype=np.int64)
+        at = _kernels().pair_table(gt, pred, gt_keys, pred_keys, *voids, table, bad)
+        if at >= 0:
+            return None, (int(bad[0]), int(bad[1]), int(at))
+        return table_pairs(table), None
     n = gt.size
     rows = np.empty(n, dtype=np.int64)
     cols = np.empty(n, dtype=np.int64)
     lengths = np.empty(n, dtype=np.int64)
-    bad = np.zeros(3, dtype=np.int64)
-    k = _kernels().pair_runs(
-        gt,
-        pred,
-        gt_keys,
-        pred_keys,
-        np.int64(gt_void),
-        np.int64(pred_void),
-        rows,
-        cols,
-        lengths,
-        bad,
-    )
+    k = _kernels().pair_runs(gt, pred, gt_keys, pred_keys, *voids, rows, cols, lengths, bad)
     if k < 0:
         return None, (int(bad[0]), int(bad[1]), int(bad[2]))
     width = np.int64(pred_keys.size + 1)

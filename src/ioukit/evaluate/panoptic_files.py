@@ -25,16 +25,13 @@ from typing import Any
 import numpy as np
 
 from .panoptic_core import (
-    DENSE_CELLS,
     PanopticResult,
     add_matches,
-    count_pairs,
-    count_pairs_sparse,
     match_segments,
-    png_id_map,
+    pixel_pairs,
+    png_pixel_pairs,
     result_from_counts,
     segment_pixels,
-    table_pairs,
 )
 from .panoptic_png import NotFastPng, inflate, unfilter
 
@@ -189,16 +186,6 @@ def _file_name(ann: dict, where: str) -> str:
     return name
 
 
-def _png_ids(png: tuple, path: str, where: str) -> np.ndarray:
-    raw, (height, width, bpp), _ = png
-    ids, bad_row = png_id_map(raw, height, width, bpp)
-    if bad_row >= 0:
-        raise ValueError(
-            f"{FUNC}: {where}: {path}: corrupt PNG (row {bad_row} has an unknown filter type)"
-        )
-    return ids
-
-
 def _rgb_ids(pixels: np.ndarray) -> np.ndarray:
     rgb = pixels[..., :3].astype(np.uint32)
     return (rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)).reshape(-1)
@@ -218,17 +205,21 @@ def _evaluate_image(im: _Image):
     pred_void = -1 if im.pred.keys.size and im.pred.keys[0] == 0 else 0
     n_gt, n_pred = im.gt.keys.size, im.pred.keys.size
     keys = (im.gt.keys, im.pred.keys, 0, pred_void)
-    if gt_png[0] is not None and pred_png[0] is not None:  # the fast path: ids from the rows
-        g_ids = _png_ids(gt_png, im.gt_path, im.where)
-        p_ids = _png_ids(pred_png, im.pred_path, im.where)
+    if gt_png[0] is not None and pred_png[0] is not None:  # the fast path: from the rows
+        g_rows, p_rows = (
+            (gt_png[0], height, width, gt_png[1][2]),
+            (pred_png[0], height, width, p_shape[2]),
+        )
+        pairs, bad = png_pixel_pairs(g_rows, p_rows, *keys)
+        if bad is not None and bad[0] >= 2:
+            path = (im.gt_path, im.pred_path)[bad[0] - 2]
+            raise ValueError(
+                f"{FUNC}: {im.where}: {path}: corrupt PNG (row {bad[2]} has an unknown filter type)"
+            )
     else:
         g_ids = _rgb_ids(_pixels(gt_png, im.gt_path, im.where))
         p_ids = _rgb_ids(_pixels(pred_png, im.pred_path, im.where))
-    if (n_gt + 1) * (n_pred + 1) <= DENSE_CELLS:
-        table, bad = count_pairs(g_ids, p_ids, *keys)
-        pairs = table_pairs(table)
-    else:  # thousands of segments: count sparsely, in O(pixels) memory
-        pairs, bad = count_pairs_sparse(g_ids, p_ids, *keys)
+        pairs, bad = pixel_pairs(g_ids, p_ids, *keys)
     if bad is not None:
         side, value, at = bad
         path = (im.gt_path, im.pred_path)[side]
@@ -266,6 +257,7 @@ def panoptic_evaluate(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> PanopticResult:
     """Panoptic quality of COCO panoptic files, equal to panopticapi ``pq_compute``.
 
@@ -281,6 +273,11 @@ def panoptic_evaluate(
         Threads reading and counting images (default: the CPU count, at most 16).
     progress : callable, optional
         Called as ``progress(done, total)`` after each image.
+    client : distributed.Client, optional
+        Read and match the images on the workers of a Dask cluster (``workers`` is
+        then not used); the client adds the per-image matches in image order, so the
+        numbers are those of one process. The PNG folders must be readable at the
+        same paths on every worker. Needs ``ioukit[dask]``.
 
     Returns
     -------
@@ -350,9 +347,13 @@ def panoptic_evaluate(
     n_workers = workers if workers is not None else min(16, os.cpu_count() or 1)
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise ValueError(f"{FUNC}: workers must be an integer >= 1, got {workers!r}")
-    if n_workers == 1 or len(images) <= 1:
+    pool = None
+    if client is not None:
+        from .cluster import map_images_on_cluster
+
+        outcomes = map_images_on_cluster(_evaluate_image, images, client)
+    elif n_workers == 1 or len(images) <= 1:
         outcomes = map(_evaluate_image, images)
-        pool = None
     else:
         pool = ThreadPoolExecutor(max_workers=n_workers)
         outcomes = pool.map(_evaluate_image, images)
@@ -364,6 +365,8 @@ def panoptic_evaluate(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        elif client is not None:
+            outcomes.close()
     cat_ids = list(categories)
     isthing = [categories[c].get("isthing") == 1 for c in cat_ids]
     names = [str(categories[c].get("name", c)) for c in cat_ids]

@@ -24,6 +24,7 @@ from numba import prange
 
 from .._core import jit as nb
 from .cpu_coco import _mask_iou
+from .cpu_oks import group_span
 
 
 @nb.serial_kernel
@@ -76,6 +77,15 @@ def _rle_grid(counts, start, stop, h, w):
     return grid, lo_x, lo_y
 
 
+@nb.scalar
+def _put_run(out, at, gap, length, write):
+    """Write one (gap, run) pair of counts at ``out[at]`` when ``write``; returns 2."""
+    if write:
+        out[at] = gap
+        out[at + 1] = length
+    return 2
+
+
 @nb.serial_kernel
 def _emit_band(band, x0, y0, h, w, out, at, write):
     """COCO counts of ``band`` (placed at column ``x0``, row ``y0`` of an h x w image);
@@ -91,17 +101,11 @@ def _emit_band(band, x0, y0, h, w, out, at, write):
                     run_e += 1
                     continue
                 if run_s >= 0:
-                    if write:
-                        out[at + n] = run_s - prev_end
-                        out[at + n + 1] = run_e - run_s
-                    n += 2
+                    n = _put_run(out, at + n, run_s - prev_end, run_e - run_s, write) + n
                     prev_end = run_e
                 run_s, run_e = p, p + 1
     if run_s >= 0:
-        if write:
-            out[at + n] = run_s - prev_end
-            out[at + n + 1] = run_e - run_s
-        n += 2
+        n = _put_run(out, at + n, run_s - prev_end, run_e - run_s, write) + n
         prev_end = run_e
     if n == 0 or h * w - prev_end > 0:
         if write:
@@ -207,9 +211,7 @@ def boundary_group_ious(gs, ge, ds, de, gt_sets, dt_sets, gt_bands, dt_bands, cr
     """faster-coco-eval's Boundary IoU of every group: the mask IoU (a crowd region's
     union being the detection), lowered to the band IoU for non-crowd ground truth."""
     for grp in prange(gs.shape[0]):
-        g0, d0 = gs[grp], ds[grp]
-        n_gt, n_dt = ge[grp] - g0, de[grp] - d0
-        base = offsets[grp]
+        g0, d0, n_gt, n_dt, base = group_span(grp, gs, ge, ds, de, offsets)
         for d in range(n_dt):
             for g in range(n_gt):
                 value = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, crowd[g0 + g])

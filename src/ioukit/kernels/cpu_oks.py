@@ -10,6 +10,15 @@ _s = nb.compile_scalars(scalar_oks, nb.scalar)
 oks_pair = _s.oks_pair
 
 
+@nb.scalar
+def group_span(grp, gs, ge, ds, de, offsets):
+    """Group ``grp`` of ``cpu_coco.match_groups``' layout: ``(first gt, first detection,
+    gt count, detection count, offset of its (D, G) matrix)`` (shared with the
+    Boundary IoU groups)."""
+    g0, d0 = gs[grp], ds[grp]
+    return g0, d0, ge[grp] - g0, de[grp] - d0, offsets[grp]
+
+
 @nb.parallel_kernel
 def oks_matrix(dt, gt, boxes, areas, variances, eps, out):
     """``out[i, j]`` = OKS of detection ``i`` with ground truth ``j``."""
@@ -24,9 +33,7 @@ def oks_groups(gs, ge, ds, de, dt, gt, boxes, areas, variances, eps, ious_out, o
     ``cpu_coco.match_groups``): detections ``ds[grp]:de[grp]``, ground truth
     ``gs[grp]:ge[grp]``."""
     for grp in prange(gs.shape[0]):
-        g0, d0 = gs[grp], ds[grp]
-        n_gt, n_dt = ge[grp] - g0, de[grp] - d0
-        base = offsets[grp]
+        g0, d0, n_gt, n_dt, base = group_span(grp, gs, ge, ds, de, offsets)
         for d in range(n_dt):
             for g in range(n_gt):
                 ious_out[base + d * n_gt + g] = oks_pair(
