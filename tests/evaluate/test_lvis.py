@@ -111,3 +111,20 @@ def test_lvis_errors(lvis_gt):
         lvis_evaluate(gt, results, "keypoints")
     with pytest.raises(ValueError, match="detection 0 refers to image 1"):
         lvis_evaluate(gt, [dict(results[0], image_id=1)])
+
+
+def test_lvis_category_list_errors(lvis_gt):
+    """A category without an integer id or a repeated id is a ValueError naming it
+    (a missing id was a KeyError traceback)."""
+    _, gt = lvis_gt
+    results = [
+        {"image_id": gt["images"][0]["id"], "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}
+    ]
+    bad = copy.deepcopy(gt)
+    del bad["categories"][3]["id"]
+    with pytest.raises(ValueError, match=r"category 3 has no integer 'id'"):
+        lvis_evaluate(bad, results)
+    bad = copy.deepcopy(gt)
+    bad["categories"][4]["id"] = bad["categories"][2]["id"]
+    with pytest.raises(ValueError, match=r"(category 4 repeats id|duplicate)"):
+        lvis_evaluate(bad, results)

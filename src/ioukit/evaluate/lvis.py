@@ -124,7 +124,12 @@ def _category_frequencies(data: dict, cat_ids: np.ndarray) -> list[np.ndarray]:
                 f"ground-truth category {i} (id {_id_of(cat)}) "
                 f"has frequency {freq!r}, expected 'r', 'c' or 'f'"
             )
-        by_id[int(cat["id"])] = freq
+        cat_id = cat.get("id")
+        if isinstance(cat_id, bool) or not isinstance(cat_id, int):
+            raise ValueError(f"ground-truth category {i} has no integer 'id' (got {cat_id!r})")
+        if cat_id in by_id:
+            raise ValueError(f"ground-truth category {i} repeats id {cat_id}")
+        by_id[cat_id] = freq
     labels = np.array([by_id[int(c)] for c in cat_ids.tolist()], dtype=object)
     return [np.flatnonzero(labels == f) for f in LVIS_FREQUENCIES]
 
