@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._boxes import rotated as _rotated
+from ._boxes import rotated_route
 from ._core import dispatch
 from ._core.dtypes import float_types
 
@@ -50,6 +51,8 @@ def polygon_iou(a: Any, b: Any, *, aligned: bool = False, validate: bool = True)
     >>> ioukit.polygon_iou(square, diamond).round(4)
     array([[0.5]])
     """
+    if dispatch.is_dask(a) or dispatch.is_dask(b):  # lazy, blockwise over rows
+        return rotated_route.polygons(a, b, aligned=aligned, validate=validate)
     result = _rotated.polygon_pairwise("iou", a, b, aligned=aligned, validate=validate)
     return dispatch.restore(result, a, b)
 
