@@ -13,7 +13,7 @@ Compiled variants: the front (``_boxes.sparse_grid``) passes feature planes of t
 compute dtype (float32 or float64), writable bool flags and ``offset`` in that dtype;
 the row index is cast to int64 here. That is 2 signatures of ``count_pairs`` and
 ``fill_pairs`` and 4 of ``_visit`` (dtype x count/write); ``tests/boxes/
-test_boxes_threshold.py`` fails if they grow.
+test_sparse_kernels.py`` fails if they grow.
 """
 
 import numpy as np
@@ -50,20 +50,12 @@ def _visit(i, fa, fb, crowd, offset, threshold, grid, write, cols, vals, at):
     Pass ``p`` visits covered cell ``p``, and the last pass the boxes too big for the
     grid (no corner test there): the pair test is written once. A helper for it, even
     inlined, made the million-box sweep 30-60 % slower."""
-    start, items, big, origin_x, origin_y, side, nx, ny = grid
+    origin_x, origin_y, side, nx, ny = grid[3], grid[4], grid[5], grid[6], grid[7]
     ax0, ay0, ax1, ay1, area_a = fa[0, i], fa[1, i], fa[2, i], fa[3, i], fa[4, i]
-    cx0, cx1, cy0, cy1 = g.cell_range(
-        ax0, ay0, ax1 + offset, ay1 + offset, origin_x, origin_y, side, nx, ny
-    )
-    width = cx1 - cx0 + 1
-    cells = width * (cy1 - cy0 + 1)
     k = 0
-    for p in range(cells + 1):
-        if p < cells:
-            cy, cx = cy0 + p // width, cx0 + p % width
-            first, last, source = start[cy * nx + cx], start[cy * nx + cx + 1], items
-        else:
-            cy, cx, first, last, source = -1, -1, 0, big.shape[0], big
+    plan = g.visit_plan(ax0, ay0, ax1 + offset, ay1 + offset, grid)
+    for p in range(plan[3]):
+        cx, cy, first, last, source = g.visit_pass(p, plan, grid)
         for q in range(first, last):
             j = source[q]
             # a grid pair is examined only in the cell of its intersection's corner
@@ -78,20 +70,17 @@ def _visit(i, fa, fb, crowd, offset, threshold, grid, write, cols, vals, at):
             if inter > 0:
                 v = crowd_iou_from_areas(inter, area_a, fb[4, j], crowd[j])
                 if v >= threshold:
-                    if write:
-                        cols[at + k] = j
-                        vals[at + k] = v
+                    g.record(write, cols, vals, at + k, j, v)
                     k += 1
     return k
 
 
 @nb.parallel_kernel
 def count_pairs(fa, fb, crowd, offset, threshold, grid, out):
-    dummy_c = np.empty(1, dtype=np.int64)
-    dummy_v = np.empty(1, dtype=fa.dtype)
+    no_cols, no_vals = np.empty(1, np.int64), np.empty(1, fa.dtype)  # the count writes nothing
     for i in prange(fa.shape[1]):
         row = np.int64(i)  # one type for prange's index (it is unsigned in the gufunc)
-        out[row] = _visit(row, fa, fb, crowd, offset, threshold, grid, False, dummy_c, dummy_v, 0)
+        out[row] = _visit(row, fa, fb, crowd, offset, threshold, grid, False, no_cols, no_vals, 0)
 
 
 @nb.parallel_kernel

@@ -8,6 +8,9 @@ clamp to its border cells. A shape spanning ``MAX_SPAN`` cells or more along an
 axis is not registered: it is flagged ``big`` and its users test it directly, so
 one huge shape cannot fill every cell. Memory is O(nx * ny + registered cells).
 
+A visit of an extent (:func:`visit_plan`, :func:`visit_pass`) walks the cells it
+covers and then the big shapes, so the caller writes its pair test once.
+
 Callers size the grid (cells about twice the median extent, at most a few million
 cells) and keep the registered extents consistent with the extents they visit.
 """
@@ -69,3 +72,36 @@ def build_grid(lo_x, lo_y, hi_x, hi_y, origin_x, origin_y, side, nx, ny):
                 items[fill[cy * nx + cx]] = r
                 fill[cy * nx + cx] += 1
     return start, items, big
+
+
+@nb.serial_kernel
+def visit_plan(x0, y0, x1, y1, grid):
+    """``(cx0, cy0, width, passes)`` of a visit of an extent over ``grid`` (the tuple
+    ``(cell_start, cell_items, big_indices, origin_x, origin_y, side, nx, ny)``): one
+    pass per covered cell, then one over the big shapes (see :func:`visit_pass`)."""
+    origin_x, origin_y, side, nx, ny = grid[3], grid[4], grid[5], grid[6], grid[7]
+    cx0, cx1, cy0, cy1 = cell_range(x0, y0, x1, y1, origin_x, origin_y, side, nx, ny)
+    width = cx1 - cx0 + 1
+    return cx0, cy0, width, width * (cy1 - cy0 + 1) + 1
+
+
+@nb.serial_kernel
+def visit_pass(p, plan, grid):
+    """``(cx, cy, first, last, source)`` of pass ``p`` of ``plan``: the candidates are
+    ``source[first:last]``; the last pass lists the big shapes, with ``cx = cy = -1``
+    (no cell: the caller skips its one-cell-per-pair test there)."""
+    start, items, big, nx = grid[0], grid[1], grid[2], grid[6]
+    cx0, cy0, width, passes = plan
+    if p < passes - 1:
+        cy, cx = cy0 + p // width, cx0 + p % width
+        return cx, cy, start[cy * nx + cx], start[cy * nx + cx + 1], items
+    return -1, -1, 0, big.shape[0], big
+
+
+@nb.serial_kernel
+def record(write, cols, vals, at, j, v):
+    """Store a found pair (column ``j``, value ``v``) at ``at`` when ``write`` (the
+    fill pass); the count pass only counts."""
+    if write:
+        cols[at] = j
+        vals[at] = v
