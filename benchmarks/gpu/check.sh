@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NUMBA_ENABLE_CUDASIM=0 IOUKIT_CUDA_THREADS=32,8 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
-python -m pytest -q -p no:cacheprovider tests/backends/test_cuda.py
+python -m pytest -q -p no:cacheprovider tests/backends/test_cuda.py tests/backends/test_rotated_cuda.py \
+    tests/nms/test_nms_cuda.py
 python -m benchmarks.gpu.bench

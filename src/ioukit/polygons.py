@@ -35,7 +35,9 @@ def polygon_iou(a: Any, b: Any, *, aligned: bool = False, validate: bool = True)
     -------
     ndarray, shape (..., N, M) or (..., N)
         float32 for float32 input, else float64 (torch in, torch out). 0 where the
-        union is empty; never NaN.
+        union is empty; never NaN. CUDA arrays (CuPy, torch CUDA, numba device
+        arrays) give an array of their library on their device: the polygons are
+        checked on the host (a copy of the N x K vertices), the clipping runs on the GPU.
 
     Raises
     ------
@@ -54,6 +56,8 @@ def polygon_iou(a: Any, b: Any, *, aligned: bool = False, validate: bool = True)
     if dispatch.is_dask(a) or dispatch.is_dask(b):  # lazy, blockwise over rows
         return rotated_route.polygons(a, b, aligned=aligned, validate=validate)
     result = _rotated.polygon_pairwise("iou", a, b, aligned=aligned, validate=validate)
+    if dispatch.array_kind(a) == dispatch.CUDA:
+        return result  # already in the input's library, on its device
     return dispatch.restore(result, a, b)
 
 

@@ -91,6 +91,15 @@ def _xyxy_planes(arr: np.ndarray, fmt: str) -> np.ndarray:
     return planes
 
 
+def _shapes(boxes: np.ndarray, fmt: str) -> tuple[bool, np.ndarray, np.ndarray]:
+    """``(rotated, planes, geo)``: xyxy planes (5, N) of axis-aligned boxes or geometry
+    rows (N, 12) of rotated ones (the other a placeholder)."""
+    if fmt in _rotated.ROTATED_FORMATS:
+        geo = _rotated.box_geometry(boxes[None], fmt)[0]
+        return True, np.zeros((5, 1), dtype=np.float64), geo
+    return False, _xyxy_planes(boxes, fmt), np.zeros((1, 12), dtype=np.float64)
+
+
 def _grid(lo_x, lo_y, hi_x, hi_y):
     """The culling grid over sorted boxes (cells about their median side)."""
     k = _kernels()
@@ -109,21 +118,25 @@ def _grid(lo_x, lo_y, hi_x, hi_y):
 
 
 def _sorted_keep(
-    arr: np.ndarray, fmt: str, order: np.ndarray, threshold: float, max_output: int
-) -> np.ndarray:
-    """Greedy NMS over the boxes ``arr[order]``: the kept positions in ``order``."""
+    arr: np.ndarray, fmt: str, order: np.ndarray, threshold: float, max_output: int,
+    labels: np.ndarray | None = None, like: Any = None,
+) -> np.ndarray:  # fmt: skip
+    """Greedy NMS over the boxes ``arr[order]``: the kept positions in ``order``.
+
+    ``like`` a CUDA array: the IoU bit mask is computed on its device (boxes of
+    different ``labels`` never suppress each other); otherwise the CPU's grid."""
     k = _kernels()
-    boxes = arr[order]
-    rotated = fmt in _rotated.ROTATED_FORMATS
+    rotated, planes, geo = _shapes(arr[order], fmt)
     if rotated:
-        geo = _rotated.box_geometry(boxes[None], fmt)[0]
-        planes = np.zeros((5, 1), dtype=np.float64)
         cx, cy, rad = geo[:, 0], geo[:, 1], geo[:, 3]
         lo_x, lo_y, hi_x, hi_y = cx - rad, cy - rad, cx + rad, cy + rad
     else:
-        geo = np.zeros((1, 12), dtype=np.float64)
-        planes = _xyxy_planes(boxes, fmt)
         lo_x, lo_y, hi_x, hi_y = (np.ascontiguousarray(planes[i]) for i in range(4))
+    if like is not None:
+        from .backends import cuda
+
+        same = np.zeros(order.size, dtype=np.int64) if labels is None else labels[order]
+        return cuda.nms_keep(like, planes, geo, rotated, same, threshold, max_output)
     grid = _grid(lo_x, lo_y, hi_x, hi_y) if threshold >= 0 else None
     use_grid = grid is not None
     if grid is None:
@@ -133,7 +146,27 @@ def _sorted_keep(
     return k.greedy(planes, geo, rotated, threshold, max_output, grid, use_grid)
 
 
+def _device(func: str, **arrays: Any) -> Any:
+    """The first CUDA array of ``arrays`` (all in one place, else TypeError), or None."""
+    kind = dispatch.common_kind(func, **arrays)
+    if kind != dispatch.CUDA:
+        return None
+    return next(x for x in arrays.values() if x is not None)
+
+
+def _give_back(result: np.ndarray, like: Any, *inputs: Any) -> Any:
+    """``result`` on the device of ``like`` (a CUDA array), else restored for ``inputs``."""
+    if like is not None:
+        from .backends import cuda
+
+        return cuda.like_input(result, like)
+    return dispatch.restore(result, *inputs)
+
+
 def _prepare(func, boxes, scores, iou_threshold, fmt, max_output, score_threshold, validate):
+    """Host copies of CUDA boxes and scores (O(N), small beside the N^2 IoU tests),
+    checked; the candidates in decreasing score."""
+    boxes, scores = dispatch.small_to_host(boxes), dispatch.small_to_host(scores)
     arr, compute = _boxes(boxes, fmt, validate, func)
     n = arr.shape[0]
     sc = _scores(scores, n, func)
@@ -201,15 +234,18 @@ def nms(
     array([0, 1])
     """
     func = "nms"
+    like = _device(func, boxes=boxes, scores=scores)
     arr, _compute, _sc, threshold, limit, order = _prepare(
         func, boxes, scores, iou_threshold, fmt, max_output, score_threshold, validate
     )
     if order.size == 0 or limit == 0:
-        return dispatch.restore(np.zeros(0, dtype=np.int64), boxes, scores)
-    kept = _sorted_keep(arr, fmt, order, threshold, limit)
-    return dispatch.restore(order[kept], boxes, scores)
+        return _give_back(np.zeros(0, dtype=np.int64), like, boxes, scores)
+    kept = _sorted_keep(arr, fmt, order, threshold, limit, like=like)
+    return _give_back(order[kept], like, boxes, scores)
 
 
+# duplicates pairs this keyword list with nms's above: deliberate, each public function
+# spells out torchvision's keywords (no shared logic; both call _prepare)
 def batched_nms(
     boxes: Any,
     scores: Any,
@@ -247,11 +283,12 @@ def batched_nms(
     array([0, 2])
     """
     func = "batched_nms"
+    like = _device(func, boxes=boxes, scores=scores, labels=labels)
     arr, _compute, sc, threshold, limit, order = _prepare(
         func, boxes, scores, iou_threshold, fmt, None, score_threshold, validate
     )
     limit = _max_output(max_output, arr.shape[0], func)
-    lab = _rotated.host_array(labels, "labels", func)
+    lab = _rotated.host_array(dispatch.small_to_host(labels), "labels", func)
     if lab.ndim != 1 or lab.shape[0] != arr.shape[0]:
         raise ValueError(
             f"{func}: labels must have shape ({arr.shape[0]},) (one per box), got {lab.shape}"
@@ -259,7 +296,10 @@ def batched_nms(
     if lab.dtype.kind not in "iu":
         raise TypeError(f"{func}: labels must be integers, got dtype {lab.dtype}")
     if order.size == 0 or limit == 0:
-        return dispatch.restore(np.zeros(0, dtype=np.int64), boxes, scores)
+        return _give_back(np.zeros(0, dtype=np.int64), like, boxes, scores)
+    if like is not None:  # one bit mask, pairs of different labels never set
+        kept = _sorted_keep(arr, fmt, order, threshold, limit, labels=lab, like=like)
+        return _give_back(order[kept], like, boxes, scores)
     by_label = order[np.argsort(lab[order], kind="stable")]  # grouped, score order inside
     cuts = np.flatnonzero(np.diff(lab[by_label])) + 1
     kept = [
@@ -319,23 +359,18 @@ def soft_nms(
     s = _number(sigma, "sigma", func)
     if not s > 0:
         raise ValueError(f"{func}: sigma must be > 0, got {sigma!r}")
+    like = _device(func, boxes=boxes, scores=scores)  # CUDA: computed on the host
     arr, _compute, sc, threshold, limit, _order = _prepare(
         func, boxes, scores, iou_threshold, fmt, max_output, None, validate
     )
     floor = _number(score_threshold, "score_threshold", func)
-    rotated = fmt in _rotated.ROTATED_FORMATS
-    if rotated:
-        geo = _rotated.box_geometry(arr[None], fmt)[0]
-        planes = np.zeros((5, 1), dtype=np.float64)
-    else:
-        geo = np.zeros((1, 12), dtype=np.float64)
-        planes = _xyxy_planes(arr.astype(np.float64), fmt)
+    rotated, planes, geo = _shapes(arr.astype(np.float64), fmt)
     idx, new = _kernels().soft(
         planes, geo, rotated, sc, threshold, s, method == "gaussian", floor, limit
     )
-    score_arr = _rotated.host_array(scores, "scores", func)
+    score_arr = _rotated.host_array(dispatch.small_to_host(scores), "scores", func)
     new = new.astype(np.float32 if score_arr.dtype == np.float32 else np.float64)
-    return dispatch.restore(idx, boxes, scores), dispatch.restore(new, scores)
+    return _give_back(idx, like, boxes, scores), _give_back(new, like, scores)
 
 
 def mask_nms(
@@ -364,15 +399,20 @@ def mask_nms(
     func = "mask_nms"
     if isinstance(masks, dict):
         masks = [masks]
-    n = len(masks) if isinstance(masks, (list, tuple)) else np.shape(masks)[0]
-    sc = _scores(scores, n, func)
+    like = _device(func, masks=masks, scores=scores)
+    n = len(masks) if isinstance(masks, (list, tuple)) else dispatch.shape_of(masks)[0]
+    sc = _scores(dispatch.small_to_host(scores), n, func)
     threshold = _number(iou_threshold, "iou_threshold", func)
     limit = _max_output(max_output, n, func)
     floor = _number(score_threshold, "score_threshold", func, allow_none=True)
     candidates = np.arange(n, dtype=np.int64) if floor is None else np.flatnonzero(sc > floor)
     order = candidates[np.argsort(-sc[candidates], kind="stable")]
     if order.size == 0 or limit == 0:
-        return dispatch.restore(np.zeros(0, dtype=np.int64), scores)
+        return _give_back(np.zeros(0, dtype=np.int64), like, scores)
+    if like is not None:  # the N x N mask IoU on the device, the greedy pass on the host
+        iou = np.ascontiguousarray(dispatch.small_to_host(mask_iou(masks, masks)), np.float64)
+        kept = _kernels().greedy_matrix(iou, order, threshold, limit)  # indices, not ranks
+        return _give_back(kept, like, scores)
     if isinstance(masks, (list, tuple)):
         subset = [masks[int(i)] for i in order]
     else:

@@ -3,10 +3,8 @@ with the CPU kernels; a PTX compile check catches typing errors the simulator ca
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -14,17 +12,12 @@ import pytest
 import ioukit
 from ioukit.semantic import confusion_matrix
 from tests.helpers.boxes import random_boxes
+from tests.helpers.cuda import host, ptx_compile_check, require_cuda
 from tests.helpers.masks import ellipse_masks
 
-cuda = pytest.importorskip("numba.cuda", reason="numba-cuda (ioukit[cuda]) is not installed")
-if not cuda.is_available():  # pragma: no cover
-    pytest.skip("no CUDA GPU and the simulator is off", allow_module_level=True)
+cuda = require_cuda()
 
 FUNCS = [ioukit.box_iou, ioukit.box_giou, ioukit.box_diou, ioukit.box_ciou, ioukit.box_ioa]
-
-
-def host(x):
-    return x.copy_to_host() if hasattr(x, "copy_to_host") else np.asarray(x)
 
 
 @pytest.mark.parametrize("func", FUNCS, ids=lambda f: f.__name__)
@@ -229,28 +222,7 @@ COMPILE_CHECK = """
 def test_ptx_compile_check():
     """Real NVVM compilation of every kernel signature (no GPU needed); skipped when
     the CUDA compiler libraries (NVVM, NVRTC) are not installed."""
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(COMPILE_CHECK)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    missing = (
-        "DynamicLibNotFoundError",
-        "NvvmSupportError",
-        "libnvvm",
-        "libNVVM",
-        "nvrtc",
-        "CudaSupportError",
-    )
-    if proc.returncode and any(word in proc.stderr for word in missing):
-        pytest.skip(
-            "CUDA compiler libraries not installed: " + proc.stderr.strip().splitlines()[-1][:200]
-        )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "compiled" in proc.stdout
+    ptx_compile_check(COMPILE_CHECK)
 
 
 def test_import_ioukit_never_imports_numba_cuda():

@@ -1,11 +1,13 @@
 """Rotated boxes and convex polygons: validation, conversion and the hooks the box
 front-end calls for ``fmt="cxcywha" | "cxcywhr"``.
 
-Hooks (host arrays in, NumPy out; the caller restores torch):
+Every call's options are checked once by :func:`check_rotated_call` (a
+:class:`RotatedCall`); :func:`measure` runs a checked call on host arrays (NumPy
+out; the caller restores torch) or on CUDA arrays (``rotated_cuda``). Hooks:
 
 * :func:`rotated_pairwise` ``(metric, a, b, fmt=, aligned=, over=)``: IoU / IoA / GIoU.
 * :func:`rotated_sparse` ``(a, b, fmt=, threshold=)``: the CSR of pairs with IoU >= t.
-* :func:`rotated_area`, :func:`rotated_convert`.
+* :func:`rotated_area`, :func:`rotated_convert` (host arrays).
 * :func:`polygon_pairwise`: the same metrics on convex polygons ``(..., N, K, 2)``.
 
 The angle conventions: ``cxcywha`` is detectron2's XYWHA (degrees, counter-clockwise
@@ -16,6 +18,7 @@ so ``cxcywhr`` angle ``r`` is ``cxcywha`` angle ``-degrees(r)``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,57 @@ def _parallel(kernel: Any, *args: Any) -> Any:
     from .._core.jit import parallel_call
 
     return parallel_call(kernel, *args)
+
+
+# ----------------------------------------------------------------------- the options
+
+
+@dataclass(frozen=True)
+class RotatedCall:
+    """The checked options of one rotated-box or polygon call (see :func:`check_rotated_call`)."""
+
+    func: str
+    metric: str
+    fmt: str | None
+    aligned: bool
+    over: str
+    validate: bool
+    threshold: float | None
+
+
+def check_rotated_call(
+    func: str, metric: Any, fmt: Any, *, aligned: Any = False, over: Any = "a",
+    validate: Any = True, threshold: Any = None,
+) -> RotatedCall:  # fmt: skip
+    """Every option of a rotated-box (``fmt`` a rotated format) or polygon (``fmt=None``)
+    call checked once, for every backend: ValueError / TypeError naming the option.
+
+    ``threshold`` (the sparse result) needs ``metric="iou"`` without ``aligned``.
+
+    Examples
+    --------
+    >>> check_rotated_call("box_iou", "iou", "cxcywha", threshold=0.5).threshold
+    0.5
+    >>> check_rotated_call("box_iou", "diou", "cxcywha")
+    Traceback (most recent call last):
+    ValueError: box_iou: metric='diou' is not one of 'iou', 'ioa', 'giou'
+    """
+    check.check_choice(metric, METRICS, "metric", func)
+    if fmt is not None:
+        check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)
+    check.check_choice(over, OVERS, "over", func)
+    for name, flag in (("aligned", aligned), ("validate", validate)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{func}: {name} must be True or False, got {flag!r}")
+    if threshold is not None:
+        if metric != "iou" or aligned:
+            raise ValueError(f"{func}: threshold= needs box_iou without aligned=")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
+            raise TypeError(f"{func}: threshold must be a number, got {threshold!r}")
+        if not 0 < threshold <= 1:
+            raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
+        threshold = float(threshold)
+    return RotatedCall(func, metric, fmt, bool(aligned), over, bool(validate), threshold)
 
 
 # ----------------------------------------------------------------------- validation
@@ -164,110 +218,100 @@ def _batched(arr: np.ndarray, batch: tuple[int, ...], core: int) -> np.ndarray:
     return np.ascontiguousarray(arr.reshape((math.prod(batch),) + arr.shape[arr.ndim - core :]))
 
 
-def _run_metric(
-    func: str, metric: str, ga: np.ndarray, gb: np.ndarray, ka: int, kb: int,
-    batch: tuple[int, ...], n: int, m: int, aligned: bool, over: str, compute: np.dtype,
-) -> np.ndarray:  # fmt: skip
+def host_geometry(a: Any, b: Any, call: RotatedCall) -> tuple:
+    """Host inputs of a checked call as geometry rows: ``(ga, gb, ka, kb, batch, n, m,
+    compute)``; ``ga`` is ``(B, N, 4 + 2 ka)`` with the batch axes flattened (1 when
+    shared). Shapes and values checked, polygons turned counter-clockwise."""
+    func = call.func
+    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
+    compute, _result = float_types(a_np.dtype, b_np.dtype)
+    if call.fmt is None:
+        check_polygon_shape(a_np, "a", func)
+        check_polygon_shape(b_np, "b", func)
+        pa = oriented_polygons(a_np, call.validate, "a", func)
+        pb = oriented_polygons(b_np, call.validate, "b", func)
+        core, ka, kb = 3, pa.shape[-2], pb.shape[-2]
+    else:
+        pa = rotated_boxes(a_np, call.fmt, compute, call.validate, "a", func)
+        pb = rotated_boxes(b_np, call.fmt, compute, call.validate, "b", func)
+        core, ka, kb = 2, 4, 4
+    if call.threshold is not None and (pa.ndim != core or pb.ndim != core):
+        raise ValueError(f"{func}: threshold= needs 2-D (N, 5) inputs")
+    batch = check.broadcast_batch(pa.shape[:-core], pb.shape[:-core], func)
+    n, m = pa.shape[-core], pb.shape[-core]
+    if call.aligned:
+        check.check_same_length(n, m, func)
+    if call.fmt is None:
+        ga, gb = (polygon_geometry(_batched(p, batch, 3)) for p in (pa, pb))
+    else:
+        ga, gb = (box_geometry(_batched(p, batch, 2), call.fmt) for p in (pa, pb))
+    return ga, gb, ka, kb, batch, n, m, compute
+
+
+def measure(a: Any, b: Any, call: RotatedCall) -> Any:
+    """The result of a checked call on host or CUDA arrays: the metric ``(..., N, M)``
+    (``(..., N)`` when aligned) in the compute dtype, or with ``threshold`` a SciPy CSR
+    array ``(N, M)`` of the pairs with IoU >= t. Host arrays give NumPy (the caller
+    restores torch); CUDA arrays give an array of their library on their device (the
+    CSR comes back on the host)."""
+    kind = dispatch.common_kind(call.func, a=a, b=b)
+    if kind == dispatch.CUDA:
+        from .rotated_cuda import measure_cuda
+
+        return measure_cuda(a, b, call)
+    if kind != dispatch.NUMPY:
+        raise TypeError(f"{call.func}: rotated boxes and polygons are not supported for {kind}")
+    ga, gb, ka, kb, batch, n, m, compute = host_geometry(a, b, call)
+    if call.threshold is not None:
+        from .rotated_sparse import sparse_shape_iou
+
+        return sparse_shape_iou(ga[0], gb[0], ka, kb, call.threshold, compute)
     k = _kernels()
-    shape = batch + ((n,) if aligned else (n, m))
+    shape = batch + ((n,) if call.aligned else (n, m))
     out = np.empty(shape, dtype=compute)
     if out.size:
-        n_batch = math.prod(batch)
-        target = out.reshape((n_batch,) + shape[len(batch) :])
-        kernel = k.aligned if aligned else k.pairwise
-        _parallel(kernel, k.METRIC_CODES[metric], k.OVER_CODES[over], ka, kb, ga, gb, target)
+        target = out.reshape((math.prod(batch),) + shape[len(batch) :])
+        kernel = k.aligned if call.aligned else k.pairwise
+        codes = k.METRIC_CODES[call.metric], k.OVER_CODES[call.over]
+        _parallel(kernel, *codes, ka, kb, ga, gb, target)
     return out
 
 
-def _common(func: str, metric: str, over: str, aligned: bool) -> None:
-    check.check_choice(metric, METRICS, "metric", func)
-    check.check_choice(over, OVERS, "over", func)
-    if not isinstance(aligned, (bool, np.bool_)):
-        raise TypeError(f"{func}: aligned must be True or False, got {aligned!r}")
-
-
-def rotated_pairwise(
-    metric: str,
-    a: Any,
-    b: Any,
-    *,
-    fmt: str,
-    aligned: bool = False,
-    over: str = "a",
-    validate: bool = True,
-    func: str = "box_iou",
-) -> np.ndarray:
+def rotated_pairwise(metric: str, a: Any, b: Any, *, fmt: str, **options: Any) -> Any:
     """The front-end hook: ``metric`` ("iou" | "ioa" | "giou") of rotated boxes.
 
-    ``a``, ``b``: host arrays ``(..., N, 5)``, ``(..., M, 5)`` (batch axes broadcast).
-    Returns NumPy ``(..., N, M)`` (``(..., N)`` when ``aligned``) in the result dtype
-    of the box functions (float32 in, float32 out; float64 / integers give float64;
-    half precision gives float32 here, cast by the caller if wanted).
+    ``a``, ``b``: arrays ``(..., N, 5)``, ``(..., M, 5)`` (batch axes broadcast; on CUDA
+    they must be equal or absent on one side). ``options``: ``aligned=``, ``over=``,
+    ``validate=`` and ``func=`` (the name in messages, default "box_iou"), checked by
+    :func:`check_rotated_call`, the one place that spells them out. Returns
+    ``(..., N, M)`` (``(..., N)`` when ``aligned``) in the result dtype of the box
+    functions (float32 in, float32 out; float64 / integers give float64; half precision
+    gives float32 here, cast by the caller if wanted): NumPy for host arrays, the
+    input's library for CUDA arrays.
+
+    Examples
+    --------
+    >>> box = np.array([[0.0, 0.0, 2.0, 2.0, 0.0]])
+    >>> rotated_pairwise("iou", box, box + [1, 0, 0, 0, 90], fmt="cxcywha").round(6)
+    array([[0.333333]])
     """
-    check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)
-    _common(func, metric, over, aligned)
-    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
-    compute, _result = float_types(a_np.dtype, b_np.dtype)
-    a_np = rotated_boxes(a_np, fmt, compute, validate, "a", func)
-    b_np = rotated_boxes(b_np, fmt, compute, validate, "b", func)
-    batch = check.broadcast_batch(a_np.shape[:-2], b_np.shape[:-2], func)
-    n, m = a_np.shape[-2], b_np.shape[-2]
-    if aligned:
-        check.check_same_length(n, m, func)
-    ga = box_geometry(_batched(a_np, batch, 2), fmt)
-    gb = box_geometry(_batched(b_np, batch, 2), fmt)
-    return _run_metric(func, metric, ga, gb, 4, 4, batch, n, m, aligned, over, compute)
+    func = options.pop("func", "box_iou")
+    return measure(a, b, check_rotated_call(func, metric, fmt, **options))
 
 
-def polygon_pairwise(
-    metric: str,
-    a: Any,
-    b: Any,
-    *,
-    aligned: bool = False,
-    over: str = "a",
-    validate: bool = True,
-    func: str = "polygon_iou",
-) -> np.ndarray:
-    """``metric`` of convex polygons ``(..., N, K, 2)`` and ``(..., M, L, 2)``."""
-    _common(func, metric, over, aligned)
-    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
-    check_polygon_shape(a_np, "a", func)
-    check_polygon_shape(b_np, "b", func)
-    compute, _result = float_types(a_np.dtype, b_np.dtype)
-    pa = oriented_polygons(a_np, validate, "a", func)
-    pb = oriented_polygons(b_np, validate, "b", func)
-    batch = check.broadcast_batch(pa.shape[:-3], pb.shape[:-3], func)
-    n, m = pa.shape[-3], pb.shape[-3]
-    if aligned:
-        check.check_same_length(n, m, func)
-    ga = polygon_geometry(_batched(pa, batch, 3))
-    gb = polygon_geometry(_batched(pb, batch, 3))
-    ka, kb = pa.shape[-2], pb.shape[-2]
-    return _run_metric(func, metric, ga, gb, ka, kb, batch, n, m, aligned, over, compute)
+def polygon_pairwise(metric: str, a: Any, b: Any, **options: Any) -> Any:
+    """``metric`` of convex polygons ``(..., N, K, 2)`` and ``(..., M, L, 2)``; ``options``
+    are those of :func:`rotated_pairwise` but ``fmt`` (``func`` defaults to "polygon_iou")."""
+    func = options.pop("func", "polygon_iou")
+    return measure(a, b, check_rotated_call(func, metric, None, **options))
 
 
-def rotated_sparse(
-    a: Any, b: Any, *, fmt: str, threshold: float, validate: bool = True, func: str = "box_iou"
-) -> Any:
+def rotated_sparse(a: Any, b: Any, *, fmt: str, threshold: Any, **options: Any) -> Any:
     """The hook for ``box_iou(a, b, fmt=<rotated>, threshold=t)``: a SciPy CSR array
-    ``(N, M)`` of the pairs with IoU >= t, culled on a grid of circumscribed boxes."""
-    check.check_choice(fmt, ROTATED_FORMATS, "fmt", func)
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)):
-        raise TypeError(f"{func}: threshold must be a number, got {threshold!r}")
-    if not 0 < threshold <= 1:
-        raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
-    a_np, b_np = host_array(a, "a", func), host_array(b, "b", func)
-    compute, _result = float_types(a_np.dtype, b_np.dtype)
-    a_np = rotated_boxes(a_np, fmt, compute, validate, "a", func)
-    b_np = rotated_boxes(b_np, fmt, compute, validate, "b", func)
-    if a_np.ndim != 2 or b_np.ndim != 2:
-        raise ValueError(f"{func}: threshold= needs 2-D (N, 5) inputs")
-    from .rotated_sparse import sparse_shape_iou
-
-    ga = box_geometry(a_np[None], fmt)[0]
-    gb = box_geometry(b_np[None], fmt)[0]
-    return sparse_shape_iou(ga, gb, 4, 4, threshold, compute)
+    ``(N, M)`` of the pairs with IoU >= t (culled by circumscribed circles); ``options``:
+    ``validate=``, ``func=``."""
+    func = options.pop("func", "box_iou")
+    return measure(a, b, check_rotated_call(func, "iou", fmt, threshold=threshold, **options))
 
 
 # ----------------------------------------------------------------------- area, conversion

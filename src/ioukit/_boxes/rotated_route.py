@@ -93,14 +93,10 @@ def pairwise(
         options = {"fmt": fmt, "validate": validate, **({"over": over} if metric == "ioa" else {})}
         return _dask_shapes(func, metric, a, b, "rotated", aligned, over, threshold, options)
     if kind == dispatch.CUDA:
-        if threshold is not None or out is not None:
-            name = "threshold=" if threshold is not None else "out="
-            raise TypeError(f"{func}: {name} is not supported for rotated boxes on CUDA inputs")
-        from .rotated_cuda import rotated_pairwise_cuda
-
-        return rotated_pairwise_cuda(
-            metric, a, b, fmt=fmt, aligned=aligned, over=over, validate=validate, func=func
-        )
+        if out is not None:
+            raise TypeError(f"{func}: out= is not supported for rotated boxes on CUDA inputs")
+        options = dict(aligned=aligned, over=over, validate=validate, threshold=threshold)
+        return rotated.measure(a, b, rotated.check_rotated_call(func, metric, fmt, **options))
     if kind != dispatch.NUMPY:
         raise TypeError(f"{func}: rotated boxes (fmt={fmt!r}) are not supported for {kind} inputs")
     if threshold is not None:

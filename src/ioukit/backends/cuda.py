@@ -33,6 +33,10 @@ NAME = "CUDA"
 #: Options of a box job this backend refuses (name -> why), checked by the front-end.
 UNSUPPORTED_BOX_OPTIONS = {"threshold": "the sparse grid runs on the CPU; pass host arrays"}
 
+#: bytes of NMS bit-mask rows computed per launch (the mask of N boxes is N^2 / 8
+#: bytes: computed and swept a block of rows at a time, so memory stays bounded)
+NMS_MASK_BYTES = 1 << 28
+
 
 def _cuda() -> Any:
     cuda = require("numba.cuda", CUDA)
@@ -92,6 +96,7 @@ class _Library:
             torch_dtype = {
                 np.dtype(np.float32): torch.float32,
                 np.dtype(np.float64): torch.float64,
+                np.dtype(np.int64): torch.int64,
             }[np.dtype(dtype)]
             arr = torch.empty(shape, dtype=torch_dtype, device=self.like.device)
             return arr, _view(cuda, arr)
@@ -392,3 +397,47 @@ def confusion_matrix(
             f"is outside [0, {c})"
         )
     return hist.copy_to_host(stream=stream).reshape(c, c)
+
+
+def like_input(values: np.ndarray, like: Any) -> Any:
+    """A small host result (kept indices, scores) as an array of ``like``'s library on
+    its device (torch CUDA in, torch CUDA out)."""
+    cuda = _cuda()
+    library = _Library(like)
+    stream = library.stream(cuda)
+    values = np.ascontiguousarray(values)
+    result, view = library.empty(cuda, values.shape, values.dtype, stream)
+    if values.size:
+        view.copy_to_device(values, stream=stream)
+    return result
+
+
+def nms_keep(like: Any, planes: np.ndarray, geo: np.ndarray, rotated: bool,
+             labels: np.ndarray, threshold: float, max_output: int) -> np.ndarray:  # fmt: skip
+    """Ranks kept by greedy NMS of sorted boxes (see ``kernels.cuda_nms``): the IoU bit
+    mask of the host ``planes`` (5, N) or rotated ``geo`` (N, 12) on the device of
+    ``like``, block of rows by block of rows, each block swept on the host. Boxes of
+    different ``labels`` (N,) never suppress each other."""
+    cuda = _cuda()
+    k = _kernels("nms")
+    stream = _Library(like).stream(cuda)
+    n = labels.shape[0]
+    words = max(1, math.ceil(n / k.WORD))
+    step = max(1, NMS_MASK_BYTES // (8 * words))
+    args = [cuda.to_device(np.ascontiguousarray(x), stream=stream) for x in (planes, geo)]
+    args += [rotated, cuda.to_device(np.ascontiguousarray(labels, dtype=np.int64), stream=stream)]
+    mask = cuda.device_array((min(step, max(n, 1)), words), dtype=np.uint64, stream=stream)
+    removed = np.zeros(words, dtype=np.uint64)
+    keep = np.empty(min(n, max_output), dtype=np.int64)
+    count = 0
+    tx, ty = THREADS
+    for row0 in range(0, n, step):
+        rows = min(step, n - row0)
+        block = mask[:rows]
+        grid = (_blocks(words, tx), _blocks(rows, ty))
+        k.mask_rows[grid, (tx, ty), stream](*args, float(threshold), row0, block)
+        host = block.copy_to_host(stream=stream)
+        count = k.sweep(host, row0, n, removed, keep, count, max_output)
+        if count >= max_output:
+            break
+    return keep[:count]
