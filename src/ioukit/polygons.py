@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from ._boxes import rotated as _rotated
-from ._boxes import rotated_route
 from ._core import dispatch
 from ._core.dtypes import float_types
 
@@ -53,8 +52,6 @@ def polygon_iou(a: Any, b: Any, *, aligned: bool = False, validate: bool = True)
     >>> ioukit.polygon_iou(square, diamond).round(4)
     array([[0.5]])
     """
-    if dispatch.is_dask(a) or dispatch.is_dask(b):  # lazy, blockwise over rows
-        return rotated_route.polygons(a, b, aligned=aligned, validate=validate)
     result = _rotated.polygon_pairwise("iou", a, b, aligned=aligned, validate=validate)
     if dispatch.array_kind(a) == dispatch.CUDA:
         return result  # already in the input's library, on its device

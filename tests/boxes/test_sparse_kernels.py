@@ -15,7 +15,7 @@ def test_sparse_kernels_compile_one_variant_per_float_dtype(rng):
 
     a, b = random_boxes(rng, 30, scale=50), random_boxes(rng, 20, scale=50)
     flags = np.broadcast_to(np.array([True, False]), (10, 2)).reshape(20)  # a read-only view
-    for dtype in (np.float64, np.float32, np.float16, np.int32, np.int64, np.uint8):
+    for dtype in (np.float64, np.float32, np.float16, np.int16, np.int64):
         aa, bb = a.astype(dtype), b.astype(dtype)
         for options in ({}, {"crowd": flags}, {"crowd": list(flags)}, {"pixel_offset": 1}):
             got = ioukit.box_iou(aa, bb, threshold=0.25, **options)

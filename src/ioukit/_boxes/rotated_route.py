@@ -7,8 +7,7 @@ no rotated meaning (``crowd=``, ``pixel_offset=1``, DIoU/CIoU) are refused here 
 name, and the result comes back as the axis-aligned path gives it (NumPy or torch,
 ``out=`` filled in place, a CSR matrix with ``threshold=``; for Dask inputs a lazy
 array, or a ``dask.delayed`` CSR matrix with ``threshold=``, from
-:func:`ioukit.backends.dask.run_shapes`). :func:`polygons` routes ``polygon_iou``
-of Dask arrays the same way.
+:func:`ioukit.backends.dask.run_shapes`).
 """
 
 from __future__ import annotations
@@ -52,22 +51,12 @@ def _into_out(result: np.ndarray, out: Any, func: str) -> Any:
     return out
 
 
-def pairwise(
-    func: str,
-    metric: str,
-    a: Any,
-    b: Any,
-    *,
-    fmt: str,
-    aligned: bool,
-    pixel_offset: Any,
-    out: Any,
-    validate: bool,
-    crowd: Any = None,
-    over: str = "a",
-    threshold: float | None = None,
-) -> Any:
+def pairwise(func: str, metric: str, a: Any, b: Any, fmt: str, *args: Any, **options: Any) -> Any:
     """``metric`` of rotated boxes ``a`` against ``b``, pairwise or aligned.
+
+    ``args`` and ``options`` are those of :func:`ioukit._boxes.job.pairwise_job`, the
+    one place that spells them out: ``aligned, pixel_offset, out, validate`` and
+    ``crowd=``, ``over=``, ``eps=`` (unused here), ``threshold=``.
 
     Examples
     --------
@@ -75,33 +64,32 @@ def pairwise(
     >>> from ioukit._boxes import rotated_route
     >>> box = np.array([[0.0, 0.0, 2.0, 2.0, 0.0]])
     >>> turned = np.array([[0.0, 0.0, 2.0, 2.0, 90.0]])
-    >>> rotated_route.pairwise("box_iou", "iou", box, turned, fmt="cxcywha", aligned=False,
-    ...                        pixel_offset=0, out=None, validate=True).round(6)
+    >>> rotated_route.pairwise("box_iou", "iou", box, turned, "cxcywha", False, 0, None, True)
     array([[1.]])
     """
+    aligned, pixel_offset, out, validate = args
+    crowd, over, threshold = (
+        options.get("crowd"),
+        options.get("over", "a"),
+        options.get("threshold"),
+    )
     _refuse(func, fmt, metric, crowd, pixel_offset)
     kind = dispatch.common_kind(func, a=a, b=b, out=out)
-    if threshold is not None:
-        if metric != "iou" or aligned or out is not None:
-            raise ValueError(f"{func}: threshold= needs box_iou without aligned= or out=")
-        if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-            raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
-        threshold = float(threshold)
-    if kind == dispatch.DASK:
+    if kind in (dispatch.CUDA, dispatch.DASK):
         if out is not None:
-            raise TypeError(f"{func}: out= is not supported for Dask inputs (the result is lazy)")
-        options = {"fmt": fmt, "validate": validate, **({"over": over} if metric == "ioa" else {})}
-        return _dask_shapes(func, metric, a, b, "rotated", aligned, over, threshold, options)
-    if kind == dispatch.CUDA:
-        if out is not None:
-            raise TypeError(f"{func}: out= is not supported for rotated boxes on CUDA inputs")
+            where = "CUDA inputs" if kind == dispatch.CUDA else "Dask inputs (the result is lazy)"
+            raise TypeError(f"{func}: out= is not supported for rotated boxes on {where}")
         options = dict(aligned=aligned, over=over, validate=validate, threshold=threshold)
         return rotated.measure(a, b, rotated.check_rotated_call(func, metric, fmt, **options))
     if kind != dispatch.NUMPY:
         raise TypeError(f"{func}: rotated boxes (fmt={fmt!r}) are not supported for {kind} inputs")
     if threshold is not None:
+        if metric != "iou" or aligned or out is not None:
+            raise ValueError(f"{func}: threshold= needs box_iou without aligned= or out=")
+        if not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+            raise ValueError(f"{func}: threshold must be in (0, 1], got {threshold!r}")
         return rotated.rotated_sparse(
-            a, b, fmt=fmt, threshold=threshold, validate=validate, func=func
+            a, b, fmt=fmt, threshold=float(threshold), validate=validate, func=func
         )
     result = rotated.rotated_pairwise(
         metric, a, b, fmt=fmt, aligned=aligned, over=over, validate=validate, func=func
@@ -109,31 +97,6 @@ def pairwise(
     if out is not None:
         return _into_out(result, out, func)
     return dispatch.restore(result, a, b)
-
-
-def _dask_shapes(func, metric, a, b, holds, aligned, over, threshold, options) -> Any:
-    """The lazy result of the Dask backend (``holds``: "rotated" or "polygons")."""
-    rotated._common(func, metric, over, aligned)  # the checks of the host path, before any tile
-    backend = dispatch.backend(dispatch.DASK, func)
-    return backend.run_shapes(
-        func, a, b, holds=holds, aligned=aligned, threshold=threshold, options=options
-    )
-
-
-def polygons(a: Any, b: Any, *, aligned: bool, validate: bool) -> Any:
-    """``polygon_iou`` of Dask arrays (one of them may be a host array): lazy, blockwise
-    over the rows of ``a`` and ``b`` like the box functions.
-
-    Examples
-    --------
-    >>> import dask.array as da
-    >>> from ioukit._boxes import rotated_route
-    >>> square = da.from_array([[[0.0, 0], [2, 0], [2, 2], [0, 2]]], chunks=1)
-    >>> rotated_route.polygons(square, square, aligned=False, validate=True).compute()
-    array([[1.]])
-    """
-    options = {"validate": validate}
-    return _dask_shapes("polygon_iou", "iou", a, b, "polygons", aligned, "a", None, options)
 
 
 def area(a: Any, *, fmt: str, pixel_offset: Any, validate: bool) -> Any:

@@ -167,17 +167,15 @@ def run_boxes(job: Any) -> Any:
     return _pairwise(da, func, aa, bb, ("k", "k"), job.aligned, options, result, flags)
 
 
-def run_shapes(
-    func: str, a: Any, b: Any, *, holds: str, aligned: bool, threshold: Any, options: dict
-) -> Any:
-    """``ioukit.<func>`` of rotated boxes (``holds="rotated"``, shapes (N, 5)) or convex
-    polygons (``holds="polygons"``, (N, K, 2) and (M, L, 2)) given as Dask arrays,
-    called by :mod:`ioukit._boxes.rotated_route` once every option is checked.
+def run_shapes(a: Any, b: Any, call: Any) -> Any:
+    """A checked rotated-box or polygon call (a :class:`ioukit._boxes.rotated.RotatedCall`
+    from ``check_rotated_call``: ``call.fmt`` a rotated format for (N, 5) boxes, None for
+    (N, K, 2) and (M, L, 2) polygons) of Dask arrays, from ``rotated.measure``.
 
     Returns a lazy (N, M) array (``aligned``: (N,)) in the dtype of the eager result,
     or with ``threshold`` a ``dask.delayed`` SciPy CSR array as
-    :func:`sparse_box_iou_dask`. Each tile runs the CPU path, which validates the
-    values of its shapes; an error names the row in the whole array.
+    :func:`sparse_box_iou_dask`. Each tile runs ``ioukit.<call.func>`` on the host,
+    which checks the values of its shapes; an error names the row in the whole array.
 
     Examples
     --------
@@ -188,14 +186,20 @@ def run_shapes(
            [0., 1.]])
     """
     dask, da = _dask()
+    func, holds = call.func, "polygons" if call.fmt is None else "rotated"
     aa, bb = _as_dask_rows(da, a, "a", func, holds), _as_dask_rows(da, b, "b", func, holds)
-    if aligned:
+    if call.aligned:
         check.check_same_length(aa.shape[0], bb.shape[0], func)
-    if threshold is not None:
-        return sparse_box_iou_dask(aa, bb, None, threshold, options)
+    options = {"validate": call.validate}
+    if call.fmt is not None:
+        options["fmt"] = call.fmt
+    if call.metric == "ioa":
+        options["over"] = call.over
+    if call.threshold is not None:
+        return sparse_box_iou_dask(aa, bb, None, call.threshold, options)
     _, result = float_types(np.dtype(aa.dtype), np.dtype(bb.dtype))
     cores = ("kc", "lc") if holds == "polygons" else ("k", "k")
-    return _pairwise(da, func, aa, bb, cores, aligned, options, result)
+    return _pairwise(da, func, aa, bb, cores, call.aligned, options, result)
 
 
 def _mask_block(a, b, crowd=None):
