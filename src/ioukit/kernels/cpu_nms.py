@@ -59,7 +59,7 @@ def greedy(boxes, geo, rotated, threshold, max_output, grid, use_grid):
     x1, y1, area) or sorted rotated shapes ``geo`` (N, 12), at most ``max_output``.
 
     The pair test (``if rotated: ... else: ...``) is written out at its three places,
-    a deliberate duplicates row: one helper for it, not inlined by numba, made the
+    a deliberate duplicates row: one helper for it (taking the planes) made the
     20,000-box sweep 40-80 % slower."""
     start, items, big, big_list, origin_x, origin_y, side, nx, ny, lo_x, lo_y, hi_x, hi_y = grid
     n = geo.shape[0] if rotated else boxes.shape[1]
