@@ -21,20 +21,7 @@ from ._core import validate as check
 def _pairwise(func: str, metric: str, a: Any, b: Any, fmt: Any, *args: Any, **options: Any) -> Any:
     """Rotated formats take their own route; every other call builds one job."""
     if rotated_route.is_rotated(fmt):
-        aligned, pixel_offset, out, validate = args
-        options.pop("eps", None)
-        return rotated_route.pairwise(
-            func,
-            metric,
-            a,
-            b,
-            fmt=fmt,
-            aligned=aligned,
-            pixel_offset=pixel_offset,
-            out=out,
-            validate=validate,
-            **options,
-        )
+        return rotated_route.pairwise(func, metric, a, b, fmt, *args, **options)
     return _run(pairwise_job(func, metric, a, b, fmt, *args, **options))
 
 

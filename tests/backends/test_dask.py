@@ -19,6 +19,7 @@ from ioukit.evaluate import coco_evaluate
 from ioukit.semantic import confusion_matrix
 from tests.helpers.boxes import random_boxes
 from tests.helpers.masks import ellipse_masks
+from tests.helpers.rotated import random_rotated
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -60,7 +61,9 @@ def test_masks_and_confusion(rng):
     np.testing.assert_array_equal(lazy.compute(), ioukit.mask_iou(a, b))
     t = rng.integers(0, 5, (4, 31, 33)).astype(np.uint8)
     p = rng.integers(0, 5, (4, 31, 33)).astype(np.uint8)
-    got = confusion_matrix(da.from_array(t, chunks=(1, 16, 33)), da.from_array(p, chunks=2), 5, ignore_index=4)
+    got = confusion_matrix(
+        da.from_array(t, chunks=(1, 16, 33)), da.from_array(p, chunks=2), 5, ignore_index=4
+    )
     assert isinstance(got, da.Array) and got.shape == (5, 5) and got.dtype == np.int64  # lazy
     np.testing.assert_array_equal(got.compute(), confusion_matrix(t, p, 5, ignore_index=4))
     p[3, 30, 2] = 7
@@ -78,7 +81,9 @@ def test_area_and_convert_lazy(rng, fmt):
     for dst in ("xyxy", "xywh", "cxcywh"):
         lazy = ioukit.box_convert(da.from_array(boxes.astype(np.float32), chunks=7), fmt, dst)
         assert isinstance(lazy, da.Array) and lazy.shape == (50, 4) and lazy.dtype == np.float32
-        np.testing.assert_array_equal(lazy.compute(), ioukit.box_convert(boxes.astype(np.float32), fmt, dst))
+        np.testing.assert_array_equal(
+            lazy.compute(), ioukit.box_convert(boxes.astype(np.float32), fmt, dst)
+        )
     bad = random_boxes(rng, 50, "xywh")
     bad[31, 2] = -1
     with pytest.raises(ValueError, match=r"argument 'a' has an invalid xywh box at row 31"):
@@ -88,13 +93,19 @@ def test_area_and_convert_lazy(rng, fmt):
 def test_aligned_crowd_and_lazy_crowd(rng):
     a, b = random_boxes(rng, 40), random_boxes(rng, 40)
     crowd = rng.random(40) < 0.4
-    got = ioukit.box_iou(da.from_array(a, chunks=9), da.from_array(b, chunks=13), aligned=True, crowd=crowd)
+    got = ioukit.box_iou(
+        da.from_array(a, chunks=9), da.from_array(b, chunks=13), aligned=True, crowd=crowd
+    )
     np.testing.assert_array_equal(got.compute(), ioukit.box_iou(a, b, aligned=True, crowd=crowd))
     lazy_crowd = da.from_array(crowd, chunks=11)
     got = ioukit.box_iou(da.from_array(a, chunks=9), da.from_array(b, chunks=13), crowd=lazy_crowd)
     np.testing.assert_array_equal(got.compute(), ioukit.box_iou(a, b, crowd=crowd))
-    with pytest.raises(ValueError, match=r"crowd has shape \(39,\), expected one flag per box of 'b'"):
-        ioukit.box_iou(da.from_array(a, chunks=9), da.from_array(b, chunks=13), crowd=lazy_crowd[:39])
+    with pytest.raises(
+        ValueError, match=r"crowd has shape \(39,\), expected one flag per box of 'b'"
+    ):
+        ioukit.box_iou(
+            da.from_array(a, chunks=9), da.from_array(b, chunks=13), crowd=lazy_crowd[:39]
+        )
 
 
 @pytest.mark.parametrize("threshold", [0.05, 0.5, 0.9])
@@ -106,10 +117,144 @@ def test_sparse_threshold_equals_dense_filtered(rng, threshold):
     dense[dense < threshold] = 0
     sparse_result = ioukit.box_iou(a, b, crowd=crowd, threshold=threshold)
     np.testing.assert_array_equal(sparse_result.toarray(), dense)
-    lazy = ioukit.box_iou(da.from_array(a, chunks=150), da.from_array(b, chunks=100), crowd=crowd, threshold=threshold)
+    lazy = ioukit.box_iou(
+        da.from_array(a, chunks=150), da.from_array(b, chunks=100), crowd=crowd, threshold=threshold
+    )
     np.testing.assert_array_equal(lazy.compute().toarray(), dense)
     with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]"):
         ioukit.box_iou(a, b, threshold=0)
+
+
+ROTATED_FUNCS = [ioukit.box_iou, ioukit.box_ioa, ioukit.box_giou]
+
+
+def _polygons(rng, n, k):
+    """``n`` random convex polygons of ``k`` vertices (points on ellipses), some clockwise."""
+    t = np.sort(rng.uniform(0, 2 * np.pi, (n, k)), axis=1)
+    radii = rng.uniform(1, 15, (n, 2))
+    centre = rng.uniform(0, 40, (n, 1, 2))
+    poly = centre + np.stack([radii[:, :1] * np.cos(t), radii[:, 1:] * np.sin(t)], axis=-1)
+    flip = rng.random(n) < 0.3
+    poly[flip] = poly[flip, ::-1]
+    return poly
+
+
+@pytest.mark.parametrize("fmt", ["cxcywha", "cxcywhr"])
+@pytest.mark.parametrize("func", ROTATED_FUNCS, ids=lambda f: f.__name__)
+def test_rotated_blockwise_equal_in_memory(rng, func, fmt):
+    a, b = random_rotated(rng, 70, fmt=fmt), random_rotated(rng, 45, fmt=fmt)
+    lazy = func(da.from_array(a, chunks=(17, 5)), da.from_array(b, chunks=(20, 2)), fmt=fmt)
+    assert isinstance(lazy, da.Array) and lazy.shape == (70, 45) and lazy.dtype == np.float64
+    np.testing.assert_array_equal(lazy.compute(), func(a, b, fmt=fmt))
+    a32, b32 = a[:45].astype(np.float32), b.astype(np.float32)
+    aligned = func(
+        da.from_array(a32, chunks=11), da.from_array(b32, chunks=30), fmt=fmt, aligned=True
+    )
+    assert aligned.shape == (45,) and aligned.dtype == np.float32
+    np.testing.assert_array_equal(aligned.compute(), func(a32, b32, fmt=fmt, aligned=True))
+    mixed = func(da.from_array(a, chunks=30), b, fmt=fmt)  # a host array joins as one chunk
+    np.testing.assert_array_equal(mixed.compute(), func(a, b, fmt=fmt))
+
+
+def test_rotated_ioa_over_b_and_integers(rng):
+    a = np.round(random_rotated(rng, 30)).astype(np.int32)
+    b = np.round(random_rotated(rng, 25)).astype(np.int32)
+    lazy = ioukit.box_ioa(
+        da.from_array(a, chunks=7), da.from_array(b, chunks=9), fmt="cxcywha", over="b"
+    )
+    assert lazy.dtype == np.float64
+    np.testing.assert_array_equal(lazy.compute(), ioukit.box_ioa(a, b, fmt="cxcywha", over="b"))
+
+
+def test_polygon_iou_lazy(rng):
+    a, b = _polygons(rng, 40, 4), _polygons(rng, 33, 6)
+    lazy = ioukit.polygon_iou(da.from_array(a, chunks=(9, 2, 1)), da.from_array(b, chunks=10))
+    assert isinstance(lazy, da.Array) and lazy.shape == (40, 33) and lazy.dtype == np.float64
+    np.testing.assert_array_equal(lazy.compute(), ioukit.polygon_iou(a, b))
+    b4 = _polygons(rng, 40, 5).astype(np.float32)
+    aligned = ioukit.polygon_iou(a.astype(np.float32), da.from_array(b4, chunks=13), aligned=True)
+    assert aligned.shape == (40,) and aligned.dtype == np.float32
+    np.testing.assert_array_equal(
+        aligned.compute(), ioukit.polygon_iou(a.astype(np.float32), b4, aligned=True)
+    )
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.5])
+def test_rotated_threshold_lazy(rng, threshold):
+    a, b = random_rotated(rng, 160, scale=200), random_rotated(rng, 120, scale=200)
+    b[:2, 2:4] += 300  # huge boxes take the brute-force list
+    dense = ioukit.box_iou(a, b, fmt="cxcywha")
+    dense[dense < threshold] = 0
+    lazy = ioukit.box_iou(
+        da.from_array(a, chunks=50), da.from_array(b, chunks=45), fmt="cxcywha", threshold=threshold
+    )
+    got = lazy.compute()
+    np.testing.assert_array_equal(
+        got.toarray(), ioukit.box_iou(a, b, fmt="cxcywha", threshold=threshold).toarray()
+    )
+    np.testing.assert_allclose(got.toarray(), dense, rtol=0, atol=1e-12)
+    assert got.shape == (160, 120) and got.nnz == np.count_nonzero(dense)
+
+
+def test_rotated_and_polygon_errors(rng):
+    a, good = random_rotated(rng, 60), random_rotated(rng, 60)
+    a[57, 3] = -1
+    with pytest.raises(
+        ValueError, match=r"argument 'a' has an invalid cxcywha box at row 57: .*negative height"
+    ):
+        ioukit.box_giou(
+            da.from_array(a, chunks=20), da.from_array(good, chunks=25), fmt="cxcywha"
+        ).compute()
+    with pytest.raises(ValueError, match=r"argument 'b' has an invalid cxcywha box at row 57"):
+        ioukit.box_iou(
+            da.from_array(good, chunks=20), da.from_array(a, chunks=25), fmt="cxcywha"
+        ).compute()
+    lazy = ioukit.box_iou(
+        da.from_array(good, chunks=20), da.from_array(a, chunks=25), fmt="cxcywha", threshold=0.5
+    )
+    with pytest.raises(ValueError, match=r"argument 'b' has an invalid cxcywha box at row 57"):
+        lazy.compute()
+    poly = _polygons(rng, 30, 4)
+    poly[22] = [[0, 0], [2, 0], [0, 2], [2, 2]]  # a bow tie
+    with pytest.raises(
+        ValueError, match=r"argument 'a' polygon at row 22 is (not convex|self-intersecting)"
+    ):
+        ioukit.polygon_iou(da.from_array(poly, chunks=8), poly[:3]).compute()
+    dask_good = da.from_array(good, chunks=20)
+    with pytest.raises(
+        TypeError, match=r"box_iou: out= is not supported for rotated boxes on Dask inputs \(the"
+    ):
+        ioukit.box_iou(dask_good, good, fmt="cxcywha", out=np.zeros((60, 60)))
+    with pytest.raises(
+        ValueError, match=r"box_ioa: Dask argument 'b' must have shape \(N, 5\) for rotated"
+    ):
+        ioukit.box_ioa(dask_good, da.from_array(good[:, :4], chunks=20), fmt="cxcywhr")
+    with pytest.raises(
+        ValueError, match=r"Dask argument 'a' must have shape \(N, K, 2\) with K >= 3"
+    ):
+        ioukit.polygon_iou(da.from_array(poly[:, :2], chunks=8), poly)
+    with pytest.raises(
+        ValueError, match=r"aligned=True needs as many boxes in 'a' as in 'b', got 60 and 59"
+    ):
+        ioukit.box_iou(dask_good, dask_good[:59], fmt="cxcywha", aligned=True)
+    with pytest.raises(ValueError, match=r"threshold= needs box_iou without aligned="):
+        ioukit.box_iou(dask_good, dask_good, fmt="cxcywha", aligned=True, threshold=0.5)
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\], got 1.5"):
+        ioukit.box_iou(dask_good, dask_good, fmt="cxcywha", threshold=1.5)
+    with pytest.raises(ValueError, match=r"crowd= is not supported for rotated boxes"):
+        ioukit.box_iou(dask_good, dask_good, fmt="cxcywha", crowd=np.zeros(60, bool))
+    with pytest.raises(TypeError, match=r"polygon_iou: aligned must be True or False, got 'yes'"):
+        ioukit.polygon_iou(da.from_array(poly, chunks=8), poly, aligned="yes")
+
+
+def test_sparse_threshold_error_names_global_row(rng):
+    a, good = random_boxes(rng, 100), random_boxes(rng, 100)
+    a[77, 2] = a[77, 0] - 5
+    lazy = ioukit.box_iou(
+        da.from_array(good, chunks=30), da.from_array(a, chunks=35), threshold=0.5
+    )
+    with pytest.raises(ValueError, match=r"argument 'b' has an invalid xyxy box at row 77"):
+        lazy.compute()
 
 
 THREADS = """
@@ -129,9 +274,19 @@ THREADS = """
 @pytest.mark.parametrize("layer", ["workqueue", "omp"])
 def test_threaded_scheduler_under_every_layer(layer, tmp_path):
     env = dict(os.environ, NUMBA_THREADING_LAYER=layer, NUMBA_CACHE_DIR=str(tmp_path))
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(THREADS)], capture_output=True, text=True,
-                          env=env, timeout=600)
-    if layer == "omp" and proc.returncode and "omp" in proc.stderr.lower() and "not" in proc.stderr.lower():
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(THREADS)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    if (
+        layer == "omp"
+        and proc.returncode
+        and "omp" in proc.stderr.lower()
+        and "not" in proc.stderr.lower()
+    ):
         pytest.skip("the OpenMP threading layer is not available here")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == layer
@@ -140,7 +295,11 @@ def test_threaded_scheduler_under_every_layer(layer, tmp_path):
 @pytest.fixture(scope="module")
 def cluster_client():
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
     )
     client = distributed.Client(cluster)
     yield client
@@ -151,7 +310,9 @@ def cluster_client():
 def test_cluster_boxes_and_coco(cluster_client, shared_data, rng):
     a, b = random_boxes(rng, 120), random_boxes(rng, 80)
     np.testing.assert_array_equal(
-        cluster_client.compute(ioukit.box_iou(da.from_array(a, chunks=30), da.from_array(b, chunks=40))).result(),
+        cluster_client.compute(
+            ioukit.box_iou(da.from_array(a, chunks=30), da.from_array(b, chunks=40))
+        ).result(),
         ioukit.box_iou(a, b),
     )
     gt = shared_data / "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
@@ -205,7 +366,26 @@ def test_cli_scheduler(cluster_client, shared_data, tmp_path):
     out = tmp_path / "r.json"
     gt = shared_data / "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
     dt = shared_data / "cocoapi/results/instances_val2014_fakebbox100_results.json"
-    proc = subprocess.run([sys.executable, "-m", "ioukit", "eval", str(gt), str(dt), "--scheduler", address,
-                           "--json", str(out), "--per-class", "0"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ioukit",
+            "eval",
+            str(gt),
+            str(dt),
+            "--scheduler",
+            address,
+            "--json",
+            str(out),
+            "--per-class",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(out.read_text())["stats"]["AP"] == pytest.approx(0.5045806987249628, abs=1e-12)
+    assert json.loads(out.read_text())["stats"]["AP"] == pytest.approx(
+        0.5045806987249628, abs=1e-12
+    )

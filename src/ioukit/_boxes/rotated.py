@@ -253,12 +253,14 @@ def measure(a: Any, b: Any, call: RotatedCall) -> Any:
     (``(..., N)`` when aligned) in the compute dtype, or with ``threshold`` a SciPy CSR
     array ``(N, M)`` of the pairs with IoU >= t. Host arrays give NumPy (the caller
     restores torch); CUDA arrays give an array of their library on their device (the
-    CSR comes back on the host)."""
+    CSR comes back on the host); Dask arrays a lazy array (a ``dask.delayed`` CSR)."""
     kind = dispatch.common_kind(call.func, a=a, b=b)
     if kind == dispatch.CUDA:
         from .rotated_cuda import measure_cuda
 
         return measure_cuda(a, b, call)
+    if kind == dispatch.DASK:  # lazy, blockwise over row tiles that come back here
+        return dispatch.backend(kind, call.func).run_shapes(a, b, call)
     if kind != dispatch.NUMPY:
         raise TypeError(f"{call.func}: rotated boxes and polygons are not supported for {kind}")
     ga, gb, ka, kb, batch, n, m, compute = host_geometry(a, b, call)

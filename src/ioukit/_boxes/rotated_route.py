@@ -5,7 +5,9 @@ whose format is rotated to this module instead of building a :class:`BoxJob`: th
 rotated kernels measure convex polygons, so the axis-aligned job's options that have
 no rotated meaning (``crowd=``, ``pixel_offset=1``, DIoU/CIoU) are refused here by
 name, and the result comes back as the axis-aligned path gives it (NumPy or torch,
-``out=`` filled in place, a CSR matrix with ``threshold=``).
+``out=`` filled in place, a CSR matrix with ``threshold=``; for Dask inputs a lazy
+array, or a ``dask.delayed`` CSR matrix with ``threshold=``, from
+:func:`ioukit.backends.dask.run_shapes`).
 """
 
 from __future__ import annotations
@@ -49,22 +51,12 @@ def _into_out(result: np.ndarray, out: Any, func: str) -> Any:
     return out
 
 
-def pairwise(
-    func: str,
-    metric: str,
-    a: Any,
-    b: Any,
-    *,
-    fmt: str,
-    aligned: bool,
-    pixel_offset: Any,
-    out: Any,
-    validate: bool,
-    crowd: Any = None,
-    over: str = "a",
-    threshold: float | None = None,
-) -> Any:
+def pairwise(func: str, metric: str, a: Any, b: Any, fmt: str, *args: Any, **options: Any) -> Any:
     """``metric`` of rotated boxes ``a`` against ``b``, pairwise or aligned.
+
+    ``args`` and ``options`` are those of :func:`ioukit._boxes.job.pairwise_job`, the
+    one place that spells them out: ``aligned, pixel_offset, out, validate`` and
+    ``crowd=``, ``over=``, ``eps=`` (unused here), ``threshold=``.
 
     Examples
     --------
@@ -72,15 +64,21 @@ def pairwise(
     >>> from ioukit._boxes import rotated_route
     >>> box = np.array([[0.0, 0.0, 2.0, 2.0, 0.0]])
     >>> turned = np.array([[0.0, 0.0, 2.0, 2.0, 90.0]])
-    >>> rotated_route.pairwise("box_iou", "iou", box, turned, fmt="cxcywha", aligned=False,
-    ...                        pixel_offset=0, out=None, validate=True).round(6)
+    >>> rotated_route.pairwise("box_iou", "iou", box, turned, "cxcywha", False, 0, None, True)
     array([[1.]])
     """
+    aligned, pixel_offset, out, validate = args
+    crowd, over, threshold = (
+        options.get("crowd"),
+        options.get("over", "a"),
+        options.get("threshold"),
+    )
     _refuse(func, fmt, metric, crowd, pixel_offset)
     kind = dispatch.common_kind(func, a=a, b=b, out=out)
-    if kind == dispatch.CUDA:
+    if kind in (dispatch.CUDA, dispatch.DASK):
         if out is not None:
-            raise TypeError(f"{func}: out= is not supported for rotated boxes on CUDA inputs")
+            where = "CUDA inputs" if kind == dispatch.CUDA else "Dask inputs (the result is lazy)"
+            raise TypeError(f"{func}: out= is not supported for rotated boxes on {where}")
         options = dict(aligned=aligned, over=over, validate=validate, threshold=threshold)
         return rotated.measure(a, b, rotated.check_rotated_call(func, metric, fmt, **options))
     if kind != dispatch.NUMPY:

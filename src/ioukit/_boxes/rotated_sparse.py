@@ -32,6 +32,7 @@ def sparse_shape_iou(
 
     from .._core.jit import parallel_call
     from ..kernels import cpu_rotated_sparse as k
+    from ..kernels import grid as grid_kernels
 
     n, m = ga.shape[0], gb.shape[0]
     if n == 0 or m == 0:
@@ -46,8 +47,12 @@ def sparse_shape_iou(
         ]
     )
     origin_x, origin_y, side, nx, ny = grid_for(2.0 * gb[:, 3], bounds)
-    start, items, big = k.build_grid(gb, origin_x, origin_y, side, nx, ny)
-    grid = (start, items, big, origin_x, origin_y, side, nx, ny)
+    lo_x, lo_y = gb[:, 0] - gb[:, 3], gb[:, 1] - gb[:, 3]  # the circumscribed squares
+    hi_x, hi_y = gb[:, 0] + gb[:, 3], gb[:, 1] + gb[:, 3]
+    start, items, big = grid_kernels.build_grid(
+        lo_x, lo_y, hi_x, hi_y, origin_x, origin_y, side, nx, ny
+    )
+    grid = (start, items, np.flatnonzero(big), origin_x, origin_y, side, nx, ny)
     t = float(threshold)
     counts = np.empty(n, dtype=np.int64)
     parallel_call(k.count_pairs, ga, gb, ka, kb, t, grid, counts)

@@ -21,6 +21,8 @@ def sparse_box_iou(
 
     n, m = fa.shape[1], fb.shape[1]
     dtype = fa.dtype
+    # one compiled variant per float dtype: writable C flags, the offset in that dtype
+    crowd, offset = np.require(crowd, np.bool_, ("C", "W")), dtype.type(offset)
     if n == 0 or m == 0:
         return sparse.csr_array((n, m), dtype=dtype)
     # With pixel_offset=1 a box covers [x0, x1 + 1): the grid registers that extent.

@@ -20,6 +20,10 @@ once; each backend module provides the same names with the same keywords
 ``confusion_matrix(target, pred, num_classes, ignore_index)``
     The (C, C) int64 confusion matrix (``num_classes`` and ``ignore_index``
     already checked).
+
+Rotated boxes and polygons go through ``_boxes.rotated.measure`` with a checked
+``RotatedCall``: CUDA arrays to ``_boxes.rotated_cuda.measure_cuda``, Dask arrays to
+``run_shapes(a, b, call)`` of the Dask backend (not part of the shared interface).
 """
 
 #: name -> its parameters, as every backend module must declare them

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import validate as check
 from .._core.dispatch import DASK, require
 from .._core.dtypes import float_types
 
@@ -49,8 +50,12 @@ class _LimitedThreads:
         numba.set_num_threads(self.before)
 
 
-def _shift_rows(err: ValueError, name: str, start: int) -> ValueError:
-    """The message of a chunk's error with its row counted in the whole array."""
+def _shift_rows(err: ValueError, start_a: Any, start_b: Any) -> ValueError:
+    """The message of a tile's error with its row counted in the whole array (the
+    starts: the tile's first row in ``a`` and ``b``, numbers or arrays of them)."""
+    name = "b" if "argument 'b'" in str(err) else "a"
+    starts = np.ravel(start_b if name == "b" else start_a)
+    start = int(starts[0]) if starts.size else 0
     text = str(err)
     if f"argument {name!r}" in text and start:
         text = re.sub(r"at row (\d+)", lambda m: f"at row {int(m.group(1)) + start}", text, count=1)
@@ -69,9 +74,7 @@ def _block(a, start_a, b=None, start_b=None, crowd=None, *, func_name, options):
                 return getattr(ioukit, func_name)(a, **options)
             return getattr(ioukit, func_name)(a, b, **options)
     except ValueError as err:
-        name = "b" if "argument 'b'" in str(err) else "a"
-        starts = start_b if name == "b" else start_a
-        raise _shift_rows(err, name, int(np.ravel(starts)[0]) if np.size(starts) else 0) from None
+        raise _shift_rows(err, start_a, start_b) from None
 
 
 def _starts(da: Any, chunks: tuple[int, ...]) -> Any:
@@ -80,11 +83,45 @@ def _starts(da: Any, chunks: tuple[int, ...]) -> Any:
     return da.from_array(np.repeat(starts, chunks), chunks=(chunks,))
 
 
-def _as_dask_boxes(da: Any, x: Any, name: str, func: str) -> Any:
+#: the shapes a Dask argument may have, by what it holds: (how a message says it, test)
+_SHAPES = {
+    "boxes": ("(N, 4)", lambda s: len(s) == 2 and s[1] == 4),
+    "rotated": (
+        "(N, 5) for rotated boxes (cx, cy, w, h, angle)",
+        lambda s: len(s) == 2 and s[1] == 5,
+    ),
+    "polygons": (
+        "(N, K, 2) with K >= 3 vertices",
+        lambda s: len(s) == 3 and s[1] >= 3 and s[2] == 2,
+    ),
+}
+
+
+def _as_dask_rows(da: Any, x: Any, name: str, func: str, holds: str = "boxes") -> Any:
+    """``x`` as a Dask array chunked along its rows only; ValueError for a wrong shape."""
     arr = da.asarray(x)
-    if arr.ndim != 2 or arr.shape[1] != 4:
-        raise ValueError(f"{func}: Dask argument {name!r} must have shape (N, 4), got {arr.shape}")
-    return arr.rechunk({1: -1})
+    text, fits = _SHAPES[holds]
+    if not fits(arr.shape):
+        raise ValueError(f"{func}: Dask argument {name!r} must have shape {text}, got {arr.shape}")
+    return arr.rechunk({axis: -1 for axis in range(1, arr.ndim)})
+
+
+def _pairwise(da, func, aa, bb, cores, aligned, options, dtype, flags=None):
+    """The lazy (N, M) (``aligned``: (N,)) result of ``ioukit.<func>`` over row tiles;
+    ``cores`` are the blockwise indices of the axes after the rows of ``a`` and ``b``."""
+    rows_a = _starts(da, aa.chunks[0])
+    if aligned:  # row i of a with row i of b: b and the flags take the chunks of a
+        options = dict(options, aligned=True)
+        out_index, b_row, rows_b = "i", "i", rows_a
+        bb = bb.rechunk({0: aa.chunks[0]})
+    else:
+        out_index, b_row, rows_b = "ij", "j", _starts(da, bb.chunks[0])
+    args = [aa, "i" + cores[0], rows_a, "i", bb, b_row + cores[1], rows_b, b_row]
+    if flags is not None:
+        args += [flags.rechunk(bb.chunks[0]), b_row]
+    return da.blockwise(
+        _block, out_index, *args, dtype=dtype, concatenate=True, func_name=func, options=options
+    )
 
 
 #: Options of a box job this backend refuses (name -> why), checked by the front-end.
@@ -96,7 +133,7 @@ def run_boxes(job: Any) -> Any:
     ``dask.delayed`` sparse matrix for ``threshold=``); each tile runs the CPU path."""
     dask, da = _dask()
     func = job.func
-    aa = _as_dask_boxes(da, job.a, "a", func)
+    aa = _as_dask_rows(da, job.a, "a", func)
     rows_a = _starts(da, aa.chunks[0])
     if job.metric in ("area", "convert"):
         _, result = float_types(np.dtype(aa.dtype))
@@ -117,7 +154,7 @@ def run_boxes(job: Any) -> Any:
             func_name=func,
             options=options,
         )
-    bb = _as_dask_boxes(da, job.b, "b", func)
+    bb = _as_dask_rows(da, job.b, "b", func)
     _, result = float_types(np.dtype(aa.dtype), np.dtype(bb.dtype))
     options = {"fmt": job.fmt, "pixel_offset": job.offset, "validate": job.validate}
     if job.metric in ("diou", "ciou"):
@@ -127,18 +164,42 @@ def run_boxes(job: Any) -> Any:
     if job.threshold is not None:
         return sparse_box_iou_dask(aa, bb, job.crowd, job.threshold, options)
     flags = None if job.crowd is None else da.asarray(job.crowd)
-    if job.aligned:  # row i of a with row i of b: b and the flags take the chunks of a
-        options["aligned"] = True
-        out_index, b_index, rows_b = "i", "ik", rows_a
-        bb = bb.rechunk({0: aa.chunks[0]})
-    else:
-        out_index, b_index, rows_b = "ij", "jk", _starts(da, bb.chunks[0])
-    args = [aa, "ik", rows_a, "i", bb, b_index, rows_b, b_index[0]]
-    if flags is not None:
-        args += [flags.rechunk(bb.chunks[0]), b_index[0]]
-    return da.blockwise(
-        _block, out_index, *args, dtype=result, concatenate=True, func_name=func, options=options
-    )
+    return _pairwise(da, func, aa, bb, ("k", "k"), job.aligned, options, result, flags)
+
+
+def run_shapes(a: Any, b: Any, call: Any) -> Any:
+    """A checked rotated-box or polygon call (a :class:`ioukit._boxes.rotated.RotatedCall`
+    from ``check_rotated_call``: ``call.fmt`` a rotated format for (N, 5) boxes, None for
+    (N, K, 2) and (M, L, 2) polygons) of Dask arrays, from ``rotated.measure``.
+
+    Returns a lazy (N, M) array (``aligned``: (N,)) in the dtype of the eager result,
+    or with ``threshold`` a ``dask.delayed`` SciPy CSR array as
+    :func:`sparse_box_iou_dask`. Each tile runs ``ioukit.<call.func>`` on the host,
+    which checks the values of its shapes; an error names the row in the whole array.
+
+    Examples
+    --------
+    >>> import dask.array as da, ioukit
+    >>> a = da.from_array([[0.0, 0, 2, 2, 0], [5, 5, 2, 2, 45]], chunks=1)
+    >>> ioukit.box_iou(a, a, fmt="cxcywha").compute().round(6)
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    dask, da = _dask()
+    func, holds = call.func, "polygons" if call.fmt is None else "rotated"
+    aa, bb = _as_dask_rows(da, a, "a", func, holds), _as_dask_rows(da, b, "b", func, holds)
+    if call.aligned:
+        check.check_same_length(aa.shape[0], bb.shape[0], func)
+    options = {"validate": call.validate}
+    if call.fmt is not None:
+        options["fmt"] = call.fmt
+    if call.metric == "ioa":
+        options["over"] = call.over
+    if call.threshold is not None:
+        return sparse_box_iou_dask(aa, bb, None, call.threshold, options)
+    _, result = float_types(np.dtype(aa.dtype), np.dtype(bb.dtype))
+    cores = ("kc", "lc") if holds == "polygons" else ("k", "k")
+    return _pairwise(da, func, aa, bb, cores, call.aligned, options, result)
 
 
 def _mask_block(a, b, crowd=None):
@@ -210,8 +271,11 @@ def _sparse_block(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import ioukit
 
-    with _LimitedThreads():
-        block = ioukit.box_iou(a, b, threshold=threshold, crowd=crowd, **options).tocoo()
+    try:
+        with _LimitedThreads():
+            block = ioukit.box_iou(a, b, threshold=threshold, crowd=crowd, **options).tocoo()
+    except ValueError as err:
+        raise _shift_rows(err, start_a, start_b) from None
     return block.row.astype(np.int64) + start_a, block.col.astype(np.int64) + start_b, block.data
 
 

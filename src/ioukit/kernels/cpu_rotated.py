@@ -41,13 +41,19 @@ def pair_metric(metric, over, a, ka, b, kb, scratch):
     )  # fmt: skip
 
 
+@nb.serial_kernel
+def _batch_row(r, n):
+    """``(batch, row)`` of flat index ``r`` over batches of ``n`` rows."""
+    b = r // n
+    return b, r - b * n
+
+
 @nb.parallel_kernel
 def box_geometry(boxes, fmt, geo):
     """Geometry rows (see the module docstring) of rotated boxes ``boxes[b, i, :5]``."""
     n_batch, n = boxes.shape[0], boxes.shape[1]
     for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
+        b, i = _batch_row(r, n)
         w, h = np.float64(boxes[b, i, 2]), np.float64(boxes[b, i, 3])
         c, sn = rotation(np.float64(boxes[b, i, 4]), fmt)
         off = box_corner_offsets(w, h, c, sn)
@@ -67,8 +73,7 @@ def polygon_geometry(poly, geo):
     """Geometry rows of convex counter-clockwise polygons ``poly[b, i, k, :2]``."""
     n_batch, n, kk = poly.shape[0], poly.shape[1], poly.shape[2]
     for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
+        b, i = _batch_row(r, n)
         row = geo[b, i]
         lo_x, hi_x = np.float64(poly[b, i, 0, 0]), np.float64(poly[b, i, 0, 0])
         lo_y, hi_y = np.float64(poly[b, i, 0, 1]), np.float64(poly[b, i, 0, 1])
@@ -101,8 +106,7 @@ def corners(geo, out):
     """``out[b, i, k, :]`` = vertex ``k`` (centre plus offset) of every shape."""
     n_batch, n, kk = out.shape[0], out.shape[1], out.shape[2]
     for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
+        b, i = _batch_row(r, n)
         for k in range(kk):
             out[b, i, k, 0] = geo[b, i, 0] + geo[b, i, HEAD + k]
             out[b, i, k, 1] = geo[b, i, 1] + geo[b, i, HEAD + kk + k]
@@ -114,8 +118,7 @@ def pairwise(metric, over, ka, kb, ga, gb, out):
     n_batch, n, m = out.shape
     width = scratch_width(ka, kb)
     for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
+        b, i = _batch_row(r, n)
         scratch = np.empty((s.SCRATCH_ROWS, width), dtype=np.float64)
         pa = ga[b if ga.shape[0] > 1 else 0, i]
         qb = gb[b if gb.shape[0] > 1 else 0]
@@ -139,8 +142,7 @@ def aligned(metric, over, ka, kb, ga, gb, out):
     for c in prange(n_chunks):
         scratch = np.empty((s.SCRATCH_ROWS, width), dtype=np.float64)
         for r in range(c * chunk, min((c + 1) * chunk, n_batch * n)):
-            b = r // n
-            i = r - b * n
+            b, i = _batch_row(r, n)
             pa = ga[b if ga.shape[0] > 1 else 0, i]
             q = gb[b if gb.shape[0] > 1 else 0, i]
             out[b, i] = pair_metric(metric, over, pa, ka, q, kb, scratch)

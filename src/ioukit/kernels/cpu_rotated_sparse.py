@@ -1,8 +1,8 @@
 """Sparse IoU of rotated boxes / convex polygons: only the pairs with IoU >= t.
 
 Each shape is culled by its circumscribed square (centre +- circumradius). The
-squares of ``b`` are registered in the cells of a uniform grid (shapes spanning
-more than ``MAX_SPAN`` cells per axis go to a short list checked against
+squares of ``b`` are registered in the cells of the uniform grid of :mod:`.grid`
+(shapes spanning ``MAX_SPAN`` cells or more go to a short list checked against
 everything); each shape of ``a`` visits the cells its square covers, and a pair is
 examined only in the cell holding the top-left corner of the two squares'
 intersection, so nothing is counted twice. Memory is O(N + M + K) for K pairs.
@@ -12,53 +12,22 @@ import numpy as np
 from numba import prange
 
 from .._core import jit as nb
+from . import grid as g
 from . import scalar_rotated as s
 from .cpu_rotated import pair_metric, scratch_width
 
-MAX_SPAN = 8
+MAX_SPAN = g.MAX_SPAN
 
 
 @nb.serial_kernel
-def _cell(v, origin, side, n):
-    c = np.int64((v - origin) / side)
-    return min(max(c, 0), n - 1)
-
-
-@nb.serial_kernel
-def _square(g, i):
-    return g[i, 0] - g[i, 3], g[i, 1] - g[i, 3], g[i, 0] + g[i, 3], g[i, 1] + g[i, 3]
-
-
-@nb.serial_kernel
-def build_grid(gb, origin_x, origin_y, side, nx, ny):
-    """``(cell_start, cell_items, big)``: the shapes of ``gb`` per grid cell."""
-    m = gb.shape[0]
-    counts = np.zeros(nx * ny + 1, dtype=np.int64)
-    big = np.zeros(m, dtype=np.bool_)
-    for j in range(m):
-        x0, y0, x1, y1 = _square(gb, j)
-        cx0, cx1 = _cell(x0, origin_x, side, nx), _cell(x1, origin_x, side, nx)
-        cy0, cy1 = _cell(y0, origin_y, side, ny), _cell(y1, origin_y, side, ny)
-        if cx1 - cx0 >= MAX_SPAN or cy1 - cy0 >= MAX_SPAN:
-            big[j] = True
-            continue
-        for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                counts[cy * nx + cx + 1] += 1
-    start = np.cumsum(counts)
-    fill = start[:-1].copy()
-    items = np.empty(start[-1], dtype=np.int64)
-    for j in range(m):
-        if big[j]:
-            continue
-        x0, y0, x1, y1 = _square(gb, j)
-        cx0, cx1 = _cell(x0, origin_x, side, nx), _cell(x1, origin_x, side, nx)
-        cy0, cy1 = _cell(y0, origin_y, side, ny), _cell(y1, origin_y, side, ny)
-        for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                items[fill[cy * nx + cx]] = j
-                fill[cy * nx + cx] += 1
-    return start, items, np.flatnonzero(big)
+def _square(geo, i):
+    """The circumscribed square ``(x0, y0, x1, y1)`` of shape ``i``."""
+    return (
+        geo[i, 0] - geo[i, 3],
+        geo[i, 1] - geo[i, 3],
+        geo[i, 0] + geo[i, 3],
+        geo[i, 1] + geo[i, 3],
+    )
 
 
 @nb.serial_kernel
@@ -70,38 +39,31 @@ def _pair(i, j, ga, gb, ka, kb, threshold, scratch):
 
 @nb.serial_kernel
 def _visit(i, ga, gb, ka, kb, threshold, grid, write, cols, vals, at, scratch):
-    """Pairs of shape ``i`` of ``a``: counted, or written from ``at``; returns the count."""
-    start, items, big, origin_x, origin_y, side, nx, ny = grid
+    """Pairs of shape ``i`` of ``a``: counted, or written from ``at``; returns the count.
+
+    Pass ``p`` visits covered cell ``p``, and the last pass the shapes too big for the
+    grid (no culling there), so the pair test is written once."""
+    origin_x, origin_y, side, nx, ny = grid[3], grid[4], grid[5], grid[6], grid[7]
     ax0, ay0, ax1, ay1 = _square(ga, i)
+    plan = g.visit_plan(ax0, ay0, ax1, ay1, grid)
     k = 0
-    cx0, cx1 = _cell(ax0, origin_x, side, nx), _cell(ax1, origin_x, side, nx)
-    cy0, cy1 = _cell(ay0, origin_y, side, ny), _cell(ay1, origin_y, side, ny)
-    for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            cell = cy * nx + cx
-            for q in range(start[cell], start[cell + 1]):
-                j = items[q]
+    for p in range(plan[3]):
+        cx, cy, first, last, source = g.visit_pass(p, plan, grid)
+        for q in range(first, last):
+            j = source[q]
+            if cx >= 0:
                 bx0, by0, bx1, by1 = _square(gb, j)
                 if bx0 > ax1 or bx1 < ax0 or by0 > ay1 or by1 < ay0:
+                    continue  # the squares miss: IoU 0
+                # examine the pair only in the cell of the squares' intersection's corner
+                if g.cell(max(ax0, bx0), origin_x, side, nx) != cx:
                     continue
-                if _cell(max(ax0, bx0), origin_x, side, nx) != cx:
+                if g.cell(max(ay0, by0), origin_y, side, ny) != cy:
                     continue
-                if _cell(max(ay0, by0), origin_y, side, ny) != cy:
-                    continue
-                v = _pair(i, j, ga, gb, ka, kb, threshold, scratch)
-                if v >= 0:
-                    if write:
-                        cols[at + k] = j
-                        vals[at + k] = v
-                    k += 1
-    for q in range(big.shape[0]):
-        j = big[q]
-        v = _pair(i, j, ga, gb, ka, kb, threshold, scratch)
-        if v >= 0:
-            if write:
-                cols[at + k] = j
-                vals[at + k] = v
-            k += 1
+            v = _pair(i, j, ga, gb, ka, kb, threshold, scratch)
+            if v >= 0:
+                g.record(write, cols, vals, at + k, j, v)
+                k += 1
     return k
 
 
@@ -111,11 +73,13 @@ def count_pairs(ga, gb, ka, kb, threshold, grid, out):
     dummy_v = np.empty(1, dtype=np.float64)
     for i in prange(ga.shape[0]):
         scratch = np.empty((s.SCRATCH_ROWS, scratch_width(ka, kb)), dtype=np.float64)
-        out[i] = _visit(i, ga, gb, ka, kb, threshold, grid, False, dummy_c, dummy_v, 0, scratch)
+        row = np.int64(i)  # one type for prange's index (it is unsigned in the gufunc)
+        out[row] = _visit(row, ga, gb, ka, kb, threshold, grid, False, dummy_c, dummy_v, 0, scratch)
 
 
 @nb.parallel_kernel
 def fill_pairs(ga, gb, ka, kb, threshold, grid, indptr, cols, vals):
     for i in prange(ga.shape[0]):
         scratch = np.empty((s.SCRATCH_ROWS, scratch_width(ka, kb)), dtype=np.float64)
-        _visit(i, ga, gb, ka, kb, threshold, grid, True, cols, vals, indptr[i], scratch)
+        row = np.int64(i)
+        _visit(row, ga, gb, ka, kb, threshold, grid, True, cols, vals, indptr[row], scratch)
