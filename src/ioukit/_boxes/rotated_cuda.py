@@ -25,8 +25,8 @@ import numpy as np
 
 from .._core import validate as check
 from .._core.dtypes import float_types
-from . import rotated
-from .rotated import RotatedCall
+from . import rotated_inputs as rotated
+from .rotated_inputs import RotatedCall
 
 #: values of one row block of the dense IoU computed for ``threshold=`` (float64)
 SPARSE_BLOCK = 1 << 24

@@ -134,3 +134,21 @@ def run_guarded(handler: Callable[[], int]) -> int:
     message = " ".join(message.split()) or "failed"
     print(f"ioukit: error: {message}", file=sys.stderr)
     return EXIT_ERROR
+
+
+def name_error(err: ValueError, gt: str, dt: str) -> ValueError:
+    """``err`` with the file it is about in front (the API names no file it got loaded).
+
+    Examples
+    --------
+    >>> name_error(ValueError("detection 3 has score 'x'"), "gt.json", "dt.json")
+    ValueError("detections file 'dt.json': detection 3 has score 'x'")
+    >>> name_error(ValueError("ground truth has no 'images' list"), "gt.json", "dt.json")
+    ValueError("ground truth file 'gt.json': ground truth has no 'images' list")
+    """
+    text = str(err)
+    if gt in text or dt in text:
+        return err
+    about_dt = text.split(": ", 1)[-1].startswith(("detection", "result"))
+    path, what = (dt, "detections") if about_dt else (gt, "ground truth")
+    return ValueError(f"{what} file {path!r}: {text}")

@@ -20,7 +20,7 @@ from ..evaluate.readers import read_detections, read_ground_truth
 from ..evaluate.records import Detections
 from ..evaluate.report import MeanIoUReport, report_from_result
 from ..evaluate.stages import evaluate_arrays
-from .errors import os_error_text, read_error
+from .errors import name_error, os_error_text, read_error
 from .progress import Progress
 
 
@@ -78,8 +78,6 @@ def _read_inputs(gt: Any, dt: Any, params: COCOParams, gt_name: str | None, bar,
     except ValueError as err:
         if gt_name is None:
             raise
-        from .eval_protocols import name_error
-
         raise name_error(err, gt_name, str(dt)) from None
     bar.advance(label=f"reading detections{label}")
     dets = _read(lambda path: read_detections(path, truth, iou_type), dt, "detections")
