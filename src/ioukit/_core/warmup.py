@@ -1,7 +1,8 @@
 """Compile (or load from the on-disk cache) the CPU kernels ahead of the first call.
 
 Each *family* warms its kernels through the public functions on tiny inputs, so
-it compiles exactly the specialisations real calls use. Families are independent:
+it compiles exactly the specialisations real calls use: once as small calls run
+them (serial twins) and once as large calls do (the parallel kernels). Families are independent:
 ``warmup(jobs=2)`` compiles them in parallel worker processes (filling the on-disk
 cache with every core), then loads the cache into the calling process.
 """
@@ -267,8 +268,15 @@ def cold_families(families: Iterable[str]) -> list[str]:
 
 
 def _warm_family(name: str, dtypes: tuple[str, ...]) -> float:
+    """Warm one family twice: on its tiny inputs (the serial twins that small calls
+    run, see ``jit.sized_call``) and again with every sized call made parallel (the
+    kernels large inputs run)."""
+    from .jit import every_variant
+
     start = time.perf_counter()
     FAMILIES[name](dtypes)
+    with every_variant():
+        FAMILIES[name](dtypes)
     return time.perf_counter() - start
 
 

@@ -513,25 +513,33 @@ def scan_results(buf, want_masks, image_ids, category_ids, scores, boxes, sizes,
 
 
 @nb.serial_kernel
-def nesting_depth(buf, limit):
-    """Deepest bracket nesting of ``buf`` outside strings, counted up to ``limit``
-    (a guard before parsers that recurse on the C stack)."""
+def orjson_unsafe(buf, limit):
+    """Whether ``buf`` needs the standard parser rather than orjson: bracket nesting
+    outside strings reaches ``limit`` (orjson 3.8 recurses on the C stack without a
+    limit), or a number has a run of 19 or more digits (orjson reads integers past
+    64 bits as floats, the standard parser as integers, and errors quote the value).
+    """
     n = buf.shape[0]
-    depth, deepest = 0, 0
+    depth = 0
+    digits = 0
     p = 0
     while p < n:
         c = buf[p]
+        if 48 <= c <= 57:
+            digits += 1
+            if digits >= 19:
+                return True
+        else:
+            digits = 0
         if c == 34:  # skip a string, escapes included
             p += 1
             while p < n and buf[p] != 34:
                 p += 2 if buf[p] == 92 else 1
         elif c == 91 or c == 123:
             depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest >= limit:
-                    return deepest
+            if depth >= limit:
+                return True
         elif c == 93 or c == 125:
             depth -= 1
         p += 1
-    return deepest
+    return False
