@@ -83,7 +83,8 @@ def check_box_values(
     flat = arr.reshape(-1, 4)
     if flat.shape[0] <= NUMPY_BOX_ROWS:  # small: NumPy, no kernel to compile on a first run
         row, reason = _first_invalid_numpy(flat, fmt) if validate else (-1, -1)
-        big = np.abs(flat).max() if row < 0 else 0.0
+        # the scan's max skips NaN (validate=False lets them through)
+        big = np.fmax.reduce(np.abs(flat), axis=None, initial=0) if row < 0 else 0.0
     else:
         cpu_boxes = kernel("cpu_boxes")
         row, reason, big = cpu_boxes.first_invalid_box(flat, FORMAT_CODES[fmt], validate)

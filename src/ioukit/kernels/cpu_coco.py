@@ -135,6 +135,7 @@ def match_boxes(bounds, gt_boxes, dt_boxes, gt, dt_area, thresholds, area_ranges
     """
     gs, ge, ds, de, offsets = bounds
     crowd = gt[1]
+    # (np.int64(grp) below: prange counts in uint64, range in int64; one signature)
     for grp in prange(gs.shape[0]):
         g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
         n_gt, n_dt = g1 - g0, d1 - d0
@@ -142,7 +143,7 @@ def match_boxes(bounds, gt_boxes, dt_boxes, gt, dt_area, thresholds, area_ranges
         for d in range(n_dt):
             for g in range(n_gt):
                 ious[d, g] = _box_iou(dt_boxes, d0 + d, gt_boxes, g0 + g, crowd[g0 + g])
-        _match_group(grp, g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
+        _match_group(np.int64(grp), g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
 
 
 @nb.parallel_kernel
@@ -157,7 +158,7 @@ def match_masks(bounds, gt_sets, dt_sets, gt, dt_area, thresholds, area_ranges, 
         for d in range(n_dt):
             for g in range(n_gt):
                 ious[d, g] = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, crowd[g0 + g])
-        _match_group(grp, g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
+        _match_group(np.int64(grp), g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
 
 
 @nb.parallel_kernel
@@ -169,7 +170,7 @@ def match_given(bounds, gt, dt_area, thresholds, area_ranges, out, ious_out):
         g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
         n_gt, n_dt = g1 - g0, d1 - d0
         ious = ious_out[offsets[grp] : offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
-        _match_group(grp, g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
+        _match_group(np.int64(grp), g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
 
 
 @nb.parallel_kernel
