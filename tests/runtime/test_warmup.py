@@ -25,7 +25,7 @@ KERNELS = {
     "rle": ["cpu_rle.encode_strings", "cpu_rle.decode_strings", "cpu_rle.merge_counts"],
     "polygons": ["cpu_rle.polygons_to_counts"],
     "semantic": ["cpu_semantic.confusion_uint8", "cpu_semantic.confusion_runs"],
-    "coco": ["cpu_coco.match_boxes", "cpu_coco.match_masks", "cpu_coco.accumulate"],
+    "coco": ["cpu_coco.match_groups", "cpu_coco.accumulate"],
     "json": ["cpu_json.scan_results"],
     "rotated": ["cpu_rotated.pairwise", "cpu_rotated.aligned"],
     "nms": ["cpu_nms.greedy", "cpu_nms.soft"],

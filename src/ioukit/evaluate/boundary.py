@@ -241,7 +241,7 @@ def read_boundary_inputs(gt: Any, dt: Any, p: Any) -> tuple[BoundaryGroundTruth,
 
 
 def fill_boundary_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious) -> None:
-    """Each group's (D, G) Boundary IoU matrix into ``ious`` (``cpu_coco.match_given`` layout)."""
+    """Each group's (D, G) Boundary IoU matrix into ``ious`` (``match_groups`` layout)."""
     from .._core import jit as _numba
     from .._masks.intervals import rle_intervals
     from .._masks.rleset import subset

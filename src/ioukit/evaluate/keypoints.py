@@ -260,7 +260,7 @@ def _read_keypoint_results(data: Any, truth: GroundTruth, n_kpt: int) -> Keypoin
 
 def fill_oks(truth: KeypointGroundTruth, dets: KeypointDetections, p, g_sel, d_sel,
              gs, ge, ds, de, offsets, ious) -> None:  # fmt: skip
-    """Each (image, category) group's OKS matrix into ``ious`` (``cpu_coco.match_given`` layout)."""
+    """Each (image, category) group's OKS matrix into ``ious`` (``match_groups`` layout)."""
     from .._core import jit as _numba
     from ..kernels import cpu_oks
 

@@ -186,23 +186,21 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
             ious,
         )
         work = int(offsets[-1]) * n_a * n_t + len(keys)
+        gt_boxes = dt_boxes = None
         if p.iou_type in ("keypoints", "boundary"):
             from .protocols import fill_group_ious
 
             fill_group_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious)
-            _numba.sized_call(cpu_coco.match_given, work, SERIAL_MATCH, bounds, *common)
-        elif p.iou_type == "segm":
-            kernel = cpu_coco.match_masks
-            _numba.sized_call(kernel, work, SERIAL_MATCH, bounds, gt_sets, dt_sets, *common)
-        else:
+        elif p.iou_type == "bbox":
             gt_boxes = np.ascontiguousarray(truth.boxes[g_sel], dtype=np.float64)
             dt_boxes = (
                 np.ascontiguousarray(dets.boxes[d_sel], dtype=np.float64)
                 if dets.boxes is not None
                 else np.zeros((len(d_sel), 4))
             )
-            kernel = cpu_coco.match_boxes
-            _numba.sized_call(kernel, work, SERIAL_MATCH, bounds, gt_boxes, dt_boxes, *common)
+        # None: numba compiles each source of IoU (boxes, masks, given) on its own
+        args = (bounds, gt_boxes, dt_boxes, gt_sets, dt_sets, *common)
+        _numba.sized_call(cpu_coco.match_groups, work, SERIAL_MATCH, *args)
     return MatchStage(
         cats=cats,
         n_img=n_img,

@@ -7,10 +7,8 @@ to the largest maxDets. Each group is matched independently (``prange``), with
 pycocotools' greedy rule; then every (category, area range) is accumulated
 independently into precision / recall curves, again exactly as pycocotools does.
 
-Three matching kernels share the greedy rule (:func:`_match_group`) and differ in
-where the IoU comes from: :func:`match_boxes`, :func:`match_masks` and
-:func:`match_given` (filled by the caller: keypoint OKS, Boundary IoU), so a bbox
-evaluation never compiles the mask code. The front end (``evaluate.stages``) runs
+:func:`match_groups` compiles one specialisation per source of IoU (boxes, masks,
+or matrices the caller filled), each without the others' code. The front end (``evaluate.stages``) runs
 small inputs through each kernel's serial twin (``jit.sized_call``): it compiles in
 about half the time, and the parallel kernel compiles only once an input is large.
 """
@@ -60,7 +58,7 @@ def _match_group(grp, g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges
 
     ``ious`` is the group's (D, G) matrix; ``gt`` is ``(area, crowd, id_zero)`` and
     ``out`` is ``(dt_matched, dt_ignored, gt_positive, gt_best_iou)`` (see
-    :func:`match_boxes`).
+    :func:`match_groups`).
     """
     gt_area, gt_crowd, gt_id_zero = gt
     dt_matched, dt_ignored, gt_positive, gt_best_iou = out
@@ -116,61 +114,46 @@ def _match_group(grp, g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges
 
 
 @nb.parallel_kernel
-def match_boxes(bounds, gt_boxes, dt_boxes, gt, dt_area, thresholds, area_ranges, out, ious_out):
-    """Box IoU and greedy COCO matching of every group.
+def match_groups(
+    bounds, gt_boxes, dt_boxes, gt_sets, dt_sets, gt, dt_area, thresholds, area_ranges, out, ious
+):
+    """IoU and greedy COCO matching of every group.
+
+    The IoU comes from the boxes (``gt_sets``, ``dt_sets`` None), from RLE masks
+    given as interval sets (``gt_boxes``, ``dt_boxes`` None), or was written into
+    ``ious`` by the caller (all four None: keypoint OKS, Boundary IoU). Numba
+    prunes the ``is None`` branches of each specialisation before compiling, so a
+    bbox evaluation never compiles the mask code, nor a segm one the box code.
 
     ``bounds`` is ``(gs, ge, ds, de, iou_offsets)``: group ``g`` matches ground truth
-    ``gs[g]:ge[g]`` with detections ``ds[g]:de[g]`` and writes its (D, G) IoU matrix
-    into ``ious_out`` at ``iou_offsets[g]``. ``gt`` is ``(area, crowd, id_zero)`` of
-    the ground truth. ``out`` is ``(dt_matched, dt_ignored, gt_positive,
-    gt_best_iou)``: ``dt_matched[a, t, d]``, ``dt_ignored[a, t, d]`` (matched to an
-    ignored ground truth, or unmatched and outside the area range),
-    ``gt_positive[a, g]`` (non-ignored ground truth of group ``g``) and
-    ``gt_best_iou[a, t, j]`` (IoU of the detection matched to ground truth ``j``, 0
-    if none), for every area range ``a`` and IoU threshold ``t``. A detection
-    matched to a ground truth flagged ``id_zero`` takes it but counts as unmatched
-    (ignored only if that ground truth is, or it is outside the area range):
-    pycocotools stores the matched ground truth's id as the match, so id 0 reads as
-    "no match".
+    ``gs[g]:ge[g]`` with detections ``ds[g]:de[g]``, its (D, G) IoU matrix at
+    ``ious[iou_offsets[g]:]``. ``gt`` is ``(area, crowd, id_zero)`` of the ground
+    truth. ``out`` is ``(dt_matched, dt_ignored, gt_positive, gt_best_iou)``:
+    ``dt_matched[a, t, d]``, ``dt_ignored[a, t, d]`` (matched to an ignored ground
+    truth, or unmatched and outside the area range), ``gt_positive[a, g]``
+    (non-ignored ground truth of group ``g``) and ``gt_best_iou[a, t, j]`` (IoU of
+    the detection matched to ground truth ``j``, 0 if none), for every area range
+    ``a`` and IoU threshold ``t``. A detection matched to a ground truth flagged
+    ``id_zero`` takes it but counts as unmatched (ignored only if that ground truth
+    is, or it is outside the area range): pycocotools stores the matched ground
+    truth's id as the match, so id 0 reads as "no match".
     """
     gs, ge, ds, de, offsets = bounds
     crowd = gt[1]
-    # (np.int64(grp) below: prange counts in uint64, range in int64; one signature)
     for grp in prange(gs.shape[0]):
         g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
         n_gt, n_dt = g1 - g0, d1 - d0
-        ious = ious_out[offsets[grp] : offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
+        matrix = ious[offsets[grp] : offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
         for d in range(n_dt):
             for g in range(n_gt):
-                ious[d, g] = _box_iou(dt_boxes, d0 + d, gt_boxes, g0 + g, crowd[g0 + g])
-        _match_group(np.int64(grp), g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
-
-
-@nb.parallel_kernel
-def match_masks(bounds, gt_sets, dt_sets, gt, dt_area, thresholds, area_ranges, out, ious_out):
-    """:func:`match_boxes` with the IoU of RLE masks given as interval sets."""
-    gs, ge, ds, de, offsets = bounds
-    crowd = gt[1]
-    for grp in prange(gs.shape[0]):
-        g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
-        n_gt, n_dt = g1 - g0, d1 - d0
-        ious = ious_out[offsets[grp] : offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
-        for d in range(n_dt):
-            for g in range(n_gt):
-                ious[d, g] = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, crowd[g0 + g])
-        _match_group(np.int64(grp), g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
-
-
-@nb.parallel_kernel
-def match_given(bounds, gt, dt_area, thresholds, area_ranges, out, ious_out):
-    """:func:`match_boxes` on IoU matrices the caller wrote into ``ious_out``
-    (the protocol hooks: keypoint OKS, Boundary IoU)."""
-    gs, ge, ds, de, offsets = bounds
-    for grp in prange(gs.shape[0]):
-        g0, g1, d0, d1 = gs[grp], ge[grp], ds[grp], de[grp]
-        n_gt, n_dt = g1 - g0, d1 - d0
-        ious = ious_out[offsets[grp] : offsets[grp] + n_gt * n_dt].reshape((n_dt, n_gt))
-        _match_group(np.int64(grp), g0, g1, d0, d1, ious, gt, dt_area, thresholds, area_ranges, out)
+                if gt_sets is not None:
+                    matrix[d, g] = _mask_iou(dt_sets, d0 + d, gt_sets, g0 + g, crowd[g0 + g])
+                elif gt_boxes is not None:
+                    matrix[d, g] = _box_iou(dt_boxes, d0 + d, gt_boxes, g0 + g, crowd[g0 + g])
+        # np.int64: prange counts in uint64, range in int64; one signature for both
+        _match_group(
+            np.int64(grp), g0, g1, d0, d1, matrix, gt, dt_area, thresholds, area_ranges, out
+        )
 
 
 @nb.parallel_kernel

@@ -21,7 +21,7 @@ def oks_matrix(dt, gt, boxes, areas, variances, eps, out):
 @nb.parallel_kernel
 def oks_groups(gs, ge, ds, de, dt, gt, boxes, areas, variances, eps, ious_out, offsets):
     """Each group's (D, G) OKS matrix at ``ious_out[offsets[grp]:]`` (the layout of
-    ``cpu_coco.match_given``): detections ``ds[grp]:de[grp]``, ground truth
+    ``cpu_coco.match_groups``): detections ``ds[grp]:de[grp]``, ground truth
     ``gs[grp]:ge[grp]``."""
     for grp in prange(gs.shape[0]):
         g0, d0 = gs[grp], ds[grp]
