@@ -85,11 +85,11 @@ def sized_call(fn: Any, work: int, *args: Any) -> Any:
     --------
     >>> import numpy as np
     >>> from ioukit._core.loader import kernel, sized_call
-    >>> areas = np.zeros(1, np.int64)
-    >>> counts, offsets, sizes = np.array([2, 3, 1]), np.array([0, 3]), np.array([6])
-    >>> sized_call(kernel("cpu_rle").areas_from_counts, 3, counts, offsets, sizes, areas)
-    >>> areas
-    array([3])
+    >>> src, out = np.array([7, 8, 9]), np.zeros(2, np.int64)
+    >>> starts, lengths, at = np.array([1, 0]), np.array([1, 1]), np.array([0, 1])
+    >>> sized_call(kernel("cpu_rle").gather_segments, 2, src, starts, lengths, at, out)
+    >>> out  # two runs of one count, copied in the order asked
+    array([8, 7])
     """
     from .jit import sized_call as call  # deferred: importing ioukit imports no numba
 

@@ -230,7 +230,7 @@ _MARKERS = {
     "coco": ("cpu_coco", "accumulate"),
     "boxes": ("cpu_boxes", "pairwise_ciou"),
     "rle": ("cpu_rle", "merge_counts"),
-    "dense_masks": ("cpu_masks", "pack_masks_words"),
+    "dense_masks": ("cpu_masks", "pack_masks"),
     "sparse_boxes": ("cpu_sparse", "fill_pairs"),
     "semantic": ("cpu_semantic", "confusion_uint8"),
     "rle_masks": ("cpu_masks", "pack_intervals"),

@@ -317,29 +317,30 @@ def _after_member(buf, p, close):
     return -1, False
 
 
-# Height then width, parsed by the same steps written twice (duplicate D10): a loop
-# over two items costs a tuple in numba's nopython mode for no clarity gained.
+@nb.serial_kernel
+def _plain_int(buf, p):
+    """A plain integer at ``p`` and the whitespace after it: ``(end, value)``, end -1
+    unless one is there."""
+    q = _number_end(buf, p)
+    if q < 0:
+        return -1, 0
+    value, ok = _integer(buf, p, q)
+    if not ok:
+        return -1, 0
+    return _ws(buf, q), value
+
+
 @nb.serial_kernel
 def _size(buf, p):
     """``[h, w]`` at ``p``: ``(end, h, w)``, end -1 unless two plain integers."""
     n = buf.shape[0]
     if p >= n or buf[p] != 91:
         return -1, 0, 0
-    p = _ws(buf, p + 1)
-    q = _number_end(buf, p)
-    if q < 0:
+    p, h = _plain_int(buf, _ws(buf, p + 1))
+    if p < 0 or p >= n or buf[p] != 44:
         return -1, 0, 0
-    h, ok_h = _integer(buf, p, q)
-    p = _ws(buf, q)
-    if p >= n or buf[p] != 44:
-        return -1, 0, 0
-    p = _ws(buf, p + 1)
-    q = _number_end(buf, p)
-    if q < 0:
-        return -1, 0, 0
-    w, ok_w = _integer(buf, p, q)
-    p = _ws(buf, q)
-    if not (ok_h and ok_w) or p >= n or buf[p] != 93:
+    p, w = _plain_int(buf, _ws(buf, p + 1))
+    if p < 0 or p >= n or buf[p] != 93:
         return -1, 0, 0
     return p + 1, h, w
 

@@ -285,6 +285,21 @@ def bboxes_from_counts(counts, offsets, heights, widths, out):
 
 
 @nb.serial_kernel
+def _advance(runs, i, end, value, p, size):
+    """Step through the run lengths ``runs`` (run ``i`` ends at ``end``, foreground when
+    ``value``) until a run ends after position ``p``: ``(i, end, value)``. Past the
+    last run, background up to ``size``."""
+    while end <= p:
+        i += 1
+        if i < runs.shape[0]:
+            end += _run(runs, i, end, size)
+            value = not value
+        else:
+            end, value = size, False
+    return i, end, value
+
+
+@nb.serial_kernel
 def _merge_two(a, b, size, intersect, out):
     """Union (or intersection) of run lengths ``a`` and ``b`` of ``size`` pixels into
     ``out`` (room for ``len(a) + len(b) + 1``); returns the number of runs.
@@ -295,22 +310,8 @@ def _merge_two(a, b, size, intersect, out):
     ib, eb, vb = np.int64(-1), np.int64(0), True
     p, start, v, m = np.int64(0), np.int64(0), False, 0
     while p < size:
-        # the same advance for run a and run b (duplicate D13): numba cannot take a
-        # (run index, end, value) triple by reference without allocating
-        while ea <= p:
-            ia += 1
-            if ia < a.shape[0]:
-                ea += _run(a, ia, ea, size)
-                va = not va
-            else:
-                ea, va = size, False
-        while eb <= p:
-            ib += 1
-            if ib < b.shape[0]:
-                eb += _run(b, ib, eb, size)
-                vb = not vb
-            else:
-                eb, vb = size, False
+        ia, ea, va = _advance(a, ia, ea, va, p, size)
+        ib, eb, vb = _advance(b, ib, eb, vb, p, size)
         nv = (va and vb) if intersect else (va or vb)
         if nv != v:
             out[m] = p - start
