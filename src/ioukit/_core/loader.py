@@ -72,7 +72,7 @@ def parallel_call(fn: Any, *args: Any) -> Any:
     return call(fn, *args)
 
 
-SERIAL_WORK = 1 << 20
+SERIAL_WORK = 1 << 19
 """:func:`sized_call` runs the serial twin below this much work (elements: bytes,
 run lengths, coordinates), a few milliseconds of it."""
 

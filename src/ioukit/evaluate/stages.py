@@ -16,8 +16,8 @@ from .records import Detections, GroundTruth
 # Below these amounts of work (IoU pairs x area ranges x thresholds for matching,
 # detections x area ranges x thresholds x maxDets for accumulation) the kernels run
 # serially: a few milliseconds, and a first run compiles only the serial kernel.
-SERIAL_MATCH = 2_000_000
-SERIAL_ACCUMULATE = 2_000_000
+SERIAL_MATCH = 500_000
+SERIAL_ACCUMULATE = 500_000
 
 
 def _selection(ids: Any, available: np.ndarray) -> np.ndarray:
