@@ -306,8 +306,9 @@ def _merge_two(a, b, size, intersect, out):
 
     Runs are clipped to ``size`` and missing runs count as background, so any
     input terminates: each step moves the position forward or reads a count."""
-    ia, ea, va = np.int64(-1), np.int64(0), True
-    ib, eb, vb = np.int64(-1), np.int64(0), True
+    start_value = size >= 0  # True, typed bool: a literal True compiles _advance twice
+    ia, ea, va = np.int64(-1), np.int64(0), start_value
+    ib, eb, vb = np.int64(-1), np.int64(0), start_value
     p, start, v, m = np.int64(0), np.int64(0), False, 0
     while p < size:
         ia, ea, va = _advance(a, ia, ea, va, p, size)
