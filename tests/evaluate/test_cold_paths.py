@@ -69,7 +69,7 @@ def test_coco_kernels_have_one_signature(iou_type):
     used = [s for s in twin.signatures if str(s[names.index(sources[iou_type])]) != "none"]
     assert len(used) == 1, twin.signatures
     assert len(jit.serial_twin(cpu_coco.accumulate).signatures) == 1
-    assert len(cpu_coco._match_group.signatures) == 1
+    assert len(cpu_coco._match_group.signatures) <= 1  # 0 when loaded with its caller
 
 
 def test_score_order_is_a_stable_sort_per_category():
