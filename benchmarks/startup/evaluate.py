@@ -10,13 +10,16 @@ val2014 sample shipped in ``ioukit/data``:
 
 Each figure is the median wall time of ``--repeat`` processes (``--cold-repeat``
 for the cold one, each with a new empty cache), and the table gives each time
-over pycocotools'. ``--threads N`` sets ``NUMBA_NUM_THREADS`` for ioukit.
+over pycocotools'. A second table gives the CPU seconds (user + system) of the
+same processes, which a machine shared with other work inflates far less than wall
+time. ``--threads N`` sets ``NUMBA_NUM_THREADS`` for ioukit.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,32 +52,43 @@ PEERS = {
 }
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+Times = tuple[float, float]  # (wall seconds, CPU seconds) of one process
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> Times:
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.perf_counter() - start, cpu
 
 
-def ioukit_times(iou_type: str, repeat: int, cold_repeat: int, env: dict) -> tuple[float, float]:
+def median(runs: list[Times]) -> Times:
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def ioukit_times(iou_type: str, repeat: int, cold_repeat: int, env: dict) -> tuple[Times, Times]:
     cmd = [sys.executable, "-m", "ioukit", "eval", str(sample_path("gt"))]
     cmd += [str(sample_path(iou_type)), "--iou-type", iou_type]
-    cold, warm = [], []
+    cold: list[Times] = []
+    warm: list[Times] = []
     for _ in range(cold_repeat):
         with tempfile.TemporaryDirectory(prefix="ioukit-startup-") as cache:
             run_env = dict(env, NUMBA_CACHE_DIR=cache)
             cold.append(timed(cmd, run_env))
             if not warm:
                 warm = [timed(cmd, run_env) for _ in range(repeat)]
-    return statistics.median(cold), statistics.median(warm)
+    return median(cold), median(warm)
 
 
-def peer_time(name: str, iou_type: str, repeat: int, env: dict) -> float:
+def peer_time(name: str, iou_type: str, repeat: int, env: dict) -> Times:
     code = PEER.format(imports=PEERS[name])
     cmd = [sys.executable, "-c", code, str(sample_path("gt")), str(sample_path(iou_type)), iou_type]
     try:
-        return statistics.median(timed(cmd, env) for _ in range(repeat))
+        return median([timed(cmd, env) for _ in range(repeat)])
     except subprocess.CalledProcessError:
-        return float("nan")  # not installed
+        return float("nan"), float("nan")  # not installed
 
 
 def main() -> None:
@@ -89,18 +103,24 @@ def main() -> None:
         env["NUMBA_NUM_THREADS"] = str(args.threads)
     print(f"# whole processes on the embedded 100-image sample, median of {args.repeat}")
     print(f"# (cold: median of {args.cold_repeat}, each with an empty numba cache)")
-    print("| command | ioukit cold | ioukit warm | pycocotools | faster-coco-eval "
-          "| cold / pycocotools | warm / pycocotools |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    rows = []
     for iou_type in args.iou_type or ("bbox", "segm"):
         cold, warm = ioukit_times(iou_type, args.repeat, args.cold_repeat, env)
         coco = peer_time("pycocotools", iou_type, args.repeat, env)
         faster = peer_time("faster-coco-eval", iou_type, args.repeat, env)
-        print(
-            f"| eval {iou_type} | {cold:.2f} s | {warm:.2f} s | {coco:.2f} s | {faster:.2f} s "
-            f"| {cold / coco:.1f}x | {warm / coco:.2f}x |"
-        )
-        sys.stdout.flush()
+        rows.append((iou_type, cold, warm, coco, faster))
+    for index, unit in ((0, "wall seconds"), (1, "CPU seconds (user + system)")):
+        print(f"\n{unit}\n")
+        print("| command | ioukit cold | ioukit warm | pycocotools | faster-coco-eval "
+              "| cold / pycocotools | warm / pycocotools |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|")
+        for iou_type, *times in rows:
+            cold, warm, coco, faster = (t[index] for t in times)
+            print(
+                f"| eval {iou_type} | {cold:.2f} s | {warm:.2f} s | {coco:.2f} s "
+                f"| {faster:.2f} s | {cold / coco:.1f}x | {warm / coco:.2f}x |"
+            )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

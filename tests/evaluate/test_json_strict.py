@@ -60,13 +60,24 @@ if not FILES:
     pytest.skip(f"JSONTestSuite not found at {SUITE}", allow_module_level=True)
 
 
+@pytest.fixture(params=["standard", "fast"])
+def both_paths(request, monkeypatch):
+    """The small-file path (the standard json module alone) and the large-file path
+    (orjson behind its guard, the compiled results scanner): the size threshold moved."""
+    from ioukit.evaluate import readers
+
+    if request.param == "fast":
+        monkeypatch.setattr(readers, "FAST_JSON_BYTES", 0)
+    return request.param
+
+
 def test_the_suite_is_complete():
     kinds = {k: sum(name.startswith(k) for name in FILES) for k in "yni"}
     assert kinds["y"] >= 90 and kinds["n"] >= 180 and kinds["i"] >= 30
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_conformance(name, tmp_path):
+def test_conformance(both_paths, name, tmp_path):
     raw = (SUITE / name).read_bytes()
     buf = np.frombuffer(raw, dtype=np.uint8)
     verdict = cpu_json.validate(buf)

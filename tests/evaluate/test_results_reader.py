@@ -54,6 +54,18 @@ def write(tmp_path, text):
 GT = {"images": [{"id": 1, "height": 4, "width": 4}], "categories": [{"id": 1}], "annotations": []}
 
 
+@pytest.fixture(params=["standard", "fast"])
+def both_paths(request, monkeypatch):
+    """Run a test with the small-file path (the standard json module alone) and with
+    the large-file path (the compiled results scanner, orjson behind its guard), by
+    moving the size threshold: both must accept, refuse and word errors alike."""
+    from ioukit.evaluate import readers
+
+    if request.param == "fast":
+        monkeypatch.setattr(readers, "FAST_JSON_BYTES", 0)
+    return request.param
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -68,7 +80,7 @@ GT = {"images": [{"id": 1, "height": 4, "width": 4}], "categories": [{"id": 1}],
         "[]",
     ],
 )
-def test_unusual_files_take_the_ordinary_path(tmp_path, text):
+def test_unusual_files_take_the_ordinary_path(both_paths, tmp_path, text):
     truth = read_ground_truth(GT, "bbox")
     assert read_results_file(write(tmp_path, text), truth, "bbox") is None
 
@@ -119,7 +131,7 @@ BOX = '{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}'
         "",
     ],
 )
-def test_invalid_json_is_refused_by_both_readers(tmp_path, text):
+def test_invalid_json_is_refused_by_both_readers(both_paths, tmp_path, text):
     truth = read_ground_truth(GT, "bbox")
     path = write(tmp_path, text)
     assert read_results_file(path, truth, "bbox") is None
@@ -128,7 +140,7 @@ def test_invalid_json_is_refused_by_both_readers(tmp_path, text):
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
-def test_files_not_in_utf8_are_refused(tmp_path, encoding):
+def test_files_not_in_utf8_are_refused(both_paths, tmp_path, encoding):
     # RFC 8259 8.1 and pycocotools: UTF-8 only (fuzz case results_files:0:329)
     truth = read_ground_truth(GT, "bbox")
     path = tmp_path / "dt.json"
@@ -146,7 +158,7 @@ def test_files_not_in_utf8_are_refused(tmp_path, encoding):
         ("bbox", "[0, 0, 1, 1]", "[1, 1, 2, 2]"),
     ],
 )
-def test_duplicate_keys_the_last_one_wins(tmp_path, key, first, last):
+def test_duplicate_keys_the_last_one_wins(both_paths, tmp_path, key, first, last):
     fields = {"image_id": "1", "category_id": "1", "bbox": "[0, 0, 1, 1]", "score": "0.5"}
     fields[key] = last
     body = ", ".join(f'"{k}": {v}' for k, v in fields.items())
@@ -215,11 +227,11 @@ def test_duplicate_counts_score_as_pycocotools(tmp_path):
         ),
         (
             '{"image_id": 1, "category_id": 99999999999999999999, "bbox": [0, 0, 1, 1], "score": 0.5}',
-            r"detection 1 \(id \?\) has category_id=1e\+20, expected an integer",
+            r"detection 1 \(id \?\) has category_id=99999999999999999999, expected an integer",
         ),
         (
             '{"image_id": 99999999999999999999, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}',
-            r"detection 1 has image id 1e\+20, expected an integer",
+            r"detection 1 has image id 99999999999999999999, which does not fit in int64",
         ),
         (
             '{"image_id": "99999999999999999999", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}',
@@ -248,7 +260,7 @@ def test_duplicate_counts_score_as_pycocotools(tmp_path):
         ("[1, 2]", r"detection 1 is a list, not an object"),
     ],
 )
-def test_wrong_types_name_the_file_and_the_result(tmp_path, detection, message):
+def test_wrong_types_name_the_file_and_the_result(both_paths, tmp_path, detection, message):
     truth = read_ground_truth(GT, "bbox")
     path = write(tmp_path, f"[{BOX}, {detection}]")
     with pytest.raises(ValueError, match=r"detections file '.*dt\.json': " + message):
@@ -283,3 +295,33 @@ def test_smallest_results_fit_the_arrays(tmp_path):
     found = _scan(raw, False)
     assert found is not None and len(found[2]) == 50
     assert _scan(b"[" + b"{}," * 1000 + b"{}]", False) is None
+
+
+@pytest.mark.parametrize(
+    "number,kind",
+    [("99999999999999999999", "int"), ("-9223372036854775809", "int"), ("1.5", "float")],
+)
+def test_orjson_reads_only_what_it_reads_like_json(both_paths, number, kind):
+    """Integers past 64 bits come back as floats from orjson and as integers from the
+    standard parser: the guard sends such files to the standard parser, so the value
+    (and an error quoting it) is the same on both paths."""
+    from ioukit.evaluate.readers import parse_json
+
+    raw = ("[" + " " * (1 << 20) + number + "]").encode()  # past the size threshold
+    value = parse_json(raw, "case")[0]
+    assert value == json.loads(raw)[0] and type(value).__name__ == kind
+
+
+def test_small_files_never_compile_the_json_kernels(tmp_path):
+    """Below FAST_JSON_BYTES neither the compiled scanner nor the orjson guard runs."""
+    from unittest import mock
+
+    from ioukit.evaluate import readers
+
+    truth = read_ground_truth(GT, "bbox")
+    path = write(tmp_path, f"[{BOX}]")
+    with mock.patch.object(readers, "read_results_file", side_effect=AssertionError):
+        dets = read_detections(path, truth, "bbox")
+    assert dets.scores.tolist() == [0.5]
+    with mock.patch("ioukit.kernels.cpu_json.orjson_unsafe", side_effect=AssertionError):
+        assert readers.parse_json(path.read_bytes(), "case")[0]["score"] == 0.5

@@ -34,6 +34,9 @@ class CompileRecord:
     """Wall seconds less the nested compilations."""
     depth: int
     """0 for a compilation started from Python, 1+ for one started inside another."""
+    cpu_self_seconds: float = 0.0
+    """CPU seconds of this thread less the nested compilations (steadier than wall
+    seconds on a shared machine)."""
 
 
 def _dispatcher_name(dispatcher: Any) -> str:
@@ -103,15 +106,17 @@ class CompileWatch:
                 text = f"  compiling kernel {self.count + 1} ({self.seconds:.1f} s so far): {name}"
                 self._write("\r" + text[:78].ljust(78))
                 self._drew = True
-        self._stack.append([time.perf_counter(), 0.0, data])
+        self._stack.append([time.perf_counter(), 0.0, data, time.thread_time(), 0.0])
 
     def _end(self, data: dict) -> None:
         if not self._stack:
             return
-        start, nested, info = self._stack.pop()
+        start, nested, info, cpu_start, cpu_nested = self._stack.pop()
         seconds = time.perf_counter() - start
+        cpu = time.thread_time() - cpu_start
         if self._stack:
             self._stack[-1][1] += seconds
+            self._stack[-1][4] += cpu
         args = ", ".join(str(a) for a in info.get("args", ()))
         record = CompileRecord(
             _dispatcher_name(info.get("dispatcher")),
@@ -119,6 +124,7 @@ class CompileWatch:
             seconds,
             seconds - nested,
             len(self._stack),
+            cpu - cpu_nested,
         )
         self.records.append(record)
 

@@ -10,6 +10,8 @@ a kernel module when it first needs one::
 
 This module itself imports no numba; :func:`parallel_call` imports
 :mod:`ioukit._core.jit` (and so numba) on its first call only.
+:func:`sized_call` runs small inputs through the kernel's serial twin, so a first
+run on small data compiles only that (about half the compile time).
 """
 
 from __future__ import annotations
@@ -68,3 +70,27 @@ def parallel_call(fn: Any, *args: Any) -> Any:
     from .jit import parallel_call as call  # deferred: importing ioukit imports no numba
 
     return call(fn, *args)
+
+
+SERIAL_WORK = 1 << 19
+""":func:`sized_call` runs the serial twin below this much work (elements: bytes,
+run lengths, coordinates), a few milliseconds of it."""
+
+
+def sized_call(fn: Any, work: int, *args: Any) -> Any:
+    """Call the parallel kernel ``fn(*args)`` as :func:`parallel_call` does, or its
+    serial twin when ``work`` is below :data:`SERIAL_WORK`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ioukit._core.loader import kernel, sized_call
+    >>> src, out = np.array([7, 8, 9]), np.zeros(2, np.int64)
+    >>> starts, lengths, at = np.array([1, 0]), np.array([1, 1]), np.array([0, 1])
+    >>> sized_call(kernel("cpu_rle").gather_segments, 2, src, starts, lengths, at, out)
+    >>> out  # two runs of one count, copied in the order asked
+    array([8, 7])
+    """
+    from .jit import sized_call as call  # deferred: importing ioukit imports no numba
+
+    return call(fn, int(work), SERIAL_WORK, *args)

@@ -80,9 +80,14 @@ def check_box_values(
     """
     if arr.size == 0:
         return 0.0
-    cpu_boxes = kernel("cpu_boxes")
     flat = arr.reshape(-1, 4)
-    row, reason, big = cpu_boxes.first_invalid_box(flat, cpu_boxes.FORMAT_CODES[fmt], validate)
+    if flat.shape[0] <= NUMPY_BOX_ROWS:  # small: NumPy, no kernel to compile on a first run
+        row, reason = _first_invalid_numpy(flat, fmt) if validate else (-1, -1)
+        # the scan's max skips NaN (validate=False lets them through)
+        big = np.fmax.reduce(np.abs(flat), axis=None, initial=0) if row < 0 else 0.0
+    else:
+        cpu_boxes = kernel("cpu_boxes")
+        row, reason, big = cpu_boxes.first_invalid_box(flat, FORMAT_CODES[fmt], validate)
     if row < 0:
         return float(big)
     hint = ""
@@ -90,6 +95,29 @@ def check_box_values(
         hint = '; every box has a non-negative 3rd and 4th value: are they xywh? pass fmt="xywh"'
     where = format_index(int(row), arr.shape[:-1])
     raise invalid_box_error(flat[row], where, fmt, name, func, hint)
+
+
+NUMPY_BOX_ROWS = 65_536
+"""Up to this many boxes :func:`check_box_values` checks in NumPy (temporaries of a
+few bytes a box); more go through the compiled scan (no temporaries)."""
+
+
+def _first_invalid_numpy(flat: np.ndarray, fmt: str) -> tuple[int, int]:
+    """``(row, reason)`` of the first box ``kernels.scalar.invalid_box_reason`` refuses,
+    or ``(-1, -1)``: the same comparisons, vectorised."""
+    finite = np.isfinite(flat).all(axis=1)
+    if fmt == "xyxy":
+        bad = (flat[:, 2] < flat[:, 0]) | (flat[:, 3] < flat[:, 1])
+    else:
+        bad = (flat[:, 2] < 0) | (flat[:, 3] < 0)
+    bad |= ~finite
+    if not bad.any():
+        return -1, -1
+    from ..kernels.scalar import invalid_box_reason
+
+    row = int(np.argmax(bad))
+    p, q, r, t = (float(v) for v in flat[row])
+    return row, invalid_box_reason(p, q, r, t, FORMAT_CODES[fmt])
 
 
 def invalid_box_error(

@@ -1,7 +1,8 @@
 """Compile (or load from the on-disk cache) the CPU kernels ahead of the first call.
 
 Each *family* warms its kernels through the public functions on tiny inputs, so
-it compiles exactly the specialisations real calls use. Families are independent:
+it compiles exactly the specialisations real calls use: once as small calls run
+them (serial twins) and once as large calls do (the parallel kernels). Families are independent:
 ``warmup(jobs=2)`` compiles them in parallel worker processes (filling the on-disk
 cache with every core), then loads the cache into the calling process.
 """
@@ -193,15 +194,22 @@ def _coco(dtypes: tuple[str, ...]) -> None:
 def _json(dtypes: tuple[str, ...]) -> None:
     import json
 
-    from ..evaluate.readers import read_detections, read_ground_truth
+    from ..evaluate import readers
 
     gt, bbox, segm = _coco_data()
-    with tempfile.TemporaryDirectory(prefix="ioukit-warmup-") as folder:
-        for iou_type, results in (("bbox", bbox), ("segm", segm)):
-            path = os.path.join(folder, f"{iou_type}.json")
-            with open(path, "w") as handle:
-                json.dump(results, handle)
-            read_detections(path, read_ground_truth(gt, iou_type), iou_type)
+    saved = readers.FAST_JSON_BYTES
+    readers.FAST_JSON_BYTES = 0  # the large-file readers, on tiny files
+    try:
+        readers.parse_json(b"[1]", "warmup")  # the orjson guard (when orjson is installed)
+        with tempfile.TemporaryDirectory(prefix="ioukit-warmup-") as folder:
+            for iou_type, results in (("bbox", bbox), ("segm", segm)):
+                path = os.path.join(folder, f"{iou_type}.json")
+                with open(path, "w") as handle:
+                    json.dump(results, handle)
+                truth = readers.read_ground_truth(gt, iou_type)
+                readers.read_detections(path, truth, iou_type)
+    finally:
+        readers.FAST_JSON_BYTES = saved
 
 
 FAMILIES: dict[str, Callable[[tuple[str, ...]], None]] = {
@@ -229,7 +237,7 @@ _MARKERS = {
     "coco": ("cpu_coco", "accumulate"),
     "boxes": ("cpu_boxes", "pairwise_ciou"),
     "rle": ("cpu_rle", "merge_counts"),
-    "dense_masks": ("cpu_masks", "pack_masks_words"),
+    "dense_masks": ("cpu_masks", "pack_masks"),
     "sparse_boxes": ("cpu_sparse", "fill_pairs"),
     "semantic": ("cpu_semantic", "confusion_uint8"),
     "rle_masks": ("cpu_masks", "pack_intervals"),
@@ -267,8 +275,15 @@ def cold_families(families: Iterable[str]) -> list[str]:
 
 
 def _warm_family(name: str, dtypes: tuple[str, ...]) -> float:
+    """Warm one family twice: on its tiny inputs (the serial twins that small calls
+    run, see ``jit.sized_call``) and again with every sized call made parallel (the
+    kernels large inputs run)."""
+    from .jit import every_variant
+
     start = time.perf_counter()
     FAMILIES[name](dtypes)
+    with every_variant():
+        FAMILIES[name](dtypes)
     return time.perf_counter() - start
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dispatch
-from .._core.loader import kernel, parallel_call
+from .._core.loader import kernel, parallel_call, sized_call
 from .dense import mask_boxes
 from .rleset import RLESet, check_sizes, from_counts_list, parse_rles
 
@@ -93,14 +93,15 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     xy = np.concatenate(polygons) if n else np.zeros(0)
     bounds = np.empty(n, dtype=np.int64)
     if n:
-        parallel_call(kernels.polygon_bounds, xy, poly_offsets, widths, bounds)
+        sized_call(kernels.polygon_bounds, xy.size, xy, poly_offsets, widths, bounds)
     slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(bounds, out=slots[1:])
     raw = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
     lengths = np.empty(n, dtype=np.int64)
     if n:
-        parallel_call(
+        sized_call(
             kernels.polygons_to_counts,
+            xy.size + raw.size,
             xy,
             poly_offsets,
             heights,
@@ -112,7 +113,7 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
-    parallel_call(kernels.gather_segments, raw, slots[:-1], lengths, offsets, counts)
+    sized_call(kernels.gather_segments, counts.size, raw, slots[:-1], lengths, offsets, counts)
     return RLESet(heights, widths, counts, offsets)
 
 

@@ -66,10 +66,8 @@ def pack(
     areas = np.zeros(masks.shape[0], dtype=np.int64)
     if masks.shape[0]:
         chunks = _chunks(masks)
-        if chunks is not None:
-            parallel_call(k.pack_masks_words, chunks, boxes, offsets, words, areas)
-        else:
-            parallel_call(k.pack_masks, masks, boxes, offsets, words, areas)
+        pixels = masks if chunks is None else None  # one of the two: the kernel's branch
+        parallel_call(k.pack_masks, pixels, chunks, boxes, offsets, words, areas)
     return words, areas
 
 

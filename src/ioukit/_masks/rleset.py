@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.loader import kernel, parallel_call
+from .._core.loader import kernel, parallel_call, sized_call
 from .._core.validate import short_repr
 from ..kernels.codes import RLE_DECODE_ERRORS
 
@@ -273,15 +273,17 @@ def decode_buffer(
     n = starts.shape[0]
     items = items if items is not None else list(range(n))
     room = np.empty(n, dtype=np.int64)
-    parallel_call(kernels.count_terminators, buf, starts, ends, room)
+    sized_call(kernels.count_terminators, buf.size, buf, starts, ends, room)
     slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(room, out=slots[1:])
     counts = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
     n_counts = np.empty(n, dtype=np.int64)
     status = np.empty(n, dtype=np.int64)
     where = np.empty(n, dtype=np.int64)
-    parallel_call(
-        kernels.decode_strings, buf, starts, ends, areas, slots, counts, n_counts, status, where
+    sized_call(
+        kernels.decode_strings,
+        buf.size + counts.size,
+        *(buf, starts, ends, areas, slots, counts, n_counts, status, where),
     )
     if status.any():
         k = int(np.argmax(status != 0))
@@ -292,7 +294,7 @@ def decode_buffer(
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_counts, out=offsets[1:])
     packed = np.empty(int(offsets[-1]), dtype=np.int64)
-    parallel_call(kernels.gather_segments, counts, slots[:-1], n_counts, offsets, packed)
+    sized_call(kernels.gather_segments, packed.size, counts, slots[:-1], n_counts, offsets, packed)
     return packed, offsets
 
 
@@ -304,8 +306,9 @@ def subset(rles: RLESet, index: np.ndarray) -> RLESet:
     np.cumsum(lengths, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
     if index.shape[0]:
-        parallel_call(
+        sized_call(
             kernel("cpu_rle").gather_segments,
+            counts.size,
             rles.counts,
             rles.offsets[index],
             lengths,

@@ -27,6 +27,13 @@ from .results_reader import read_results_file
 
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
+FAST_JSON_BYTES = 1 << 20
+"""Files from this size on go through the fast readers: orjson (when installed,
+behind the compiled nesting-depth guard) and, for plain ``.json`` results, the
+compiled results scanner. Smaller files take the standard ``json`` module alone:
+a few tens of milliseconds, against the seconds those kernels take to compile on a
+first run. Both paths accept and refuse the same files with the same messages."""
+
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
@@ -35,23 +42,37 @@ def _no_constant(name: str) -> Any:
 def parse_json(raw: bytes, where: str) -> Any:
     """Parse ``raw`` as strict JSON (RFC 8259), raising ValueError naming ``where``.
 
-    orjson (optional) is tried first; whatever it rejects goes to ``json.loads`` with
-    NaN / Infinity refused, so the standard parser decides (the last of duplicate keys
-    wins in both). Nesting too deep for the parser is a ValueError, never a
-    RecursionError.
+    From :data:`FAST_JSON_BYTES` on, orjson (optional) is tried first on files it
+    reads exactly as the standard parser does (nesting below 512, no integer past 64
+    bits); whatever it rejects goes to ``json.loads`` with NaN / Infinity refused,
+    so the standard parser decides (the last of duplicate keys wins in both). Nesting
+    too deep for the parser is a ValueError, never a RecursionError.
+
+    Examples
+    --------
+    >>> from ioukit.evaluate.readers import parse_json
+    >>> parse_json(b'{"a": 1, "a": 2}', "example")
+    {'a': 2}
+    >>> parse_json(b"[NaN]", "example")
+    Traceback (most recent call last):
+    ...
+    ValueError: example is not valid JSON: NaN is not a JSON value
     """
-    from ..kernels.cpu_json import nesting_depth
-
-    # orjson 3.8 recurses on the C stack without a limit (a segfault near 10**7 levels)
-    if nesting_depth(np.frombuffer(raw, dtype=np.uint8), _ORJSON_DEPTH) < _ORJSON_DEPTH:
+    if len(raw) >= FAST_JSON_BYTES:
         try:
-            import orjson  # optional, several times faster on large result files
-
-            return orjson.loads(raw)
+            import orjson  # optional, several times faster on large files
         except ImportError:
-            pass
-        except (ValueError, RecursionError):
-            pass  # orjson is stricter in places (numbers past double): json.loads decides
+            orjson = None
+        if orjson is not None:
+            from ..kernels.cpu_json import orjson_unsafe
+
+            # orjson 3.8 recurses on the C stack without a limit (a segfault near 10**7
+            # levels) and reads integers past 64 bits as floats: those files go to json
+            if not orjson_unsafe(np.frombuffer(raw, dtype=np.uint8), _ORJSON_DEPTH):
+                try:
+                    return orjson.loads(raw)
+                except (ValueError, RecursionError):
+                    pass  # orjson is stricter in places (numbers past double): json decides
     try:
         # UTF-8 only (RFC 8259 8.1, and pycocotools): bytes given to json.loads would
         # also be read as UTF-16, UTF-32 or with a byte order mark
@@ -290,18 +311,29 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
 def read_detections(source: Any, gt: GroundTruth, iou_type: str) -> Detections:
     """Validate and flatten detection results (pycocotools ``loadRes`` rules).
 
-    Files in the common shape go through a compiled reader (no Python dicts); any
-    other input, and any file that reader is unsure of, through the JSON parser.
+    Plain ``.json`` files from :data:`FAST_JSON_BYTES` on in the common shape go
+    through a compiled reader (no Python dicts); any other input, and any file that
+    reader is unsure of, through the JSON parser.
     Errors name the file and the offending result.
     """
     try:
-        if isinstance(source, (str, os.PathLike)) and not os.fspath(source).endswith(".gz"):
+        if _fast_file(source):
             fast = read_results_file(source, gt, iou_type)
             if fast is not None:
                 return fast
         return _read_detections(load_json(source, "detections"), gt, iou_type)
     except ValueError as err:
         raise _named(source, "detections", err) from None
+
+
+def _fast_file(source: Any) -> bool:
+    """Whether ``source`` is a plain ``.json`` file large enough for the compiled reader."""
+    if not isinstance(source, (str, os.PathLike)) or os.fspath(source).endswith(".gz"):
+        return False
+    try:
+        return os.path.getsize(source) >= FAST_JSON_BYTES
+    except OSError:
+        return True  # the reader opens it and reports the error
 
 
 def _boxes_from_masks(data: list, gt: GroundTruth, position: np.ndarray, what: str):

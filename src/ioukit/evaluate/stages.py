@@ -13,6 +13,12 @@ import numpy as np
 from .params import COCOParams, COCOResult, summarize, warn_gt_id_zero
 from .records import Detections, GroundTruth
 
+# Below these amounts of work (IoU pairs x area ranges x thresholds for matching,
+# detections x area ranges x thresholds x maxDets for accumulation) the kernels run
+# serially: a few milliseconds, and a first run compiles only the serial kernel.
+SERIAL_MATCH = 500_000
+SERIAL_ACCUMULATE = 500_000
+
 
 def _selection(ids: Any, available: np.ndarray) -> np.ndarray:
     if ids is None:
@@ -155,7 +161,6 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
         gt_sets, dt_sets, mask_area = _mask_sets(truth, dets, g_sel, d_sel)
         if dets.boxes is None:
             dt_area = mask_area.astype(np.float64)
-    empty_sets = _empty_sets()
     sizes = (ge - gs) * (de - ds)
     offsets = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
@@ -165,39 +170,37 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
     gt_positive = np.zeros((n_a, len(keys)), dtype=np.int64)
     gt_best = np.zeros((n_a, n_t, len(g_sel)), dtype=np.float64)
     ious = np.empty(max(int(offsets[-1]), 1))
-    iou_mode = 1 if p.iou_type == "segm" else 0  # 0 box IoU, 1 mask IoU
-    if len(keys) and p.iou_type in ("keypoints", "boundary"):
-        from .protocols import fill_group_ious
-
-        fill_group_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious)
-        iou_mode = 2  # match_groups takes the matrices as they are
     if len(keys):
-        _numba.parallel_call(
-            cpu_coco.match_groups,
-            iou_mode,
-            gs,
-            ge,
-            ds,
-            de,
-            np.ascontiguousarray(truth.boxes[g_sel]),
-            np.ascontiguousarray(dets.boxes[d_sel])
-            if dets.boxes is not None
-            else np.zeros((len(d_sel), 4)),
-            gt_sets or empty_sets,
-            dt_sets or empty_sets,
-            truth.areas[g_sel],
-            truth.crowd[g_sel],
+        bounds = (gs, ge, ds, de, offsets)
+        gt = (
+            np.ascontiguousarray(truth.areas[g_sel], dtype=np.float64),
+            np.ascontiguousarray(truth.crowd[g_sel], dtype=np.bool_),
             (truth.ann_ids[g_sel] == 0) & (not p.match_gt_id_zero),
-            dt_area,
-            p.iou_thrs,
-            np.asarray(p.area_rng, dtype=np.float64).reshape(-1, 2),
-            dt_matched,
-            dt_ignored,
-            gt_positive,
-            gt_best,
-            ious,
-            offsets,
         )
+        common = (
+            gt,
+            np.ascontiguousarray(dt_area, dtype=np.float64),
+            np.ascontiguousarray(p.iou_thrs, dtype=np.float64),
+            np.asarray(p.area_rng, dtype=np.float64).reshape(-1, 2),
+            (dt_matched, dt_ignored, gt_positive, gt_best),
+            ious,
+        )
+        work = int(offsets[-1]) * n_a * n_t + len(keys)
+        gt_boxes = dt_boxes = None
+        if p.iou_type in ("keypoints", "boundary"):
+            from .protocols import fill_group_ious
+
+            fill_group_ious(truth, dets, p, g_sel, d_sel, gs, ge, ds, de, offsets, ious)
+        elif p.iou_type == "bbox":
+            gt_boxes = np.ascontiguousarray(truth.boxes[g_sel], dtype=np.float64)
+            dt_boxes = (
+                np.ascontiguousarray(dets.boxes[d_sel], dtype=np.float64)
+                if dets.boxes is not None
+                else np.zeros((len(d_sel), 4))
+            )
+        # None: numba compiles each source of IoU (boxes, masks, given) on its own
+        args = (bounds, gt_boxes, dt_boxes, gt_sets, dt_sets, *common)
+        _numba.sized_call(cpu_coco.match_groups, work, SERIAL_MATCH, *args)
     return MatchStage(
         cats=cats,
         n_img=n_img,
@@ -231,32 +234,35 @@ def _accumulate(p, cats, n_img, keys, d_key, rank, d_scores, dt_matched, dt_igno
         cat_dt = np.array([0, len(d_key)])
         cat_groups = np.array([0, len(keys)])
     starts, stops = cat_dt[:-1].copy(), cat_dt[1:].copy()
-    order = np.empty(len(d_key), dtype=np.int64)
-    _numba.parallel_call(cpu_coco.score_order, starts, stops, d_scores, order)
-    _numba.parallel_call(
+    order = score_order(starts, stops, d_scores)
+    work = len(d_key) * len(p.area_rng) * len(p.iou_thrs) * len(p.max_dets)
+    _numba.sized_call(
         cpu_coco.accumulate,
-        starts,
-        stops,
-        cat_groups[:-1].copy(),
-        cat_groups[1:].copy(),
+        work,
+        SERIAL_ACCUMULATE,
+        (starts, stops, cat_groups[:-1].copy(), cat_groups[1:].copy()),
         gt_positive,
         order,
-        rank,
-        d_scores,
-        dt_matched,
-        dt_ignored,
+        rank.astype(np.int64, copy=False),
+        np.ascontiguousarray(d_scores, dtype=np.float64),
+        (dt_matched, dt_ignored),
         np.asarray(p.max_dets, dtype=np.int64),
-        p.rec_thrs,
-        precision,
-        recall,
-        scores,
+        np.ascontiguousarray(p.rec_thrs, dtype=np.float64),
+        (precision, recall, scores),
     )
     return precision, recall, scores
 
 
-def _empty_sets() -> tuple:
-    z = np.zeros(1, dtype=np.int64)
-    return (z, z, z, z, z, z, z, z, z)
+def score_order(starts: np.ndarray, stops: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The detections of each category ``[starts[k], stops[k])`` by descending score,
+    ties in image order (a stable sort, as pycocotools' mergesort). Filtering this
+    order by rank gives the order of every maxDets subset, so each category sorts
+    once. NumPy's sort: no compiled merge sort to pay for on a first run."""
+    order = np.empty(len(scores), dtype=np.int64)
+    for lo, hi in zip(starts.tolist(), stops.tolist(), strict=True):
+        order[lo:hi] = np.argsort(-scores[lo:hi], kind="stable")
+        order[lo:hi] += lo
+    return order
 
 
 def _mask_sets(truth: GroundTruth, dets: Detections, g_sel: np.ndarray, d_sel: np.ndarray):

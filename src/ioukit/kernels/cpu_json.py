@@ -317,29 +317,30 @@ def _after_member(buf, p, close):
     return -1, False
 
 
-# Height then width, parsed by the same steps written twice (duplicate D10): a loop
-# over two items costs a tuple in numba's nopython mode for no clarity gained.
+@nb.serial_kernel
+def _plain_int(buf, p):
+    """A plain integer at ``p`` and the whitespace after it: ``(end, value)``, end -1
+    unless one is there."""
+    q = _number_end(buf, p)
+    if q < 0:
+        return -1, 0
+    value, ok = _integer(buf, p, q)
+    if not ok:
+        return -1, 0
+    return _ws(buf, q), value
+
+
 @nb.serial_kernel
 def _size(buf, p):
     """``[h, w]`` at ``p``: ``(end, h, w)``, end -1 unless two plain integers."""
     n = buf.shape[0]
     if p >= n or buf[p] != 91:
         return -1, 0, 0
-    p = _ws(buf, p + 1)
-    q = _number_end(buf, p)
-    if q < 0:
+    p, h = _plain_int(buf, _ws(buf, p + 1))
+    if p < 0 or p >= n or buf[p] != 44:
         return -1, 0, 0
-    h, ok_h = _integer(buf, p, q)
-    p = _ws(buf, q)
-    if p >= n or buf[p] != 44:
-        return -1, 0, 0
-    p = _ws(buf, p + 1)
-    q = _number_end(buf, p)
-    if q < 0:
-        return -1, 0, 0
-    w, ok_w = _integer(buf, p, q)
-    p = _ws(buf, q)
-    if not (ok_h and ok_w) or p >= n or buf[p] != 93:
+    p, w = _plain_int(buf, _ws(buf, p + 1))
+    if p < 0 or p >= n or buf[p] != 93:
         return -1, 0, 0
     return p + 1, h, w
 
@@ -513,25 +514,33 @@ def scan_results(buf, want_masks, image_ids, category_ids, scores, boxes, sizes,
 
 
 @nb.serial_kernel
-def nesting_depth(buf, limit):
-    """Deepest bracket nesting of ``buf`` outside strings, counted up to ``limit``
-    (a guard before parsers that recurse on the C stack)."""
+def orjson_unsafe(buf, limit):
+    """Whether ``buf`` needs the standard parser rather than orjson: bracket nesting
+    outside strings reaches ``limit`` (orjson 3.8 recurses on the C stack without a
+    limit), or a number has a run of 19 or more digits (orjson reads integers past
+    64 bits as floats, the standard parser as integers, and errors quote the value).
+    """
     n = buf.shape[0]
-    depth, deepest = 0, 0
+    depth = 0
+    digits = 0
     p = 0
     while p < n:
         c = buf[p]
+        if 48 <= c <= 57:
+            digits += 1
+            if digits >= 19:
+                return True
+        else:
+            digits = 0
         if c == 34:  # skip a string, escapes included
             p += 1
             while p < n and buf[p] != 34:
                 p += 2 if buf[p] == 92 else 1
         elif c == 91 or c == 123:
             depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest >= limit:
-                    return deepest
+            if depth >= limit:
+                return True
         elif c == 93 or c == 125:
             depth -= 1
         p += 1
-    return deepest
+    return False

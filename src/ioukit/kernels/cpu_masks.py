@@ -220,30 +220,6 @@ def mask_boxes(masks, boxes, bad):
         boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3] = r0, r1, c0, c1
 
 
-@nb.parallel_kernel
-def pack_masks(masks, boxes, word_offsets, words, areas):
-    """Pack each mask's bounding-box rows into absolute-column-aligned 64-bit words."""
-    n_masks = masks.shape[0]
-    for n in prange(n_masks):
-        r0, r1, c0, c1 = boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3]
-        total = np.int64(0)
-        if r1 >= r0:
-            k0, k1 = c0 // 64, c1 // 64
-            width = k1 - k0 + 1
-            base = word_offsets[n]
-            for y in range(r0, r1 + 1):
-                row = base + (y - r0) * width
-                for k in range(width):
-                    words[row + k] = 0
-                for x in range(c0, c1 + 1):
-                    if masks[n, y, x] != 0:
-                        k = x // 64 - k0
-                        words[row + k] |= np.uint64(1) << np.uint64(x % 64)
-                for k in range(width):
-                    total += popcount64(words[row + k])
-        areas[n] = total
-
-
 _GATHER = np.uint64(0x0102040810204080)  # 8 bytes of 0/1 -> 8 bits (byte i -> bit i)
 _NOT_BINARY = np.uint64(0xFEFEFEFEFEFEFEFE)
 _U8, _U56, _U64_ONE = np.uint64(8), np.uint64(56), np.uint64(1)
@@ -296,14 +272,16 @@ def mask_boxes_words(chunks, boxes, bad):
         boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3] = r0, r1, c0, c1
 
 
-# The same box walk as pack_masks (duplicate): only the innermost read differs (bytes vs
-# 8-pixel words), and a shared walker would need a function argument, which numba
-# specialises per call site anyway.
 @nb.parallel_kernel
-def pack_masks_words(chunks, boxes, word_offsets, words, areas):
-    """:func:`pack_masks` for uint64 ``chunks``: 8 pixels become 8 bits with one multiply."""
-    n_masks, h, n_chunks = chunks.shape
-    for n in prange(n_masks):
+def pack_masks(masks, chunks, boxes, word_offsets, words, areas):
+    """Pack each mask's bounding-box rows into absolute-column-aligned 64-bit words.
+
+    Reads the (N, H, W) ``masks`` pixel by pixel, or, with ``masks`` None, uint64
+    ``chunks`` (N, H, W / 8) of a width that is a multiple of 8: 8 pixels become 8
+    bits with one multiply. Numba prunes the ``is None`` branch of each
+    specialisation before compiling it.
+    """
+    for n in prange(boxes.shape[0]):
         r0, r1, c0, c1 = boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3]
         total = np.int64(0)
         if r1 >= r0:
@@ -312,15 +290,24 @@ def pack_masks_words(chunks, boxes, word_offsets, words, areas):
             base = word_offsets[n]
             for y in range(r0, r1 + 1):
                 row = base + (y - r0) * width
-                for k in range(k0, k1 + 1):
-                    word = np.uint64(0)
-                    for c in range(8):
-                        idx = 8 * k + c
-                        if idx < n_chunks:
-                            byte = (chunks[n, y, idx] * _GATHER) >> _U56
-                            word |= byte << np.uint64(8 * c)
-                    words[row + k - k0] = word
-                    total += popcount64(word)
+                if masks is not None:
+                    for k in range(width):
+                        words[row + k] = 0
+                    for x in range(c0, c1 + 1):
+                        if masks[n, y, x] != 0:
+                            words[row + x // 64 - k0] |= np.uint64(1) << np.uint64(x % 64)
+                    for k in range(width):
+                        total += popcount64(words[row + k])
+                elif chunks is not None:
+                    for k in range(k0, k1 + 1):
+                        word = np.uint64(0)
+                        for c in range(8):
+                            idx = 8 * k + c
+                            if idx < chunks.shape[2]:
+                                byte = (chunks[n, y, idx] * _GATHER) >> _U56
+                                word |= byte << np.uint64(8 * c)
+                        words[row + k - k0] = word
+                        total += popcount64(word)
         areas[n] = total
 
 

@@ -285,32 +285,34 @@ def bboxes_from_counts(counts, offsets, heights, widths, out):
 
 
 @nb.serial_kernel
+def _advance(runs, i, end, value, p, size):
+    """Step through the run lengths ``runs`` (run ``i`` ends at ``end``, foreground when
+    ``value``) until a run ends after position ``p``: ``(i, end, value)``. Past the
+    last run, background up to ``size``."""
+    while end <= p:
+        i += 1
+        if i < runs.shape[0]:
+            end += _run(runs, i, end, size)
+            value = not value
+        else:
+            end, value = size, False
+    return i, end, value
+
+
+@nb.serial_kernel
 def _merge_two(a, b, size, intersect, out):
     """Union (or intersection) of run lengths ``a`` and ``b`` of ``size`` pixels into
     ``out`` (room for ``len(a) + len(b) + 1``); returns the number of runs.
 
     Runs are clipped to ``size`` and missing runs count as background, so any
     input terminates: each step moves the position forward or reads a count."""
-    ia, ea, va = np.int64(-1), np.int64(0), True
-    ib, eb, vb = np.int64(-1), np.int64(0), True
+    start_value = size >= 0  # True, typed bool: a literal True compiles _advance twice
+    ia, ea, va = np.int64(-1), np.int64(0), start_value
+    ib, eb, vb = np.int64(-1), np.int64(0), start_value
     p, start, v, m = np.int64(0), np.int64(0), False, 0
     while p < size:
-        # the same advance for run a and run b (duplicate D13): numba cannot take a
-        # (run index, end, value) triple by reference without allocating
-        while ea <= p:
-            ia += 1
-            if ia < a.shape[0]:
-                ea += _run(a, ia, ea, size)
-                va = not va
-            else:
-                ea, va = size, False
-        while eb <= p:
-            ib += 1
-            if ib < b.shape[0]:
-                eb += _run(b, ib, eb, size)
-                vb = not vb
-            else:
-                eb, vb = size, False
+        ia, ea, va = _advance(a, ia, ea, va, p, size)
+        ib, eb, vb = _advance(b, ib, eb, vb, p, size)
         nv = (va and vb) if intersect else (va or vb)
         if nv != v:
             out[m] = p - start
@@ -422,7 +424,7 @@ def _edge_crossings(xs, ys, s, steep, nt, h, w, bx, n):
         tb = _first_at_least(xs, s, sign, ta, nt, high + 1) - 1
         if ta >= tb:
             return n
-        ua, ub = _edge_point(True, xs, ys, s, ta)[0], _edge_point(True, xs, ys, s, tb)[0]
+        ua, ub = _edge_point(steep, xs, ys, s, ta)[0], _edge_point(steep, xs, ys, s, tb)[0]
     else:
         sign = np.int64(1)
         ta = max(np.int64(0), 2 - xs)
@@ -444,6 +446,33 @@ def _edge_crossings(xs, ys, s, steep, nt, h, w, bx, n):
 
 
 @nb.serial_kernel
+def _heap_sort(a):
+    """Sort ``a`` in place, ascending (heapsort: O(n log n) at worst, no memory).
+    Written out because numba's ``np.sort`` takes seconds to compile on a first run;
+    one function (building the heap, then taking from it) is one compilation."""
+    start, end = a.shape[0] // 2, a.shape[0]
+    while end > 1:
+        if start > 0:  # building the heap: sift down a[start - 1]
+            start -= 1
+            root = start
+        else:  # taking the largest to the end: sift down the new a[0]
+            end -= 1
+            a[0], a[end] = a[end], a[0]
+            root = 0
+        value = a[root]
+        child = 2 * root + 1
+        while child < end:
+            if child + 1 < end and a[child + 1] > a[child]:
+                child += 1
+            if a[child] <= value:
+                break
+            a[root] = a[child]
+            root = child
+            child = 2 * root + 1
+        a[root] = value
+
+
+@nb.serial_kernel
 def _polygon_counts(xy, start, stop, h, w, room, out, out_start):
     """Rasterise one closed polygon (COCO's rule) into run lengths at ``out[out_start:]``.
 
@@ -457,7 +486,7 @@ def _polygon_counts(xy, start, stop, h, w, room, out, out_start):
     """
     k = (stop - start) // 2
     bx = np.empty(room, dtype=np.int64)
-    n_cross = 0
+    n_cross = np.int64(0)  # (not the literal 0: one specialisation of _crossing)
     pu, pv = np.int64(0), np.int64(0)
     for j in range(k):
         jn = (j + 1) % k
@@ -481,7 +510,8 @@ def _polygon_counts(xy, start, stop, h, w, room, out, out_start):
         pu, pv = _edge_point(steep, xs, ys, s, 0 if flip else nt)
     bx[n_cross] = h * w
     n_cross += 1
-    a = np.sort(bx[:n_cross])
+    a = bx[:n_cross]
+    _heap_sort(a)
     previous = np.int64(0)
     for j in range(n_cross):
         t = a[j]
