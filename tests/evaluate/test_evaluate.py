@@ -126,6 +126,12 @@ def bad(**changes):
         (bad(annotations__0__area="big"), "has area='big'"),
         (bad(images=None), "ground truth has no 'images' list"),
         (bad(images__1__id=1), "lists image id 1 twice"),
+        (
+            bad(categories=[{"id": 1}, {"id": 2}, {"id": 1}]),
+            "ground-truth category 2 repeats category id 1",
+        ),
+        (bad(categories=[{"id": 1}, {"name": "x"}]), r"ground-truth category 1 .*has no 'id'"),
+        (bad(categories={"id": 1}), "'categories' is a dict, not a list"),
         ([1, 2], "ground truth must be a COCO dict"),
     ],
 )

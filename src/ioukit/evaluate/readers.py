@@ -265,8 +265,15 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     sorted_images = [images[i] for i in order.tolist()]
     heights = _column(_sizes(sorted_images, "height"), "height", "ground-truth image", "int")
     widths = _column(_sizes(sorted_images, "width"), "width", "ground-truth image", "int")
-    categories = [c for c in data.get("categories") or [] if isinstance(c, dict) and "id" in c]
-    category_ids = np.unique(_column(categories, "id", "ground-truth category", "int"))
+    categories = data.get("categories") or []
+    if not isinstance(categories, list):
+        raise ValueError(f"ground truth 'categories' is a {type(categories).__name__}, not a list")
+    listed = _column(categories, "id", "ground-truth category", "int")
+    category_ids, first = np.unique(listed, return_index=True)
+    if category_ids.size < listed.size:
+        # pycocotools would count such a category twice in every mean: refuse it
+        repeated = np.setdiff1d(np.arange(listed.size), first)[0]
+        raise ValueError(f"ground-truth category {repeated} repeats category id {listed[repeated]}")
     names = {int(c["id"]): str(c.get("name", c["id"])) for c in categories}
     anns = data["annotations"]
     what = "ground-truth annotation"
