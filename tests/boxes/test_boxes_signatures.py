@@ -44,7 +44,7 @@ def test_box_kernels_compile_once_per_float_dtype():
     ioukit.box_giou(huge, huge)
     kernels = {name: obj for name, obj in vars(cpu_boxes).items() if isinstance(obj, CPUDispatcher)}
     kernels |= {f"{k.py_func.__name__} (serial twin)": t for k, t in jit._twins.items()}
-    assert {"small_iou", "small_ciou", "pairwise_iou", "pairwise_ciou"} <= set(kernels)
+    assert {"prepare_small", "pairwise_iou_serial", "pairwise_ciou"} <= set(kernels)
     for name, kernel in kernels.items():
         if kernel.py_func.__module__ != cpu_boxes.__name__:
             continue  # another family's twin

@@ -17,7 +17,7 @@ SRC = Path(ioukit.__file__).resolve().parents[1]
 
 # One kernel (or two) of each family that warming it must have compiled or loaded.
 KERNELS = {
-    "boxes": ["cpu_boxes.pairwise_iou", "cpu_boxes.small_iou", "cpu_boxes.pairwise_ciou"],
+    "boxes": ["cpu_boxes.pairwise_iou", "cpu_boxes.pairwise_iou_serial", "cpu_boxes.pairwise_ciou"],
     "sparse_boxes": ["cpu_sparse.count_pairs", "cpu_sparse.fill_pairs"],
     "dense_masks": ["cpu_masks.mask_boxes_words", "cpu_masks.packed_iou"],
     "sparse_masks": ["cpu_masks.intervals_from_indices"],

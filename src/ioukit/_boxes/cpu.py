@@ -66,32 +66,34 @@ def run_boxes(job: BoxJob) -> Any:
 
 
 def _small(job: BoxJob, compute: np.dtype, result: np.dtype) -> Any:
-    """A small call in one kernel dispatch and one thread (issue 12), or None when a
+    """A small call in one thread and two kernel dispatches (issue 12), or None when a
     coordinate is so large that the overflow guard's rare path must take it."""
     k = _kernels()
     batch, n, m = job.batch, job.a.shape[-2], job.b.shape[-2]
-    shape = batch + ((n,) if job.aligned else (n, m))
-    buffer, copy_into = prep.result_buffer(job.out, shape, result, compute, job.func)
-    n_batch = math.prod(batch)
-    target = buffer.reshape((n_batch, n) if job.aligned else (n_batch, n, m))
-    status = (k.small_aligned if job.aligned else k.SMALL[job.metric])(
-        k.METRIC_CODES[job.metric],
+    status, fa, fb = k.prepare_small(
+        job.metric == "ciou",
         _host3d(job.a, batch, compute),
         _host3d(job.b, batch, compute),
         k.FORMAT_CODES[job.fmt],
         job.validate,
         prep.SAFE_MAGNITUDE[compute],
         float(job.offset),
-        prep.flat_flags(job.crowd, n_batch, m),
-        k.OVER_CODES[job.over],
-        float(job.eps),
-        target,
     )
     if status in (1, 2):  # the message (row, values, reason, hint) from the checking pass
         name = "a" if status == 1 else "b"
         prep.checked(getattr(job, name), compute, job.fmt, True, name, job.func)
     if status != 0:
         return None
+    shape = batch + ((n,) if job.aligned else (n, m))
+    buffer, copy_into = prep.result_buffer(job.out, shape, result, compute, job.func)
+    n_batch = math.prod(batch)
+    flags = prep.flat_flags(job.crowd, n_batch, m)
+    offset, eps, over = compute.type(job.offset), compute.type(job.eps), k.OVER_CODES[job.over]
+    if job.aligned:
+        code = k.METRIC_CODES[job.metric]
+        k.aligned_serial(code, fa, fb, flags, over, offset, eps, buffer.reshape(n_batch, n))
+    else:
+        k.SERIAL[job.metric](fa, fb, flags, over, offset, eps, buffer.reshape(n_batch, n, m))
     if copy_into is not None:
         copy_into[...] = buffer
         return job.out

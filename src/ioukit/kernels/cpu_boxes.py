@@ -11,9 +11,9 @@ each compiles to exactly two specialisations (``tests/boxes/test_boxes_signature
 
 The pairwise kernels are one loop, :func:`_pairwise_loop`, compiled once per metric
 with the metric's formula bound at compile time. Calls of at most
-``boxes.SERIAL_PAIRS`` pairs run a ``small_<metric>`` kernel instead: the whole call
-(checks, feature planes, the serial twin of the metric's loop) in one dispatch and
-one thread (``small_aligned`` for ``aligned=True``).
+``boxes.SERIAL_PAIRS`` pairs stay in one thread: :func:`prepare_small` (checks and
+feature planes, one dispatch for every metric), then the serial twin of the
+metric's loop (``pairwise_<metric>_serial``, or ``aligned_serial``).
 """
 
 import types
@@ -27,7 +27,6 @@ from .codes import FORMAT_CODES, METRIC_CODES, OVER_CODES  # noqa: F401 (re-expo
 from .cpu_scalar import F as _f  # the shared formulas, compiled for the CPU once
 
 N_FEATURES = 8
-_CIOU = METRIC_CODES["ciou"]
 
 iou_from_areas = _f.iou_from_areas  # noqa: F401 (the shared compiled copy, tested)
 box_area_at, store_converted = _f.box_area_at, _f.store_converted
@@ -118,10 +117,18 @@ def _pairwise_loop(fa, fb, crowd, over, offset, eps, out):
             row[j] = FORMULA(a, pair, flags[j], over, offset, eps, one)  # noqa: F821
 
 
-@nb.scalar
-def _prepare_small(metric, a, b, fmt, check, safe, offset, dtype):
-    """``(status, fa, fb)`` for :func:`_small_call`: the boxes checked, then (status 0)
-    their feature planes."""
+@nb.serial_kernel
+def prepare_small(angles, a, b, fmt, check, safe, offset):
+    """``(status, fa, fb)``: the checks and feature planes of a small call, in one
+    dispatch for every metric (issue 12; the caller then runs the metric's serial
+    loop, ``pairwise_<metric>_serial`` or ``aligned_serial``).
+
+    ``a`` is ``(1 or B, N, 4)`` and ``b`` ``(1 or B, M, 4)`` of the compute dtype.
+    ``status`` is 0 when the planes are filled; 1 (``a``) or 2 (``b``) when ``check``
+    found an invalid box (the caller builds the message); 3 when a coordinate
+    exceeds ``safe`` (the overflow guard's rare path takes the call).
+    """
+    dtype = a.dtype
     fa = np.empty((a.shape[0], N_FEATURES, a.shape[1]), dtype=dtype)
     fb = np.empty((b.shape[0], N_FEATURES, b.shape[1]), dtype=dtype)
     bad_a, _, big_a = first_invalid_box(a.reshape(a.shape[0] * a.shape[1], 4), fmt, check)
@@ -130,29 +137,9 @@ def _prepare_small(metric, a, b, fmt, check, safe, offset, dtype):
         return (1 if bad_a >= 0 else 2), fa, fb
     if max(big_a, big_b) > safe:
         return 3, fa, fb
-    angles = metric == _CIOU  # only CIoU reads the aspect angle
     box_features(a, fmt, dtype.type(offset), angles, fa)
     box_features(b, fmt, dtype.type(offset), angles, fb)
     return 0, fa, fb
-
-
-def _small_call(metric, a, b, fmt, check, safe, offset, crowd, over, eps, out):
-    """A whole small call in one thread and one dispatch (issue 12): check the boxes,
-    build their feature planes and fill ``out``.
-
-    ``a`` is ``(1 or B, N, 4)`` and ``b`` ``(1 or B, M, 4)`` of the compute dtype;
-    ``out`` is ``(B, N, M)``. Returns 0 when done; 1 (``a``) or 2 (``b``) when
-    ``check`` found an invalid box (the caller builds the message); 3 when a
-    coordinate exceeds ``safe`` (the overflow guard's rare path takes the call).
-    ``LOOP``, bound at compile time, is the serial twin of the pairwise kernel of
-    ``metric`` (its code); everything else is an argument, so the kernels it calls
-    keep one signature per dtype.
-    """
-    dtype = out.dtype
-    status, fa, fb = _prepare_small(metric, a, b, fmt, check, safe, offset, dtype)
-    if status == 0:
-        LOOP(fa, fb, crowd, over, dtype.type(offset), dtype.type(eps), out)  # noqa: F821
-    return status
 
 
 def _compile(template, name, parallel, **bound):
@@ -180,19 +167,9 @@ def aligned_metric(metric, fa, fb, crowd, over, offset, eps, out):
 aligned_serial = nb.serial_twin(aligned_metric)  # what parallel_call falls back to, too
 
 
-@nb.serial_kernel
-def small_aligned(metric, a, b, fmt, check, safe, offset, crowd, over, eps, out):
-    """:func:`_small_call` for ``aligned=True`` (any metric, ``out`` ``(B, N)``)."""
-    dtype = out.dtype
-    status, fa, fb = _prepare_small(metric, a, b, fmt, check, safe, offset, dtype)
-    if status == 0:
-        aligned_serial(metric, fa, fb, crowd, over, dtype.type(offset), dtype.type(eps), out)
-    return status
-
-
 #: Per metric: the parallel pairwise kernel ``(fa, fb, crowd, over, offset, eps, out)``
-#: and the small-call kernel (see :func:`_small_call`).
-PAIRWISE, SMALL = {}, {}
+#: and its serial twin, which small calls run (see :func:`prepare_small`).
+PAIRWISE, SERIAL = {}, {}
 for _metric, _formula in (
     ("iou", _f.iou_of),
     ("crowd_iou", _f.crowd_iou_of),
@@ -202,12 +179,9 @@ for _metric, _formula in (
     ("ciou", _f.ciou_of),
 ):
     PAIRWISE[_metric] = _compile(_pairwise_loop, f"pairwise_{_metric}", True, FORMULA=_formula)
-    SMALL[_metric] = _compile(
-        _small_call,
-        f"small_{_metric}",
-        False,
-        LOOP=nb.serial_twin(PAIRWISE[_metric]),
-    )
+    SERIAL[_metric] = nb.serial_twin(PAIRWISE[_metric])  # also parallel_call's fallback
     # module attributes too (``cpu_boxes.pairwise_ciou``: warmup and tests look them up)
-    globals().update({f"pairwise_{_metric}": PAIRWISE[_metric], f"small_{_metric}": SMALL[_metric]})
+    globals().update(
+        {f"pairwise_{_metric}": PAIRWISE[_metric], f"pairwise_{_metric}_serial": SERIAL[_metric]}
+    )
 del _metric, _formula
