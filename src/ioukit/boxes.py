@@ -10,6 +10,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+import numpy as np
+
 from ._boxes import cpu, rotated_route
 from ._boxes import inputs as prep
 from ._boxes.cpu import SERIAL_PAIRS  # noqa: F401 (documented as boxes.SERIAL_PAIRS)
@@ -31,6 +33,8 @@ def _run(job: BoxJob) -> Any:
         return dispatch.backend(job.kind, job.func).run_boxes(job)
     result = cpu.run_boxes(job)
     if job.out is not None or job.threshold is not None:  # the caller's array / a sparse matrix
+        return result
+    if all(type(x) is np.ndarray for x in job.inputs):
         return result
     return dispatch.restore(result, *job.inputs)
 

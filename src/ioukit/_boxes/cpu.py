@@ -18,9 +18,11 @@ from . import inputs as prep
 from .job import BoxJob
 
 SERIAL_PAIRS = 1 << 15
-"""Pairwise IoU of at most this many pairs runs in one thread (waking the pool costs more)."""
+"""Calls of at most this many pairs (any metric, aligned or not) run in one thread and
+one kernel dispatch: waking the thread pool would cost more than the work."""
 
 _loaded: dict[str, Any] = {}
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _kernels() -> Any:
@@ -38,10 +40,10 @@ def _parallel_call(kernel: Any, *args: Any) -> Any:
     return _loaded["parallel_call"](kernel, *args)
 
 
-def _features(boxes: np.ndarray, fmt: str, offset: Any) -> np.ndarray:
+def _features(boxes: np.ndarray, fmt: str, offset: Any, angles: bool = False) -> np.ndarray:
     kernels = _kernels()
     feats = np.empty((boxes.shape[0], kernels.N_FEATURES, boxes.shape[1]), dtype=boxes.dtype)
-    kernels.box_features(boxes, kernels.FORMAT_CODES[fmt], offset, feats)
+    kernels.box_features(boxes, kernels.FORMAT_CODES[fmt], offset, angles, feats)
     return feats
 
 
@@ -49,8 +51,65 @@ def run_boxes(job: BoxJob) -> Any:
     """Run ``job`` on the CPU; the result is NumPy (the front-end restores torch)."""
     if job.metric in ("area", "convert"):
         return _single(job)
+    dtype = job.a.dtype
+    if dtype is job.b.dtype and (dtype is _FLOAT32 or dtype is _FLOAT64):
+        compute = result = dtype  # the common case of float_types
+    else:
+        compute, result = float_types(dtype, job.b.dtype)
+    if job.threshold is None:
+        n, m = job.a.shape[-2], job.b.shape[-2]
+        if 0 < math.prod(job.batch) * n * (1 if job.aligned else m) <= SERIAL_PAIRS:
+            small = _small(job, compute, result)
+            if small is not None:
+                return small
+    return _general(job, compute, result)
+
+
+def _small(job: BoxJob, compute: np.dtype, result: np.dtype) -> Any:
+    """A small call in one thread and two kernel dispatches (issue 12), or None when a
+    coordinate is so large that the overflow guard's rare path must take it."""
+    k = _kernels()
+    batch, n, m = job.batch, job.a.shape[-2], job.b.shape[-2]
+    status, fa, fb = k.prepare_small(
+        job.metric == "ciou",
+        _host3d(job.a, batch, compute),
+        _host3d(job.b, batch, compute),
+        k.FORMAT_CODES[job.fmt],
+        job.validate,
+        prep.SAFE_MAGNITUDE[compute],
+        float(job.offset),
+    )
+    if status in (1, 2):  # the message (row, values, reason, hint) from the checking pass
+        name = "a" if status == 1 else "b"
+        prep.checked(getattr(job, name), compute, job.fmt, True, name, job.func)
+    if status != 0:
+        return None
+    shape = batch + ((n,) if job.aligned else (n, m))
+    buffer, copy_into = prep.result_buffer(job.out, shape, result, compute, job.func)
+    n_batch = math.prod(batch)
+    flags = prep.flat_flags(job.crowd, n_batch, m)
+    offset, eps, over = compute.type(job.offset), compute.type(job.eps), k.OVER_CODES[job.over]
+    if job.aligned:
+        code = k.METRIC_CODES[job.metric]
+        k.aligned_serial(code, fa, fb, flags, over, offset, eps, buffer.reshape(n_batch, n))
+    else:
+        k.SERIAL[job.metric](fa, fb, flags, over, offset, eps, buffer.reshape(n_batch, n, m))
+    if copy_into is not None:
+        copy_into[...] = buffer
+        return job.out
+    return job.out if job.out is not None else buffer
+
+
+def _host3d(arr: np.ndarray, batch: tuple[int, ...], compute: np.dtype) -> np.ndarray:
+    """:func:`~ioukit._boxes.inputs.batched`, with a shortcut for the common 2-D input."""
+    if arr.ndim == 2 and arr.dtype is compute and arr.flags.c_contiguous:
+        return arr[None]
+    return prep.batched(arr, batch, compute)
+
+
+def _general(job: BoxJob, compute: np.dtype, result: np.dtype) -> Any:
+    """Any pairwise job: checked, guarded against overflow, run by a parallel kernel."""
     func = job.func
-    compute, result = float_types(job.a.dtype, job.b.dtype)
     a_np, big_a = prep.checked(job.a, compute, job.fmt, job.validate, "a", func)
     b_np, big_b = prep.checked(job.b, compute, job.fmt, job.validate, "b", func)
     compute, scale = prep.overflow_guard(compute, max(big_a, big_b))
@@ -63,11 +122,15 @@ def run_boxes(job: BoxJob) -> Any:
     n_batch = math.prod(batch)
     if buffer.size:
         eps = compute.type(job.eps * scale * scale)
-        fa = _features(prep.scaled(prep.batched(a_np, batch, compute), scale), job.fmt, offset)
-        fb = _features(prep.scaled(prep.batched(b_np, batch, compute), scale), job.fmt, offset)
+        angles = job.metric == "ciou"
+        fa = _features(
+            prep.scaled(prep.batched(a_np, batch, compute), scale), job.fmt, offset, angles
+        )
+        fb = _features(
+            prep.scaled(prep.batched(b_np, batch, compute), scale), job.fmt, offset, angles
+        )
         target = buffer.reshape((n_batch,) + shape[len(batch) :])
-        flags = None if job.crowd is None else prep.flat_flags(job.crowd, n_batch, m)
-        _run_kernel(job, fa, fb, flags, m, offset, eps, target)
+        _run_kernel(job, fa, fb, prep.flat_flags(job.crowd, n_batch, m), offset, eps, target)
     if copy_into is not None:
         copy_into[...] = buffer
         return job.out
@@ -88,28 +151,14 @@ def _thresholded(job, a_np, b_np, compute, scale, offset, result) -> Any:
     return found.astype(result, copy=False)
 
 
-def _run_kernel(job, fa, fb, flags, m, offset, eps, target) -> None:
+def _run_kernel(job, fa, fb, flags, offset, eps, target) -> None:
     k = _kernels()
-    metric = job.metric
     over = k.OVER_CODES[job.over]
     if job.aligned:
-        crowd = flags if flags is not None else np.zeros((1, m), dtype=bool)
-        code = k.METRIC_CODES[metric]
-        _parallel_call(k.aligned_metric, code, fa, fb, crowd, over, offset, eps, target)
-    elif metric == "iou" and target.size <= SERIAL_PAIRS:  # compile-time: no pool wake-up
-        k.pairwise_iou_serial(fa, fb, offset, target)
-    elif metric == "iou":
-        _parallel_call(k.pairwise_iou, fa, fb, offset, target)
-    elif metric == "crowd_iou":
-        _parallel_call(k.pairwise_crowd_iou, fa, fb, flags, offset, target)
-    elif metric == "ioa":
-        _parallel_call(k.pairwise_ioa, fa, fb, over, offset, target)
-    elif metric == "giou":
-        _parallel_call(k.pairwise_giou, fa, fb, offset, target)
-    elif metric == "diou":
-        _parallel_call(k.pairwise_diou, fa, fb, offset, eps, target)
+        code = k.METRIC_CODES[job.metric]
+        _parallel_call(k.aligned_metric, code, fa, fb, flags, over, offset, eps, target)
     else:
-        _parallel_call(k.pairwise_ciou, fa, fb, offset, eps, target)
+        _parallel_call(k.PAIRWISE[job.metric], fa, fb, flags, over, offset, eps, target)
 
 
 def _single(job: BoxJob) -> np.ndarray:

@@ -89,9 +89,12 @@ def result_buffer(
 
 
 def flat_flags(flags: np.ndarray | None, n_batch: int, m: int) -> np.ndarray:
+    """Crowd flags as a C-contiguous, writeable ``(n_batch or 1, m)`` bool array (a
+    read-only view, as ``np.broadcast_to`` gives, would be another kernel signature)."""
     if flags is None:
         return np.zeros((1, m), dtype=bool)
-    return np.ascontiguousarray(flags).reshape(n_batch, m)
+    flat = np.ascontiguousarray(flags).reshape(n_batch, m)
+    return flat if flat.flags.writeable else flat.copy()
 
 
 def unscaled(values: np.ndarray, scale: float, power: int, result: np.dtype) -> np.ndarray:

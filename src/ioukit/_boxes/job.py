@@ -144,8 +144,11 @@ def pairwise_job(  # (duplicates lists this parameter list beside others: alike 
     validate = _check_bool(validate, "validate", func)
     if threshold is not None:
         threshold = _check_threshold(threshold, aligned, out, func)
-    kind = dispatch.common_kind(func, a=a, b=b, out=out)  # crowd flags may come from the host
-    _refuse_unsupported(kind, func, threshold=threshold, out=out)
+    if type(a) is np.ndarray and type(b) is np.ndarray and (out is None or type(out) is np.ndarray):
+        kind = dispatch.NUMPY  # the common case, without asking every backend
+    else:  # crowd flags may come from the host
+        kind = dispatch.common_kind(func, a=a, b=b, out=out)
+        _refuse_unsupported(kind, func, threshold=threshold, out=out)
     a_in, b_in = _boxes(a, kind, "a", func), _boxes(b, kind, "b", func)
     shape_a, shape_b = dispatch.shape_of(a_in), dispatch.shape_of(b_in)
     if len(shape_a) == 2 and len(shape_b) == 2:  # the common case, without NumPy's broadcast

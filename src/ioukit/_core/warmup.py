@@ -30,8 +30,11 @@ def _boxes(dtypes: tuple[str, ...]) -> None:
             fn(a, a)
             fn(a, a, aligned=True)
         boxes.box_iou(a, a, crowd=[False, True])
-        big = np.tile(a, (92, 1))  # 184 x 184 pairs: past boxes.SERIAL_PAIRS, the parallel kernel
-        boxes.box_iou(big, big)
+        big = np.tile(a, (92, 1))  # 184 x 184 pairs: past boxes.SERIAL_PAIRS, the parallel kernels
+        for fn in (boxes.box_iou, boxes.box_giou, boxes.box_diou, boxes.box_ciou, boxes.box_ioa):
+            fn(big, big)
+        boxes.box_iou(big, big, crowd=np.arange(len(big)) % 2 == 0)
+        boxes.box_iou(np.tile(big, (179, 1)), np.tile(big, (179, 1)), aligned=True)  # parallel
         boxes.box_area(a)
         boxes.box_convert(a, "xyxy", "cxcywh")
 

@@ -7,9 +7,18 @@ loop over the boxes of ``b`` reads unit-stride memory and vectorises. The batch
 axis of ``feats`` has length 1 (shared by every batch) or the output's.
 
 Every kernel takes float32 or float64 arrays only (the front-end converts), so
-each compiles to exactly two specialisations.
+each compiles to exactly two specialisations (``tests/boxes/test_boxes_signatures.py``).
+
+The pairwise kernels are one loop, :func:`_pairwise_loop`, compiled once per metric
+with the metric's formula bound at compile time. Calls of at most
+``boxes.SERIAL_PAIRS`` pairs stay in one thread: :func:`prepare_small` (checks and
+feature planes, one dispatch for every metric), then the serial twin of the
+metric's loop (``pairwise_<metric>_serial``, or ``aligned_serial``).
 """
 
+import types
+
+import numpy as np
 from numba import prange
 
 from .._core import jit as nb
@@ -19,18 +28,10 @@ from .cpu_scalar import F as _f  # the shared formulas, compiled for the CPU onc
 
 N_FEATURES = 8
 
-intersection_area = _f.intersection_area
-iou_from_areas = _f.iou_from_areas
-crowd_iou_from_areas = _f.crowd_iou_from_areas
-giou_pair = _f.giou_pair
-diou_pair = _f.diou_pair
-ciou_pair = _f.ciou_pair
-ioa_from_areas = _f.ioa_from_areas
-box_corners = _f.box_corners
-box_sides = _f.box_sides
-box_feature_values = _f.box_feature_values
-invalid_box_reason = _f.invalid_box_reason
-metric_from_features = _f.metric_from_features
+iou_from_areas = _f.iou_from_areas  # noqa: F401 (the shared compiled copy, tested)
+box_area_at, store_converted = _f.box_area_at, _f.store_converted
+store_box_features, invalid_box_reason = _f.store_box_features, _f.invalid_box_reason
+metric_from_features, features_at = _f.metric_from_features, _f.features_at
 
 
 @nb.serial_kernel
@@ -54,22 +55,15 @@ def first_invalid_box(flat, fmt, check):
     return -1, -1, big
 
 
-# Deliberate twin of cuda_boxes.box_features (duplicate D7): the same loop body, one as
-# a serial CPU loop, one as a CUDA thread; the arithmetic itself is shared in scalar.py.
 @nb.serial_kernel
-def box_features(boxes, fmt, offset, feats):
-    """Fill ``feats[b, :, i]`` (see the module docstring) from ``boxes[b, i, :]``."""
+def box_features(boxes, fmt, offset, angles, feats):
+    """Fill ``feats[b, :, i]`` (see the module docstring) from ``boxes[b, i, :]``; the
+    aspect angle plane only when ``angles`` (CIoU)."""
     n_batch, n = boxes.shape[0], boxes.shape[1]
     half = feats.dtype.type(0.5)
     for r in range(n_batch * n):
         b = r // n
-        i = r - b * n
-        values = box_feature_values(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset, half
-        )
-        x0, y0, x1, y1, area, cx, cy, angle = values
-        feats[b, 0, i], feats[b, 1, i], feats[b, 2, i], feats[b, 3, i] = x0, y0, x1, y1
-        feats[b, 4, i], feats[b, 5, i], feats[b, 6, i], feats[b, 7, i] = area, cx, cy, angle
+        store_box_features(boxes, b, r - b * n, fmt, offset, half, angles, feats)
 
 
 @nb.parallel_kernel
@@ -78,11 +72,7 @@ def box_area(boxes, fmt, offset, out):
     n_batch, n = boxes.shape[0], boxes.shape[1]
     for r in prange(n_batch * n):
         b = r // n
-        i = r - b * n
-        w, h = box_sides(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset
-        )
-        out[b, i] = w * h
+        out[b, r - b * n] = box_area_at(boxes, b, r - b * n, fmt, offset)
 
 
 @nb.parallel_kernel
@@ -92,185 +82,74 @@ def box_convert(boxes, src, dst, out):
     half = out.dtype.type(0.5)
     for r in prange(n_batch * n):
         b = r // n
-        i = r - b * n
-        x0, y0, x1, y1 = box_corners(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], src, half
-        )
-        if dst == 0:
-            out[b, i, 0], out[b, i, 1], out[b, i, 2], out[b, i, 3] = x0, y0, x1, y1
-        elif dst == 1:
-            out[b, i, 0], out[b, i, 1] = x0, y0
-            out[b, i, 2], out[b, i, 3] = x1 - x0, y1 - y0
-        else:
-            out[b, i, 0], out[b, i, 1] = (x0 + x1) * half, (y0 + y1) * half
-            out[b, i, 2], out[b, i, 3] = x1 - x0, y1 - y0
+        store_converted(boxes, b, r - b * n, src, dst, half, out)
 
 
-# Deliberate repetition (duplicates D1, D4): one pairwise kernel per metric, each with the
-# same outer loop, so the inner loop over ``b`` calls one inlined formula and vectorises;
-# a metric switch inside it (as ``aligned_metric`` does) would block SIMD.
-@nb.parallel_kernel
-def pairwise_iou(fa, fb, offset, out):
-    """``out[b, i, j]`` = IoU of box ``i`` of ``a`` and box ``j`` of ``b``."""
-    n_batch, n, m = out.shape
-    for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
-        row = out[b, i]
-        for j in range(m):
-            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
-            row[j] = iou_from_areas(inter, area_a, area_b[j])
+@nb.scalar
+def _batch_views(fa, fb, crowd, b):
+    """The planes of ``a`` and ``b`` and the crowd flags for batch ``b`` (an input of
+    batch length 1 is shared by every batch)."""
+    pa = fa[b if fa.shape[0] > 1 else 0]
+    return pa, fb[b if fb.shape[0] > 1 else 0], crowd[b if crowd.shape[0] > 1 else 0]
 
 
-# compile-time (issue 12): a serial twin for small outputs, which would spend longer
-# waking the thread pool than computing. Its own function, not
-# ``serial_kernel(pairwise_iou.py_func)``: numba's cache files are named after the
-# Python function, and the twin must not share (and load) the parallel one's.
-@nb.serial_kernel
-def pairwise_iou_serial(fa, fb, offset, out):
-    """:func:`pairwise_iou` in one thread (``boxes.SERIAL_PAIRS`` pairs or fewer)."""
-    n_batch, n, m = out.shape
-    for r in range(n_batch * n):
-        b = r // n
-        i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
-        row = out[b, i]
-        for j in range(m):
-            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
-            row[j] = iou_from_areas(inter, area_a, area_b[j])
+def _pairwise_loop(fa, fb, crowd, over, offset, eps, out):
+    """``out[b, i, j]`` = ``FORMULA`` of box ``i`` of ``a`` and box ``j`` of ``b``.
 
-
-@nb.parallel_kernel
-def pairwise_crowd_iou(fa, fb, crowd, offset, out):
-    """Pairwise IoU where ``crowd[b, j]`` marks crowd regions of ``b`` (pycocotools rule)."""
-    n_batch, n, m = out.shape
-    for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        is_crowd = crowd[b if crowd.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
-        row = out[b, i]
-        for j in range(m):
-            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
-            row[j] = crowd_iou_from_areas(inter, area_a, area_b[j], is_crowd[j])
-
-
-@nb.parallel_kernel
-def pairwise_ioa(fa, fb, over, offset, out):
-    """Pairwise intersection over the area of ``a``, ``b`` or the smaller (``over`` code)."""
-    n_batch, n, m = out.shape
-    for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
-        row = out[b, i]
-        for j in range(m):
-            inter = intersection_area(ax0, ay0, ax1, ay1, bx0[j], by0[j], bx1[j], by1[j], offset)
-            row[j] = ioa_from_areas(inter, area_a, area_b[j], over)
-
-
-@nb.parallel_kernel
-def pairwise_giou(fa, fb, offset, out):
-    """``out[b, i, j]`` = generalised IoU."""
-    n_batch, n, m = out.shape
-    for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
-        row = out[b, i]
-        for j in range(m):
-            row[j] = giou_pair(
-                ax0, ay0, ax1, ay1, area_a, bx0[j], by0[j], bx1[j], by1[j], area_b[j], offset
-            )
-
-
-@nb.parallel_kernel
-def pairwise_diou(fa, fb, offset, eps, out):
-    """``out[b, i, j]`` = distance IoU."""
-    n_batch, n, m = out.shape
-    for r in prange(n_batch * n):
-        b = r // n
-        i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        acx, acy = pa[5, i], pa[6, i]
-        bx0, by0, bx1, by1, area_b, bcx, bcy = pb[0], pb[1], pb[2], pb[3], pb[4], pb[5], pb[6]
-        row = out[b, i]
-        for j in range(m):
-            row[j] = diou_pair(
-                ax0,
-                ay0,
-                ax1,
-                ay1,
-                area_a,
-                acx,
-                acy,
-                bx0[j],
-                by0[j],
-                bx1[j],
-                by1[j],
-                area_b[j],
-                bcx[j],
-                bcy[j],
-                offset,
-                eps,
-            )
-
-
-@nb.parallel_kernel
-def pairwise_ciou(fa, fb, offset, eps, out):
-    """``out[b, i, j]`` = complete IoU."""
+    The one pairwise loop: :func:`_compile` builds it once per metric with ``FORMULA``
+    (a ``*_of`` formula of ``kernels.scalar``) bound at compile time, so the inner
+    loop over ``b`` runs one inlined formula and vectorises: the planes of ``b`` are
+    read as 1-D arrays, box ``a`` and each box of ``b`` reach the formula as tuples
+    of values. ``crowd`` is
+    ``(1 or B, M)``; ``over``, ``offset`` and ``eps`` go to the formula.
+    """
     n_batch, n, m = out.shape
     one = out.dtype.type(1)
     for r in prange(n_batch * n):
         b = r // n
         i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-        acx, acy, angle_a = pa[5, i], pa[6, i], pa[7, i]
-        bx0, by0, bx1, by1, area_b = pb[0], pb[1], pb[2], pb[3], pb[4]
-        bcx, bcy, angle_b = pb[5], pb[6], pb[7]
+        pa, pb, flags = _batch_views(fa, fb, crowd, b)
         row = out[b, i]
+        a = features_at(pa, i)
+        p0, p1, p2, p3, p4, p5, p6, p7 = pb[0], pb[1], pb[2], pb[3], pb[4], pb[5], pb[6], pb[7]
         for j in range(m):
-            row[j] = ciou_pair(
-                ax0,
-                ay0,
-                ax1,
-                ay1,
-                area_a,
-                acx,
-                acy,
-                angle_a,
-                bx0[j],
-                by0[j],
-                bx1[j],
-                by1[j],
-                area_b[j],
-                bcx[j],
-                bcy[j],
-                angle_b[j],
-                offset,
-                eps,
-                one,
-            )
+            pair = (p0[j], p1[j], p2[j], p3[j], p4[j], p5[j], p6[j], p7[j])
+            row[j] = FORMULA(a, pair, flags[j], over, offset, eps, one)  # noqa: F821
+
+
+@nb.serial_kernel
+def prepare_small(angles, a, b, fmt, check, safe, offset):
+    """``(status, fa, fb)``: the checks and feature planes of a small call, in one
+    dispatch for every metric (issue 12; the caller then runs the metric's serial
+    loop, ``pairwise_<metric>_serial`` or ``aligned_serial``).
+
+    ``a`` is ``(1 or B, N, 4)`` and ``b`` ``(1 or B, M, 4)`` of the compute dtype.
+    ``status`` is 0 when the planes are filled; 1 (``a``) or 2 (``b``) when ``check``
+    found an invalid box (the caller builds the message); 3 when a coordinate
+    exceeds ``safe`` (the overflow guard's rare path takes the call).
+    """
+    dtype = a.dtype
+    fa = np.empty((a.shape[0], N_FEATURES, a.shape[1]), dtype=dtype)
+    fb = np.empty((b.shape[0], N_FEATURES, b.shape[1]), dtype=dtype)
+    bad_a, _, big_a = first_invalid_box(a.reshape(a.shape[0] * a.shape[1], 4), fmt, check)
+    bad_b, _, big_b = first_invalid_box(b.reshape(b.shape[0] * b.shape[1], 4), fmt, check)
+    if bad_a >= 0 or bad_b >= 0:
+        return (1 if bad_a >= 0 else 2), fa, fb
+    if max(big_a, big_b) > safe:
+        return 3, fa, fb
+    box_features(a, fmt, dtype.type(offset), angles, fa)
+    box_features(b, fmt, dtype.type(offset), angles, fb)
+    return 0, fa, fb
+
+
+def _compile(template, name, parallel, **bound):
+    """``template`` compiled under ``name`` with the globals ``bound`` (numba reads
+    globals as compile-time constants). Its own qualified name keeps its on-disk
+    cache entry apart from the other metrics'."""
+    namespace = dict(globals(), **bound)
+    fn = types.FunctionType(template.__code__, namespace, name)
+    fn.__qualname__, fn.__module__, fn.__doc__ = name, __name__, template.__doc__
+    return (nb.parallel_kernel if parallel else nb.serial_kernel)(fn)
 
 
 @nb.parallel_kernel
@@ -281,7 +160,28 @@ def aligned_metric(metric, fa, fb, crowd, over, offset, eps, out):
     for r in prange(n_batch * n):
         b = r // n
         i = r - b * n
-        pa = fa[b if fa.shape[0] > 1 else 0]
-        pb = fb[b if fb.shape[0] > 1 else 0]
-        is_crowd = crowd[b if crowd.shape[0] > 1 else 0, i]
-        out[b, i] = metric_from_features(metric, pa, i, pb, i, is_crowd, over, offset, eps, one)
+        pa, pb, flags = _batch_views(fa, fb, crowd, b)
+        out[b, i] = metric_from_features(metric, pa, i, pb, i, flags[i], over, offset, eps, one)
+
+
+aligned_serial = nb.serial_twin(aligned_metric)  # what parallel_call falls back to, too
+
+
+#: Per metric: the parallel pairwise kernel ``(fa, fb, crowd, over, offset, eps, out)``
+#: and its serial twin, which small calls run (see :func:`prepare_small`).
+PAIRWISE, SERIAL = {}, {}
+for _metric, _formula in (
+    ("iou", _f.iou_of),
+    ("crowd_iou", _f.crowd_iou_of),
+    ("ioa", _f.ioa_of),
+    ("giou", _f.giou_of),
+    ("diou", _f.diou_of),
+    ("ciou", _f.ciou_of),
+):
+    PAIRWISE[_metric] = _compile(_pairwise_loop, f"pairwise_{_metric}", True, FORMULA=_formula)
+    SERIAL[_metric] = nb.serial_twin(PAIRWISE[_metric])  # also parallel_call's fallback
+    # module attributes too (``cpu_boxes.pairwise_ciou``: warmup and tests look them up)
+    globals().update(
+        {f"pairwise_{_metric}": PAIRWISE[_metric], f"pairwise_{_metric}_serial": SERIAL[_metric]}
+    )
+del _metric, _formula

@@ -9,19 +9,27 @@ from numba import cuda
 
 from .cuda_scalar import D as _d
 
-box_feature_values = _d.box_feature_values
+store_box_features = _d.store_box_features
 metric_from_features = _d.metric_from_features
 invalid_box_reason = _d.invalid_box_reason
+
+
+@cuda.jit(device=True)
+def _thread_box(boxes):
+    """``(b, i)`` of this thread's box ``boxes[b, i]`` (one thread per box); ``b`` is
+    -1 for the threads past the last box."""
+    r = cuda.grid(1)
+    n = boxes.shape[1]
+    if r >= boxes.shape[0] * n:
+        return -1, -1
+    return r // n, r - (r // n) * n
 
 
 @cuda.jit
 def cast_boxes(src, dst):
     """``dst[b, i, k] = src[b, i, k]`` (any dtype and strides to a contiguous float array)."""
-    r = cuda.grid(1)
-    n = dst.shape[1]
-    if r < dst.shape[0] * n:
-        b = r // n
-        i = r - b * n
+    b, i = _thread_box(dst)
+    if b >= 0:
         for k in range(4):
             dst[b, i, k] = src[b, i, k]
 
@@ -29,30 +37,19 @@ def cast_boxes(src, dst):
 @cuda.jit
 def first_invalid_box(boxes, fmt, found):
     """``found[0]`` = smallest flat index of a NaN/inf box or one with negative extent."""
-    r = cuda.grid(1)
-    n = boxes.shape[1]
-    if r < boxes.shape[0] * n:
-        b = r // n
-        i = r - b * n
+    b, i = _thread_box(boxes)
+    if b >= 0:
         p, q, x, y = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
         if invalid_box_reason(p, q, x, y, fmt) >= 0:
-            cuda.atomic.min(found, 0, r)
+            cuda.atomic.min(found, 0, b * boxes.shape[1] + i)
 
 
 @cuda.jit
 def box_features(boxes, fmt, offset, half, feats):
     """Feature planes of every box (see ``cpu_boxes``): corners, area, centre, angle."""
-    r = cuda.grid(1)
-    n = boxes.shape[1]
-    if r < boxes.shape[0] * n:
-        b = r // n
-        i = r - b * n
-        values = box_feature_values(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset, half
-        )
-        x0, y0, x1, y1, area, cx, cy, angle = values
-        feats[b, 0, i], feats[b, 1, i], feats[b, 2, i], feats[b, 3, i] = x0, y0, x1, y1
-        feats[b, 4, i], feats[b, 5, i], feats[b, 6, i], feats[b, 7, i] = area, cx, cy, angle
+    b, i = _thread_box(boxes)
+    if b >= 0:
+        store_box_features(boxes, b, i, fmt, offset, half, True, feats)
 
 
 @cuda.jit
@@ -83,38 +80,20 @@ def aligned(metric, fa, fb, crowd, over, offset, eps, one, out):
         out[b, i] = metric_from_features(metric, pa, i, pb, i, flag, over, offset, eps, one)
 
 
-box_sides = _d.box_sides
-box_corners = _d.box_corners
+box_area_at, store_converted = _d.box_area_at, _d.store_converted
 
 
 @cuda.jit
 def box_area(boxes, fmt, offset, out):
-    """``out[b, i]`` = area of ``boxes[b, i]`` (the CPU's ``box_sides`` product)."""
-    r = cuda.grid(1)
-    n = boxes.shape[1]
-    if r < boxes.shape[0] * n:
-        b = r // n
-        i = r - b * n
-        w, h = box_sides(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset
-        )
-        out[b, i] = w * h
+    """``out[b, i]`` = area of ``boxes[b, i]`` (the CPU's formula)."""
+    b, i = _thread_box(boxes)
+    if b >= 0:
+        out[b, i] = box_area_at(boxes, b, i, fmt, offset)
 
 
 @cuda.jit
 def box_convert(boxes, src, dst, half, out):
     """``out[b, i]`` = ``boxes[b, i]`` rewritten from format code ``src`` to ``dst``."""
-    r = cuda.grid(1)
-    n = boxes.shape[1]
-    if r < boxes.shape[0] * n:
-        b = r // n
-        i = r - b * n
-        x0, y0, x1, y1 = box_corners(
-            boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], src, half
-        )
-        p, q, w, h = x0, y0, x1 - x0, y1 - y0
-        if dst == 0:
-            w, h = x1, y1
-        elif dst == 2:
-            p, q = (x0 + x1) * half, (y0 + y1) * half
-        out[b, i, 0], out[b, i, 1], out[b, i, 2], out[b, i, 3] = p, q, w, h
+    b, i = _thread_box(boxes)
+    if b >= 0:
+        store_converted(boxes, b, i, src, dst, half, out)

@@ -16,40 +16,41 @@ label_pair_status = _d.label_pair_status
 SHARED_BINS = 4096
 
 
+@cuda.jit(device=True)
+def _pixel_bin(target, pred, i, n_classes, ignore, has_ignore, bad):
+    """The histogram bin of pixel ``i``, or -1: ignored, or a label out of range (the
+    smallest such index is kept in ``bad[0]``). Both kernels count through it."""
+    t, p = target[i], pred[i]
+    status = label_pair_status(t, p, n_classes, ignore, has_ignore)
+    if status == 2:
+        cuda.atomic.min(bad, 0, i)
+    if status != 0:
+        return -1
+    return np.int64(t) * n_classes + np.int64(p)
+
+
 @cuda.jit
 def confusion_shared(target, pred, n_classes, ignore, has_ignore, hist, bad):
+    """Count into a per-block shared histogram, then add it to ``hist`` once per bin."""
     local = cuda.shared.array(SHARED_BINS, dtype=np.int32)
     bins = n_classes * n_classes
     for k in range(cuda.threadIdx.x, bins, cuda.blockDim.x):
         local[k] = 0
     cuda.syncthreads()
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, target.shape[0], stride):
-        t, p = target[i], pred[i]
-        status = label_pair_status(t, p, n_classes, ignore, has_ignore)
-        if status == 1:
-            continue
-        if status == 2:
-            cuda.atomic.min(bad, 0, i)
-            continue
-        cuda.atomic.add(local, np.int64(t) * n_classes + np.int64(p), 1)
+    for i in range(cuda.grid(1), target.shape[0], cuda.gridsize(1)):
+        k = _pixel_bin(target, pred, i, n_classes, ignore, has_ignore, bad)
+        if k >= 0:
+            cuda.atomic.add(local, k, 1)
     cuda.syncthreads()
     for k in range(cuda.threadIdx.x, bins, cuda.blockDim.x):
         if local[k]:
             cuda.atomic.add(hist, k, np.int64(local[k]))
 
 
-# Deliberate twin of the shared-memory kernel above (duplicate D11): the same per-pixel
-# rule, for class counts whose histogram does not fit in a block's shared memory.
 @cuda.jit
 def confusion_global(target, pred, n_classes, ignore, has_ignore, hist, bad):
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, target.shape[0], stride):
-        t, p = target[i], pred[i]
-        status = label_pair_status(t, p, n_classes, ignore, has_ignore)
-        if status == 1:
-            continue
-        if status == 2:
-            cuda.atomic.min(bad, 0, i)
-            continue
-        cuda.atomic.add(hist, np.int64(t) * n_classes + np.int64(p), np.int64(1))
+    """Count straight into ``hist`` (class counts past :data:`SHARED_BINS` bins)."""
+    for i in range(cuda.grid(1), target.shape[0], cuda.gridsize(1)):
+        k = _pixel_bin(target, pred, i, n_classes, ignore, has_ignore, bad)
+        if k >= 0:
+            cuda.atomic.add(hist, k, np.int64(1))

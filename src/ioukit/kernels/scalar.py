@@ -55,70 +55,6 @@ def crowd_iou_from_areas(inter, area_a, area_b, crowd):
     return safe_ratio(inter, union)
 
 
-def giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset):
-    """Generalised IoU: ``IoU - (C - U) / C`` with C the enclosing box area."""
-    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
-    union = area_a + area_b - inter
-    enclosing = span_length(ax0, ax1, bx0, bx1, offset) * span_length(ay0, ay1, by0, by1, offset)
-    return safe_ratio(inter, union) - safe_ratio(enclosing - union, enclosing)
-
-
-def diou_penalty(ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps):
-    """``d^2 / (c^2 + eps)``: squared centre distance over the enclosing diagonal."""
-    dx = acx - bcx
-    dy = acy - bcy
-    cw = span_length(ax0, ax1, bx0, bx1, offset)
-    ch = span_length(ay0, ay1, by0, by1, offset)
-    return safe_ratio(dx * dx + dy * dy, cw * cw + ch * ch + eps)
-
-
-def diou_pair(
-    ax0, ay0, ax1, ay1, area_a, acx, acy, bx0, by0, bx1, by1, area_b, bcx, bcy, offset, eps
-):
-    """Distance IoU: ``IoU - d^2 / c^2`` (torchvision's formula, eps in c^2)."""
-    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
-    iou = iou_from_areas(inter, area_a, area_b)
-    return iou - diou_penalty(
-        ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps
-    )
-
-
-def ciou_pair(
-    ax0,
-    ay0,
-    ax1,
-    ay1,
-    area_a,
-    acx,
-    acy,
-    angle_a,
-    bx0,
-    by0,
-    bx1,
-    by1,
-    area_b,
-    bcx,
-    bcy,
-    angle_b,
-    offset,
-    eps,
-    one,
-):
-    """Complete IoU: ``DIoU - alpha * v``.
-
-    ``angle_*`` is ``(2 / pi) * atan2(w, h)`` per box, so that
-    ``v = (4 / pi^2) * (atan(w_a / h_a) - atan(w_b / h_b))^2 = (angle_a - angle_b)^2``
-    and ``alpha = v / (1 - IoU + v + eps)`` as in torchvision.
-    """
-    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
-    iou = iou_from_areas(inter, area_a, area_b)
-    penalty = diou_penalty(ax0, ay0, ax1, ay1, acx, acy, bx0, by0, bx1, by1, bcx, bcy, offset, eps)
-    dv = angle_a - angle_b
-    v = dv * dv
-    alpha = safe_ratio(v, one - iou + v + eps)
-    return iou - penalty - alpha * v
-
-
 def ioa_from_areas(inter, area_a, area_b, over):
     """Intersection over the area of ``a`` (over=0), ``b`` (1) or the smaller (2)."""
     if over == 0:
@@ -183,75 +119,133 @@ def box_sides(p, q, r, t, fmt, offset):
     return r + offset, t + offset
 
 
-def box_feature_values(p, q, r, t, fmt, offset, half):
-    """The 8 feature planes of one box: corners, area, centre and the aspect angle
-    ``(2 / pi) * atan2(w, h)`` used by CIoU.
+def box_area_at(boxes, b, i, fmt, offset):
+    """Area of the box ``boxes[b, i]`` in format ``fmt``."""
+    w, h = box_sides(boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], fmt, offset)
+    return w * h
+
+
+def store_converted(boxes, b, i, src, dst, half, out):
+    """Write the box ``boxes[b, i]``, rewritten from format code ``src`` to ``dst``,
+    into ``out[b, i]``."""
+    x0, y0, x1, y1 = box_corners(
+        boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3], src, half
+    )
+    p, q, w, h = x0, y0, x1 - x0, y1 - y0
+    if dst == 0:
+        w, h = x1, y1
+    elif dst == 2:
+        p, q = (x0 + x1) * half, (y0 + y1) * half
+    out[b, i, 0], out[b, i, 1], out[b, i, 2], out[b, i, 3] = p, q, w, h
+
+
+def aspect_angle(w, h, half):
+    """``(2 / pi) * atan2(w, h)``, the CIoU aspect term of one box.
 
     ``pi / 2`` is ``atan2(half, 0)`` in the type of ``half``: a float64 global
     would widen float32 boxes (and run in fp64 on CUDA)."""
+    return math.atan2(w, h) / math.atan2(half, half - half)
+
+
+def store_box_features(boxes, b, i, fmt, offset, half, angles, feats):
+    """Write the 8 feature planes of box ``boxes[b, i]`` (format ``fmt``) into
+    ``feats[b, :, i]``: corners, area, centre, and the aspect angle when ``angles``
+    (only CIoU reads it; zero otherwise, which spares an ``atan2`` per box)."""
+    p, q, r, t = boxes[b, i, 0], boxes[b, i, 1], boxes[b, i, 2], boxes[b, i, 3]
     x0, y0, x1, y1 = box_corners(p, q, r, t, fmt, half)
     w, h = box_sides(p, q, r, t, fmt, offset)
-    quarter_turn = math.atan2(half, half - half)
-    angle = math.atan2(w, h) / quarter_turn
-    return x0, y0, x1, y1, w * h, (x0 + x1) * half, (y0 + y1) * half, angle
+    feats[b, 0, i], feats[b, 1, i], feats[b, 2, i], feats[b, 3, i] = x0, y0, x1, y1
+    feats[b, 4, i], feats[b, 5, i], feats[b, 6, i] = w * h, (x0 + x1) * half, (y0 + y1) * half
+    feats[b, 7, i] = aspect_angle(w, h, half) if angles else half - half
 
 
-# The long argument lists of diou_pair / ciou_pair repeat here (duplicate D9): scalar
-# formulas take scalars only (no tuples), so that one source compiles for CPU and CUDA.
-def metric_from_features(metric, pa, i, pb, j, crowd, over, offset, eps, one):
-    """Any box metric for box ``i`` of feature planes ``pa`` and box ``j`` of ``pb``.
+# The pairwise formulas, one signature for every metric: ``(a, b, crowd, over, offset,
+# eps, one)``. ``a`` and ``b`` are the 8 feature values of one box each (a tuple, see
+# :func:`features_at`: 0-3 corners, 4 area, 5-6 centre, 7 aspect angle), ``crowd``
+# the crowd flag of ``b``, ``over`` the IoA code, then the typed constants. A formula
+# ignores what it does not use, so one compiled loop (``cpu_boxes``) runs any of
+# them: the inliner drops the unused loads. Tuples of scalars (not planes and an
+# index) keep the CPU's inner loop vectorised: the values are registers, and no load
+# can alias the stores to the output.
 
-    Metric codes: 0 IoU, 1 GIoU, 2 DIoU, 3 CIoU, 4 IoA (``over``), 5 crowd IoU.
-    Planes: 0-3 corners, 4 area, 5-6 centre, 7 aspect angle (see ``cpu_boxes``).
+
+def features_at(p, i):
+    """The 8 feature values of box ``i`` of the feature planes ``p`` (8, N), as a tuple."""
+    return (p[0, i], p[1, i], p[2, i], p[3, i], p[4, i], p[5, i], p[6, i], p[7, i])
+
+
+def intersection_of(a, b, offset):
+    """Area of the intersection of boxes ``a`` and ``b`` (feature tuples)."""
+    return intersection_area(a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3], offset)
+
+
+def iou_of(a, b, crowd, over, offset, eps, one):
+    """Intersection over union."""
+    return iou_from_areas(intersection_of(a, b, offset), a[4], b[4])
+
+
+def crowd_iou_of(a, b, crowd, over, offset, eps, one):
+    """IoU with pycocotools' crowd rule (``crowd``: ``b`` is a crowd region)."""
+    return crowd_iou_from_areas(intersection_of(a, b, offset), a[4], b[4], crowd)
+
+
+def ioa_of(a, b, crowd, over, offset, eps, one):
+    """Intersection over the area of ``a``, ``b`` or the smaller (``over`` code)."""
+    return ioa_from_areas(intersection_of(a, b, offset), a[4], b[4], over)
+
+
+def giou_of(a, b, crowd, over, offset, eps, one):
+    """Generalised IoU: ``IoU - (C - U) / C`` with C the enclosing box area."""
+    inter = intersection_of(a, b, offset)
+    union = a[4] + b[4] - inter
+    enclosing = span_length(a[0], a[2], b[0], b[2], offset) * span_length(
+        a[1], a[3], b[1], b[3], offset
+    )
+    return safe_ratio(inter, union) - safe_ratio(enclosing - union, enclosing)
+
+
+def diou_penalty_of(a, b, offset, eps):
+    """``d^2 / (c^2 + eps)``: squared centre distance over the enclosing diagonal."""
+    dx = a[5] - b[5]
+    dy = a[6] - b[6]
+    cw = span_length(a[0], a[2], b[0], b[2], offset)
+    ch = span_length(a[1], a[3], b[1], b[3], offset)
+    return safe_ratio(dx * dx + dy * dy, cw * cw + ch * ch + eps)
+
+
+def diou_of(a, b, crowd, over, offset, eps, one):
+    """Distance IoU: ``IoU - d^2 / c^2`` (torchvision's formula, eps in c^2)."""
+    return iou_of(a, b, crowd, over, offset, eps, one) - diou_penalty_of(a, b, offset, eps)
+
+
+def ciou_of(a, b, crowd, over, offset, eps, one):
+    """Complete IoU: ``DIoU - alpha * v``.
+
+    The features hold ``angle = (2 / pi) * atan2(w, h)`` per box, so that
+    ``v = (4 / pi^2) * (atan(w_a / h_a) - atan(w_b / h_b))^2 = (angle_a - angle_b)^2``
+    and ``alpha = v / (1 - IoU + v + eps)`` as in torchvision.
     """
-    ax0, ay0, ax1, ay1, area_a = pa[0, i], pa[1, i], pa[2, i], pa[3, i], pa[4, i]
-    bx0, by0, bx1, by1, area_b = pb[0, j], pb[1, j], pb[2, j], pb[3, j], pb[4, j]
+    iou = iou_of(a, b, crowd, over, offset, eps, one)
+    penalty = diou_penalty_of(a, b, offset, eps)
+    dv = a[7] - b[7]
+    v = dv * dv
+    alpha = safe_ratio(v, one - iou + v + eps)
+    return iou - penalty - alpha * v
+
+
+def metric_from_features(metric, pa, i, pb, j, crowd, over, offset, eps, one):
+    """Any box metric by its code (``codes.METRIC_CODES``: 0 IoU, 1 GIoU, 2 DIoU,
+    3 CIoU, 4 IoA, 5 crowd IoU) for box ``i`` of the planes ``pa`` and box ``j`` of
+    ``pb``, chosen at run time (the CUDA kernels and the CPU's aligned kernel)."""
+    a, b = features_at(pa, i), features_at(pb, j)
     if metric == 1:
-        return giou_pair(ax0, ay0, ax1, ay1, area_a, bx0, by0, bx1, by1, area_b, offset)
+        return giou_of(a, b, crowd, over, offset, eps, one)
     if metric == 2:
-        return diou_pair(
-            ax0,
-            ay0,
-            ax1,
-            ay1,
-            area_a,
-            pa[5, i],
-            pa[6, i],
-            bx0,
-            by0,
-            bx1,
-            by1,
-            area_b,
-            pb[5, j],
-            pb[6, j],
-            offset,
-            eps,
-        )
+        return diou_of(a, b, crowd, over, offset, eps, one)
     if metric == 3:
-        return ciou_pair(
-            ax0,
-            ay0,
-            ax1,
-            ay1,
-            area_a,
-            pa[5, i],
-            pa[6, i],
-            pa[7, i],
-            bx0,
-            by0,
-            bx1,
-            by1,
-            area_b,
-            pb[5, j],
-            pb[6, j],
-            pb[7, j],
-            offset,
-            eps,
-            one,
-        )
-    inter = intersection_area(ax0, ay0, ax1, ay1, bx0, by0, bx1, by1, offset)
+        return ciou_of(a, b, crowd, over, offset, eps, one)
     if metric == 4:
-        return ioa_from_areas(inter, area_a, area_b, over)
+        return ioa_of(a, b, crowd, over, offset, eps, one)
     if metric == 5:
-        return crowd_iou_from_areas(inter, area_a, area_b, crowd)
-    return iou_from_areas(inter, area_a, area_b)
+        return crowd_iou_of(a, b, crowd, over, offset, eps, one)
+    return iou_of(a, b, crowd, over, offset, eps, one)
