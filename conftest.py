@@ -29,6 +29,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 _STALE_SECONDS = 3600
 
 
@@ -149,3 +151,13 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         return _FIRST.index(path) if path in _FIRST else len(_FIRST)
 
     items.sort(key=rank)  # stable: the rest keep their order
+
+
+@pytest.fixture(autouse=True)
+def _temp_files_in_tmp_path(tmp_path, monkeypatch):
+    """``tempfile.mkdtemp()`` and friends, in a test, a doctest or a docs block, make
+    their files under the test's ``tmp_path`` (which pytest prunes to the last three
+    runs), so that the suite leaves nothing behind in the system's temporary folder."""
+    folder = tmp_path / "tempfile"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
