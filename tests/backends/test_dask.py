@@ -272,8 +272,9 @@ THREADS = """
 
 
 @pytest.mark.parametrize("layer", ["workqueue", "omp"])
-def test_threaded_scheduler_under_every_layer(layer, tmp_path):
-    env = dict(os.environ, NUMBA_THREADING_LAYER=layer, NUMBA_CACHE_DIR=str(tmp_path))
+def test_threaded_scheduler_under_every_layer(layer):
+    # the session's cache: a kernel loaded from it still starts the threading layer
+    env = dict(os.environ, NUMBA_THREADING_LAYER=layer)
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(THREADS)],
         capture_output=True,

@@ -176,7 +176,9 @@ def test_truncated_files_are_bounds_checked(tmp_path):
         ' "segmentation": {"size": [4, 4], "counts": "0\\\\\\/\\"1"}, "x": [true, null, {"a": -0}]}]'
     )
     (tmp_path / "dt.json").write_text(text)
-    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    from tests.fuzz.runner import default_cache_dir  # the fuzz workers' bounds-checked cache
+
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(default_cache_dir()))
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
     run = subprocess.run(
         [sys.executable, "-c", BOUNDS_SCRIPT, str(tmp_path / "dt.json")],

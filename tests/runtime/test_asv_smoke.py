@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ASV_DIR = Path(__file__).resolve().parents[2] / "asv_benchmarks"
-MODULES = sorted(p.stem for p in (ASV_DIR / "benchmarks").glob("*.py") if p.stem not in {"__init__", "common"})
+MODULES = sorted(
+    p.stem for p in (ASV_DIR / "benchmarks").glob("*.py") if p.stem not in {"__init__", "common"}
+)
 
 
 def smallest(params):
@@ -47,4 +49,3 @@ def test_benchmarks_run(module_name, monkeypatch):
         pytest.skip(f"every benchmark of {module_name} skips on this machine")
     assert ran > 0
     sys.modules.pop(f"benchmarks.{module_name}", None)
-
