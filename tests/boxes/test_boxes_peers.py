@@ -40,15 +40,23 @@ def test_faster_coco_eval_crowd_matrix(shared_data):
     """The 36 x 14 matrix stored by faster_coco_eval (C2), crowd column included."""
     import json
 
-    gt = json.loads((shared_data / "faster_coco_eval/tests/dataset/gt_ignore_test.json").read_text())
-    dt = json.loads((shared_data / "faster_coco_eval/tests/dataset/dt_ignore_test.json").read_text())
+    gt = json.loads(
+        (shared_data / "faster_coco_eval/tests/dataset/gt_ignore_test.json").read_text()
+    )
+    dt = json.loads(
+        (shared_data / "faster_coco_eval/tests/dataset/dt_ignore_test.json").read_text()
+    )
     want = np.load(shared_data / "faster_coco_eval/tests/dataset/2299_1.npy")
     gts = [a for a in gt["annotations"] if int(a["image_id"]) == 2299 and a["category_id"] == 1]
-    dts = [d for d in dt if int(d["image_id"]) == 2299 and d["category_id"] == 1 and d["score"] >= 0.1]
+    dts = [
+        d for d in dt if int(d["image_id"]) == 2299 and d["category_id"] == 1 and d["score"] >= 0.1
+    ]
     order = np.argsort([-d["score"] for d in dts], kind="mergesort")
     dts = [dts[i] for i in order]
     got = ioukit.box_iou(
-        [d["bbox"] for d in dts], [g["bbox"] for g in gts], fmt="xywh",
+        [d["bbox"] for d in dts],
+        [g["bbox"] for g in gts],
+        fmt="xywh",
         crowd=[bool(g.get("iscrowd", 0)) for g in gts],
     )
     assert got.shape == want.shape == (36, 14)

@@ -70,7 +70,9 @@ def test_self_iou_is_one_for_nonempty_boxes(a):
 def test_aligned_is_diagonal_of_pairwise(a, b):
     n = min(len(a), len(b))
     for func in METRICS + [ioukit.box_ioa]:
-        np.testing.assert_array_equal(func(a[:n], b[:n], aligned=True), np.diagonal(func(a[:n], b[:n])))
+        np.testing.assert_array_equal(
+            func(a[:n], b[:n], aligned=True), np.diagonal(func(a[:n], b[:n]))
+        )
 
 
 @SETTINGS
@@ -84,7 +86,12 @@ def test_aligned_is_diagonal_of_pairwise(a, b):
 def test_translation_and_scale_invariance(a, b, dx, dy, scale):
     shift = np.array([dx, dy, dx, dy])
     # eps = 0 makes DIoU / CIoU exactly scale-free (eps / c^2 is not)
-    exact = [ioukit.box_iou, ioukit.box_giou, partial(ioukit.box_diou, eps=0), partial(ioukit.box_ciou, eps=0)]
+    exact = [
+        ioukit.box_iou,
+        ioukit.box_giou,
+        partial(ioukit.box_diou, eps=0),
+        partial(ioukit.box_ciou, eps=0),
+    ]
     for func in exact:
         base = func(a, b)
         np.testing.assert_allclose(func(a + shift, b + shift), base, rtol=1e-9, atol=1e-12)

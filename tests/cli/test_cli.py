@@ -18,7 +18,11 @@ FAKE_BBOX = "cocoapi/results/instances_val2014_fakebbox100_results.json"
 def ioukit(*args: str, progress: bool = False) -> subprocess.CompletedProcess:
     env = dict(os.environ, IOUKIT_PROGRESS="1" if progress else "0")
     return subprocess.run(
-        [sys.executable, "-m", "ioukit", *args], capture_output=True, text=True, timeout=900, env=env
+        [sys.executable, "-m", "ioukit", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
     )
 
 
@@ -27,7 +31,10 @@ def test_demo_explains_and_evaluates_the_sample():
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "25 / 175" in out and "0.1429" in out and "poor" in out
-    assert "COCO bbox evaluation: 100 images, 839 ground-truth objects (9 crowd), 734 detections" in out
+    assert (
+        "COCO bbox evaluation: 100 images, 839 ground-truth objects (9 crowd), 734 detections"
+        in out
+    )
     assert "maxDets=100 ] = 0.505" in out  # bbox AP
     assert "maxDets=100 ] = 0.320" in out  # segm AP
     assert "billion pairs/s" in out
@@ -40,7 +47,10 @@ def test_eval_tables_json_and_plot(shared_data, tmp_path):
         args += ["--plot", str(out_png)]
     proc = ioukit("eval", *args, progress=True)
     assert proc.returncode == 0, proc.stderr
-    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505" in proc.stdout
+    assert (
+        "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505"
+        in proc.stdout
+    )
     assert "mean IoU" in proc.stdout and "excellent" in proc.stdout
     assert "evaluating bbox" in proc.stderr  # the progress bar
     data = json.loads(out_json.read_text())
@@ -59,8 +69,15 @@ def _has_matplotlib() -> bool:
 
 
 def test_eval_segm(shared_data):
-    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / "cocoapi/results/instances_val2014_fakesegm100_results.json"),
-                  "--iou-type", "segm", "--per-class", "0")
+    proc = ioukit(
+        "eval",
+        str(shared_data / VAL2014),
+        str(shared_data / "cocoapi/results/instances_val2014_fakesegm100_results.json"),
+        "--iou-type",
+        "segm",
+        "--per-class",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "maxDets=100 ] = 0.320" in proc.stdout
 
@@ -70,8 +87,17 @@ def test_semseg_on_ade20k_sample(shared_data, tmp_path):
     pred = tmp_path / "pred"
     shutil.copytree(folder, pred)
     out_json = tmp_path / "s.json"
-    proc = ioukit("semseg", str(folder), str(pred), "--num-classes", "151", "--ignore-index", "0",
-                  "--json", str(out_json))
+    proc = ioukit(
+        "semseg",
+        str(folder),
+        str(pred),
+        "--num-classes",
+        "151",
+        "--ignore-index",
+        "0",
+        "--json",
+        str(out_json),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "over 3 label maps" in proc.stdout and "mIoU 1.0000" in proc.stdout
     assert json.loads(out_json.read_text())["pixel_accuracy"] == 1.0
@@ -80,7 +106,10 @@ def test_semseg_on_ade20k_sample(shared_data, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["eval", "missing-gt.json", "missing-dt.json"], "cannot read missing-gt.json: no such file"),
+        (
+            ["eval", "missing-gt.json", "missing-dt.json"],
+            "cannot read missing-gt.json: no such file",
+        ),
         (["semseg", "no-such-dir", "x", "--num-classes", "3"], "no-such-dir is not a folder"),
     ],
 )
@@ -95,14 +124,24 @@ def test_bad_files_and_labels(shared_data, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("[{")
     proc = ioukit("eval", str(shared_data / VAL2014), str(broken))
-    assert proc.returncode == 1 and "is not valid JSON" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "is not valid JSON" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
     wrong = tmp_path / "wrong.json"
-    wrong.write_text(json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}]))
+    wrong.write_text(
+        json.dumps([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}])
+    )
     proc = ioukit("eval", str(shared_data / VAL2014), str(wrong))
     assert proc.returncode == 1 and "detection 0 refers to image 1" in proc.stderr
     folder = shared_data / "sceneparsing/sampleData/annotations"
     proc = ioukit("semseg", str(folder), str(folder), "--num-classes", "10")
-    assert proc.returncode == 1 and "is outside [0, 10)" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "is outside [0, 10)" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_help_and_usage_errors():
@@ -117,15 +156,29 @@ def test_help_and_usage_errors():
 def test_semseg_reduce_labels_reproduces_the_ade20k_devkit(shared_data, tmp_path):
     folder = shared_data / "sceneparsing/sampleData/annotations"
     out_json, out_png = tmp_path / "s.json", tmp_path / "s.png"
-    args = ["semseg", str(folder), str(folder), "--num-classes", "150", "--reduce-labels",
-            "--absent", "zero", "--per-class", "3", "--json", str(out_json)]
+    args = [
+        "semseg",
+        str(folder),
+        str(folder),
+        "--num-classes",
+        "150",
+        "--reduce-labels",
+        "--absent",
+        "zero",
+        "--per-class",
+        "3",
+        "--json",
+        str(out_json),
+    ]
     if _has_matplotlib():
         args += ["--plot", str(out_png)]
     proc = ioukit(*args)
     assert proc.returncode == 0, proc.stderr
     assert "mIoU 0.1000" in proc.stdout  # the devkit's number on its sample
     assert "... 147 more classes" in proc.stdout
-    assert len([line for line in proc.stdout.splitlines() if line.endswith(" 1.0000    1.0000")]) == 3
+    assert (
+        len([line for line in proc.stdout.splitlines() if line.endswith(" 1.0000    1.0000")]) == 3
+    )
     data = json.loads(out_json.read_text())
     assert round(data["miou"], 4) == 0.1 and data["images"] == 3
     if "--plot" in args:
@@ -134,16 +187,40 @@ def test_semseg_reduce_labels_reproduces_the_ade20k_devkit(shared_data, tmp_path
 
 def test_eval_any_threshold_and_coco_options(shared_data, tmp_path):
     out_json = tmp_path / "r.json"
-    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--threshold", "0.3",
-                  "--iou-thresholds", "0.5:0.95:0.05", "--max-dets", "1,10,100", "--per-class", "0",
-                  "--json", str(out_json))
+    proc = ioukit(
+        "eval",
+        str(shared_data / VAL2014),
+        str(shared_data / FAKE_BBOX),
+        "--threshold",
+        "0.3",
+        "--iou-thresholds",
+        "0.5:0.95:0.05",
+        "--max-dets",
+        "1,10,100",
+        "--per-class",
+        "0",
+        "--json",
+        str(out_json),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "maxDets=100 ] = 0.505" in proc.stdout and "IoU >= 0.30" in proc.stdout
     assert json.loads(out_json.read_text())["mean_iou"]["threshold"] == 0.3
-    proc = ioukit("eval", str(shared_data / VAL2014), str(shared_data / FAKE_BBOX), "--min-score", "2",
-                  "--iou-thresholds", "0.5", "--per-class", "0")
+    proc = ioukit(
+        "eval",
+        str(shared_data / VAL2014),
+        str(shared_data / FAKE_BBOX),
+        "--min-score",
+        "2",
+        "--iou-thresholds",
+        "0.5",
+        "--per-class",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr
-    assert "0 detections" in proc.stdout and "IoU=0.50      | area=   all | maxDets=100 ] = 0.000" in proc.stdout
+    assert (
+        "0 detections" in proc.stdout
+        and "IoU=0.50      | area=   all | maxDets=100 ] = 0.000" in proc.stdout
+    )
 
 
 def test_min_score_matches_filtering_the_file(shared_data, tmp_path):
@@ -172,13 +249,25 @@ def test_compact_reprs():
 def test_make_coco_writes_a_set_the_cli_evaluates(tmp_path):
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "make_coco.py"
     env = dict(os.environ, IOUKIT_PROGRESS="0")
-    made = subprocess.run([sys.executable, str(script), str(tmp_path), "--images", "4"],
-                          capture_output=True, text=True, timeout=900, env=env)
+    made = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "--images", "4"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     gt = json.loads((tmp_path / "gt.json").read_text())
     assert len(gt["images"]) == 4 and gt["annotations"]
     for iou_type in ("bbox", "segm"):
-        proc = ioukit("eval", str(tmp_path / "gt.json"), str(tmp_path / f"dt_{iou_type}.json"),
-                      "--iou-type", iou_type, "--per-class", "0")
+        proc = ioukit(
+            "eval",
+            str(tmp_path / "gt.json"),
+            str(tmp_path / f"dt_{iou_type}.json"),
+            "--iou-type",
+            iou_type,
+            "--per-class",
+            "0",
+        )
         assert proc.returncode == 0, proc.stderr
         assert "COCO " + iou_type + " evaluation: 4 images" in proc.stdout

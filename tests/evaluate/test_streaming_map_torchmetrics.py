@@ -33,9 +33,7 @@ def _tensors(items):
 
 
 def _theirs(preds, targets, iou_type, backend, batch):
-    metric = detection.MeanAveragePrecision(
-        iou_type=iou_type, class_metrics=True, backend=backend
-    )
+    metric = detection.MeanAveragePrecision(iou_type=iou_type, class_metrics=True, backend=backend)
     for s in range(0, len(preds), batch):
         metric.update(_tensors(preds[s : s + batch]), _tensors(targets[s : s + batch]))
     return metric.compute(), metric
@@ -56,9 +54,7 @@ def _ours(preds, targets, iou_type, batch, theirs_metric=None):
 
 def _compare(ours, theirs, prefix=""):
     for name in KEYS:
-        assert float(ours[prefix + name]) == pytest.approx(
-            float(theirs[name]), abs=1e-6
-        ), name
+        assert float(ours[prefix + name]) == pytest.approx(float(theirs[name]), abs=1e-6), name
     np.testing.assert_array_equal(np.asarray(ours["classes"]), theirs["classes"].numpy())
     np.testing.assert_allclose(
         np.asarray(ours[prefix + "map_per_class"], np.float64),

@@ -20,7 +20,11 @@ def pycocotools_eval(gt: dict, dt: list, iou_type: str, **params):
         coco_gt.createIndex()
         coco_dt = coco_gt.loadRes(copy.deepcopy(dt)) if dt else COCO()
         if not dt:
-            coco_dt.dataset = {"images": gt["images"], "categories": gt.get("categories", []), "annotations": []}
+            coco_dt.dataset = {
+                "images": gt["images"],
+                "categories": gt.get("categories", []),
+                "annotations": [],
+            }
             coco_dt.createIndex()
         ev = COCOeval(coco_gt, coco_dt, iou_type)
         for key, value in params.items():

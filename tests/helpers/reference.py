@@ -38,8 +38,12 @@ def _pairs(a, b, fmt, offset, aligned):
     if aligned:
         return xa, xb, wa, ha, wb, hb
     return (
-        xa[..., :, None, :], xb[..., None, :, :],
-        wa[..., :, None], ha[..., :, None], wb[..., None, :], hb[..., None, :],
+        xa[..., :, None, :],
+        xb[..., None, :, :],
+        wa[..., :, None],
+        ha[..., :, None],
+        wb[..., None, :],
+        hb[..., None, :],
     )
 
 
@@ -49,8 +53,12 @@ def _ratio(num, den):
 
 
 def _inter(xa, xb, offset):
-    iw = np.clip(np.minimum(xa[..., 2], xb[..., 2]) - np.maximum(xa[..., 0], xb[..., 0]) + offset, 0, None)
-    ih = np.clip(np.minimum(xa[..., 3], xb[..., 3]) - np.maximum(xa[..., 1], xb[..., 1]) + offset, 0, None)
+    iw = np.clip(
+        np.minimum(xa[..., 2], xb[..., 2]) - np.maximum(xa[..., 0], xb[..., 0]) + offset, 0, None
+    )
+    ih = np.clip(
+        np.minimum(xa[..., 3], xb[..., 3]) - np.maximum(xa[..., 1], xb[..., 1]) + offset, 0, None
+    )
     return iw * ih
 
 

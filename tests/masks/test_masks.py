@@ -15,27 +15,43 @@ sparse = pytest.importorskip("scipy.sparse")
 
 def as_sparse(masks, fmt="csr"):
     flat = masks.reshape(len(masks), -1).astype(np.uint8)
-    return {"csr": sparse.csr_matrix, "csc": sparse.csc_matrix, "coo": sparse.coo_matrix,
-            "csr_array": sparse.csr_array, "coo_array": sparse.coo_array}[fmt](flat)
+    return {
+        "csr": sparse.csr_matrix,
+        "csc": sparse.csc_matrix,
+        "coo": sparse.coo_matrix,
+        "csr_array": sparse.csr_array,
+        "coo_array": sparse.coo_array,
+    }[fmt](flat)
 
 
 @pytest.mark.parametrize("dtype", [bool, np.uint8, np.int32, np.int64, np.uint16])
 def test_dense_matches_reference(rng, dtype):
-    a, b = ellipse_masks(rng, 20, 40, 150).astype(dtype), ellipse_masks(rng, 15, 40, 150).astype(dtype)
+    a, b = (
+        ellipse_masks(rng, 20, 40, 150).astype(dtype),
+        ellipse_masks(rng, 15, 40, 150).astype(dtype),
+    )
     crowd = rng.random(15) < 0.3
     np.testing.assert_allclose(ioukit.mask_iou(a, b), ref.mask_iou(a, b), rtol=1e-15)
-    np.testing.assert_allclose(ioukit.mask_iou(a, b, crowd=crowd), ref.mask_iou(a, b, crowd), rtol=1e-15)
+    np.testing.assert_allclose(
+        ioukit.mask_iou(a, b, crowd=crowd), ref.mask_iou(a, b, crowd), rtol=1e-15
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "csr_array", "coo_array"])
 def test_sparse_formats(rng, fmt):
     a, b = ellipse_masks(rng, 12), ellipse_masks(rng, 9)
-    np.testing.assert_allclose(ioukit.mask_iou(as_sparse(a, fmt), as_sparse(b, fmt)), ref.mask_iou(a, b), rtol=1e-15)
+    np.testing.assert_allclose(
+        ioukit.mask_iou(as_sparse(a, fmt), as_sparse(b, fmt)), ref.mask_iou(a, b), rtol=1e-15
+    )
 
 
 def test_sparse_explicit_zeros_and_unsorted_indices():
-    m = sparse.csr_matrix((np.array([1, 0, 1], np.uint8), np.array([5, 2, 3]), np.array([0, 3])), shape=(1, 10))
-    other = sparse.csr_matrix((np.ones(2, np.uint8), np.array([3, 5]), np.array([0, 2])), shape=(1, 10))
+    m = sparse.csr_matrix(
+        (np.array([1, 0, 1], np.uint8), np.array([5, 2, 3]), np.array([0, 3])), shape=(1, 10)
+    )
+    other = sparse.csr_matrix(
+        (np.ones(2, np.uint8), np.array([3, 5]), np.array([0, 2])), shape=(1, 10)
+    )
     assert ioukit.mask_iou(m, other)[0, 0] == 1.0
 
 
@@ -79,7 +95,9 @@ def test_bad_inputs():
         ioukit.mask_iou(a, np.zeros((1, 4, 5), bool))
     with pytest.raises(ValueError, match=r"masks of 'a' are 4x4 but masks of 'b' are 5x4"):
         ioukit.mask_iou(rle.encode(a), rle.encode(np.zeros((1, 5, 4), bool)))
-    with pytest.raises(ValueError, match=r"must be one mask \(H, W\) or a stack \(N, H, W\), got shape \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"must be one mask \(H, W\) or a stack \(N, H, W\), got shape \(4,\)"
+    ):
         ioukit.mask_iou(np.zeros(4, bool), a)
     bad = np.zeros((3, 4, 4), np.uint8)
     bad[2, 1, 1] = 2
@@ -94,7 +112,9 @@ def test_bad_inputs():
     with pytest.raises(TypeError, match="cannot mix sparse masks with dense masks"):
         ioukit.mask_iou(as_sparse(a), a)
     with pytest.raises(ValueError, match="row 1 holds values other than 0 and 1"):
-        ioukit.mask_iou(sparse.csr_matrix(np.array([[0, 1], [0, 3]])), sparse.csr_matrix(np.ones((1, 2))))
+        ioukit.mask_iou(
+            sparse.csr_matrix(np.array([[0, 1], [0, 3]])), sparse.csr_matrix(np.ones((1, 2)))
+        )
     with pytest.raises(ValueError, match=r"sparse masks must be \(N, H\*W\)"):
         ioukit.mask_iou(sparse.csr_matrix(np.ones((1, 3))), sparse.csr_matrix(np.ones((1, 4))))
 
@@ -191,4 +211,6 @@ def test_run_interval_fallback_for_huge_masks(rng, monkeypatch):
     want = ref.mask_iou(a, b, crowd)
     monkeypatch.setattr(_dense, "PACKED_BUDGET_WORDS", 0)
     np.testing.assert_allclose(ioukit.mask_iou(a, b, crowd=crowd), want, rtol=1e-15)
-    np.testing.assert_allclose(ioukit.mask_iou(rle.encode(a), rle.encode(b), crowd=crowd), want, rtol=1e-15)
+    np.testing.assert_allclose(
+        ioukit.mask_iou(rle.encode(a), rle.encode(b), crowd=crowd), want, rtol=1e-15
+    )
