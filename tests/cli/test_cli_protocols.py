@@ -313,31 +313,22 @@ def scheduler():
         yield cluster.scheduler_address
 
 
-def test_scheduler_equals_one_process_or_says_why(
+def test_scheduler_equals_one_process(
     scheduler, kp, shapes, lvis, crowdpose, shared_data, capsys, tmp_path
 ):
-    """--scheduler for every protocol: the numbers of one process, or (where this API
-    runs the protocol in one process only) a one-line refusal before any work."""
-    from ioukit.cli.eval_protocols import Protocol, on_cluster, takes_client
-
+    """--scheduler for every protocol gives the numbers of one process."""
     d = shared_data / TF_DIR
     cases = [
-        (Protocol("coco", "keypoints", "option"), ("eval", *kp, "--iou-type", "keypoints")),
-        (Protocol("coco", "boundary", "option"), ("eval", *shapes, "--iou-type", "boundary")),
-        (Protocol("lvis", "bbox", "option"), ("eval", *lvis[:2])),
-        (Protocol("crowdpose", "keypoints", "option"), ("eval", *crowdpose)),
-        (None, ("panoptic", str(d / "coco_gt.json"), str(d / "coco_pred.json"))),
+        ("keypoints", ("eval", *kp, "--iou-type", "keypoints")),
+        ("boundary", ("eval", *shapes, "--iou-type", "boundary")),
+        ("lvis", ("eval", *lvis[:2])),
+        ("crowdpose", ("eval", *crowdpose)),
+        ("panoptic", ("panoptic", str(d / "coco_gt.json"), str(d / "coco_pred.json"))),
     ]
     for protocol, args in cases:
         _, alone = run_json(capsys, tmp_path, *args)
         remote_args = (*args, "--scheduler", scheduler)
-        supported = takes_client(panoptic_evaluate) if protocol is None else on_cluster(protocol)
-        if not supported:  # options alone decide for boundary: a usage error
-            usage = protocol is not None and protocol.iou_type == "boundary"
-            code, _, err = _usage(capsys, *remote_args) if usage else run(capsys, *remote_args)
-            assert code == (2 if usage else 1) and "runs in one process only" in err, err
-            continue
         _, remote = run_json(capsys, tmp_path, *remote_args)
-        keys = ("All", "Things", "Stuff", "per_class") if protocol is None else ("stats",)
+        keys = ("All", "Things", "Stuff", "per_class") if protocol == "panoptic" else ("stats",)
         for key in keys:
             assert remote[key] == alone[key], (args, key)

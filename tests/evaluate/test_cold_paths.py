@@ -18,7 +18,6 @@ import pytest
 
 import ioukit
 from ioukit._core import jit, validate
-from ioukit._core.loader import kernel
 from ioukit.data import sample_path
 from ioukit.evaluate import coco_evaluate, stages
 
@@ -57,19 +56,41 @@ def test_every_variant_takes_the_parallel_path():
     assert calls == ["parallel"]
 
 
+SIGNATURES = """
+import sys
+from ioukit._core import jit
+from ioukit._core.loader import kernel
+from ioukit.data import sample_path
+from ioukit.evaluate import coco_evaluate
+
+iou_type = sys.argv[1]
+coco_evaluate(str(sample_path("gt")), str(sample_path(iou_type)), iou_type)
+cpu_coco = kernel("cpu_coco")
+twin = jit.serial_twin(cpu_coco.match_groups)
+source = {"bbox": "gt_boxes", "segm": "gt_sets"}[iou_type]  # the argument that is not None
+names = twin.py_func.__code__.co_varnames
+used = [s for s in twin.signatures if str(s[names.index(source)]) != "none"]
+assert len(used) == 1, twin.signatures
+assert len(jit.serial_twin(cpu_coco.accumulate).signatures) == 1
+assert len(cpu_coco._match_group.signatures) <= 1  # 0 when loaded with its caller
+print("ok")
+"""
+
+
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
 def test_coco_kernels_have_one_signature(iou_type):
     """Casting once at the front (int64 indices, float64 values) keeps one
-    specialisation per kernel: a new one would compile again on a first run."""
-    coco_evaluate(str(sample_path("gt")), str(sample_path(iou_type)), iou_type)
-    cpu_coco = kernel("cpu_coco")
-    twin = jit.serial_twin(cpu_coco.match_groups)
-    sources = {"bbox": "gt_boxes", "segm": "gt_sets"}  # the argument that is not None
-    names = twin.py_func.__code__.co_varnames
-    used = [s for s in twin.signatures if str(s[names.index(sources[iou_type])]) != "none"]
-    assert len(used) == 1, twin.signatures
-    assert len(jit.serial_twin(cpu_coco.accumulate).signatures) == 1
-    assert len(cpu_coco._match_group.signatures) <= 1  # 0 when loaded with its caller
+    specialisation per kernel: a new one would compile again on a first run. Run in
+    a fresh process (with the session's cache), so that other tests' calls in this
+    worker do not add signatures of their own."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNATURES, iou_type],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(SRC)),
+        timeout=900,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
 def test_score_order_is_a_stable_sort_per_category():

@@ -122,9 +122,9 @@ def test_lvis_category_list_errors(lvis_gt):
     ]
     bad = copy.deepcopy(gt)
     del bad["categories"][3]["id"]
-    with pytest.raises(ValueError, match=r"category 3 has no integer 'id'"):
+    with pytest.raises(ValueError, match=r"category 3 .*has no (integer )?'id'"):
         lvis_evaluate(bad, results)
     bad = copy.deepcopy(gt)
     bad["categories"][4]["id"] = bad["categories"][2]["id"]
-    with pytest.raises(ValueError, match=r"(category 4 repeats id|duplicate)"):
+    with pytest.raises(ValueError, match=r"category 4 repeats (category )?id"):
         lvis_evaluate(bad, results)

@@ -352,3 +352,36 @@ def test_png_reader_more_data_than_the_header(inflater):
     message = "more image data" if inflater == "zlib" else "corrupt PNG image data"
     with pytest.raises(ValueError, match=message):
         read_pixels(sig + ihdr + chunk(b"IDAT", long) + end, "a.png")
+
+
+def test_png_one_shot_inflate_never_passes_the_header_or_32_mib(monkeypatch):
+    """zlib's one-shot call is taken only when the stream's length bounds its output
+    by the header's size (or by 32 MiB for a small image): a short stream under a
+    large header goes to the bounded call, so a hostile file cannot make the reader
+    allocate several times the image."""
+    import struct
+    import zlib
+
+    from ioukit.evaluate import panoptic_png
+
+    monkeypatch.setattr(panoptic_png, "LIBDEFLATE", None)
+    one_shot = []
+    real = zlib.decompress
+    monkeypatch.setattr(
+        panoptic_png.zlib, "decompress", lambda *a, **k: one_shot.append(1) or real(*a, **k)
+    )
+
+    def chunk(kind, body):
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    side = 3000  # RGBA: 36,003,000 bytes of rows, past the 32 MiB of the small-image rule
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0))
+    expected = side * (1 + 4 * side)
+    stream = zlib.compress(bytes(2 * expected), 9)  # inflates to twice the header's size
+    assert len(stream) * 1032 > expected + 1  # could inflate past the header
+    png = b"\x89PNG\r\n\x1a\n" + ihdr + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+    with pytest.raises(ValueError, match="more image data"):
+        panoptic_png.read_pixels(png, "big.png")
+    assert not one_shot

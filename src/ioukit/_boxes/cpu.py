@@ -19,7 +19,8 @@ from .job import BoxJob
 
 SERIAL_PAIRS = 1 << 15
 """Calls of at most this many pairs (any metric, aligned or not) run in one thread and
-one kernel dispatch: waking the thread pool would cost more than the work."""
+two kernel dispatches (``prepare_small``, then the metric's serial loop): waking the
+thread pool would cost more than the work."""
 
 _loaded: dict[str, Any] = {}
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)

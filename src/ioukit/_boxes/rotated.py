@@ -17,7 +17,6 @@ so ``cxcywhr`` angle ``r`` is ``cxcywha`` angle ``-degrees(r)``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -42,6 +41,7 @@ from .rotated_inputs import (  # noqa: F401  (re-exported: the rotated hooks' na
     check_rotated_values,
     host_array,
     host_geometry,
+    measure_host,
     oriented_polygons,
     polygon_geometry,
     rotated_boxes,
@@ -63,20 +63,7 @@ def measure(a: Any, b: Any, call: RotatedCall) -> Any:
         return dispatch.backend(kind, call.func).run_shapes(a, b, call)
     if kind != dispatch.NUMPY:
         raise TypeError(f"{call.func}: rotated boxes and polygons are not supported for {kind}")
-    ga, gb, ka, kb, batch, n, m, compute = host_geometry(a, b, call)
-    if call.threshold is not None:
-        from .rotated_sparse import sparse_shape_iou
-
-        return sparse_shape_iou(ga[0], gb[0], ka, kb, call.threshold, compute)
-    k = _kernels()
-    shape = batch + ((n,) if call.aligned else (n, m))
-    out = np.empty(shape, dtype=compute)
-    if out.size:
-        target = out.reshape((math.prod(batch),) + shape[len(batch) :])
-        kernel = k.aligned if call.aligned else k.pairwise
-        codes = k.METRIC_CODES[call.metric], k.OVER_CODES[call.over]
-        _parallel(kernel, *codes, ka, kb, ga, gb, target)
-    return out
+    return measure_host(a, b, call)
 
 
 def rotated_pairwise(metric: str, a: Any, b: Any, *, fmt: str, **options: Any) -> Any:

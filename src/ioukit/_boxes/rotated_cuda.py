@@ -126,7 +126,7 @@ def measure_cuda(a: Any, b: Any, call: RotatedCall) -> Any:
         from ..backends.cuda import like_input
 
         host = [np.ascontiguousarray(v.copy_to_host(stream=stream)) for v in (va, vb)]
-        return like_input(rotated.measure(host[0], host[1], call), a)
+        return like_input(rotated.measure_host(host[0], host[1], call), a)
     prepare = _polygons if call.fmt is None else _boxes
     ga, gb, ka, kb, batch, n, m, dtype = prepare(cuda, va, vb, call, stream)
     pairwise, aligned = k.shape_kernels(k.width_for(ka, kb))

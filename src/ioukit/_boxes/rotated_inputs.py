@@ -234,3 +234,23 @@ def host_geometry(a: Any, b: Any, call: RotatedCall) -> tuple:
     else:
         ga, gb = (box_geometry(_batched(p, batch, 2), call.fmt) for p in (pa, pb))
     return ga, gb, ka, kb, batch, n, m, compute
+
+
+def measure_host(a: Any, b: Any, call: RotatedCall) -> Any:
+    """:func:`~ioukit._boxes.rotated.measure` of host arrays: the metric in the compute
+    dtype, or with ``threshold`` the SciPy CSR of the pairs with IoU >= t (also the
+    CUDA path's fallback for polygons too large for the device kernel)."""
+    ga, gb, ka, kb, batch, n, m, compute = host_geometry(a, b, call)
+    if call.threshold is not None:
+        from .rotated_sparse import sparse_shape_iou
+
+        return sparse_shape_iou(ga[0], gb[0], ka, kb, call.threshold, compute)
+    k = _kernels()
+    shape = batch + ((n,) if call.aligned else (n, m))
+    out = np.empty(shape, dtype=compute)
+    if out.size:
+        target = out.reshape((math.prod(batch),) + shape[len(batch) :])
+        kernel = k.aligned if call.aligned else k.pairwise
+        codes = k.METRIC_CODES[call.metric], k.OVER_CODES[call.over]
+        _parallel(kernel, *codes, ka, kb, ga, gb, target)
+    return out

@@ -10,7 +10,6 @@ report always names the protocol it applied and why.
 from __future__ import annotations
 
 import argparse
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,9 +153,6 @@ def conflict(protocol: Protocol, args: argparse.Namespace) -> str | None:
         return "--kpt-oks-sigmas needs --iou-type keypoints (or --crowdpose)"
     if args.dilation_ratio is not None and protocol.iou_type != "boundary":
         return "--dilation-ratio needs --iou-type boundary"
-    if args.scheduler and not on_cluster(protocol):
-        what = name or f"--iou-type {protocol.iou_type}"
-        return f"--scheduler: {what} runs in one process only in this ioukit"
     if name is None:
         return None
     if args.iou_thresholds is not None:
@@ -168,36 +164,6 @@ def conflict(protocol: Protocol, args: argparse.Namespace) -> str | None:
     if args.plot:
         return f"--plot draws COCO's IoU histogram, which the {name} protocol does not give"
     return None
-
-
-def takes_client(function: Callable) -> bool:
-    """Whether an evaluation function of the API takes ``client=`` (a Dask cluster)."""
-    return "client" in inspect.signature(function).parameters
-
-
-def on_cluster(protocol: Protocol) -> bool:
-    """Whether the API can evaluate ``protocol`` on a Dask cluster.
-
-    LVIS and CrowdPose: their functions take ``client=``. Keypoints and Boundary IoU go
-    through COCO's cluster path, which splits the records over the workers: that needs
-    records that split their own fields (keypoints, RLEs) with their annotations.
-    """
-    if protocol.key == "lvis":
-        from ..evaluate.lvis import lvis_evaluate
-
-        return takes_client(lvis_evaluate)
-    if protocol.key == "crowdpose":
-        from ..evaluate.crowdpose import crowdpose_evaluate
-
-        return takes_client(crowdpose_evaluate)
-    if protocol.iou_type in _COCO_LIKE:
-        return True
-    from ..evaluate.boundary import BoundaryGroundTruth
-    from ..evaluate.keypoints import KeypointGroundTruth
-    from ..evaluate.records import GroundTruth
-
-    record = KeypointGroundTruth if protocol.iou_type == "keypoints" else BoundaryGroundTruth
-    return record.take_annotations is not GroundTruth.take_annotations
 
 
 @dataclass

@@ -75,14 +75,9 @@ def run_panoptic(
     """Evaluate with a progress bar (on the Dask cluster ``client_for()`` connects to,
     with ``--scheduler``); returns (text lines, the ``--json`` payload)."""
     from ..evaluate import panoptic_evaluate
-    from .eval_protocols import takes_client
 
     options = {}
     if getattr(args, "scheduler", None) and client_for is not None:
-        if not takes_client(panoptic_evaluate):
-            raise ValueError(
-                "--scheduler: panoptic quality runs in one process only in this ioukit"
-            )
         options["client"] = client_for()
     start = time.perf_counter()
     with Progress(1, "reading the JSON files") as bar:

@@ -12,7 +12,8 @@ The image data is inflated by libdeflate when the optional ``deflate`` package i
 installed (``pip install 'ioukit[image]'``; several times faster than zlib, and it
 never writes past the header's size plus one byte), else by zlib: in one call into a
 buffer of the header's size when the compressed stream is too short to inflate past
-8 times that size (or 32 MiB), else in a call that stops one byte past it.
+that size (or past 32 MiB, for small images), else in a call that stops one byte
+past it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 2 * 89_478_485  # Pillow's DecompressionBombError limit
 _CHANNELS = {2: 3, 6: 4}  # colour type -> channels (RGB, RGBA)
 _DEFLATE_MAX_RATIO = 1032  # deflate's largest expansion (258-byte matches in ~2 bits)
-_ONE_SHOT_FACTOR = 8
 _ONE_SHOT_BYTES = 1 << 25  # 32 MiB: COCO panoptic streams (tens of KiB) inflate in one call
 
 
@@ -104,9 +104,10 @@ def _inflate(stream: Any, expected: int, path: str) -> bytes:
         except _LIBDEFLATE_ERROR as err:
             raise ValueError(f"{path}: corrupt PNG image data (libdeflate: {err})") from None
     try:
-        if len(stream) * _DEFLATE_MAX_RATIO <= max(_ONE_SHOT_FACTOR * expected, _ONE_SHOT_BYTES):
+        if len(stream) * _DEFLATE_MAX_RATIO <= max(expected + 1, _ONE_SHOT_BYTES):
             # one call into a buffer of the expected size (no growing, no joining): what
-            # it can produce is bounded by the stream's length: 8x the image or 32 MiB
+            # it can produce is bounded by the stream's length: the image's size, or
+            # 32 MiB for a small image (a hostile stream never makes more than that)
             return zlib.decompress(stream, bufsize=expected)
         # a stream that could inflate far past the header's size: stop there
         return zlib.decompressobj().decompress(stream, expected + 1)

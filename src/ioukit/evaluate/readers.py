@@ -265,7 +265,8 @@ def _read_ground_truth(source: Any, iou_type: str) -> GroundTruth:
     sorted_images = [images[i] for i in order.tolist()]
     heights = _column(_sizes(sorted_images, "height"), "height", "ground-truth image", "int")
     widths = _column(_sizes(sorted_images, "width"), "width", "ground-truth image", "int")
-    categories = data.get("categories") or []
+    categories = data.get("categories")
+    categories = [] if categories is None else categories
     if not isinstance(categories, list):
         raise ValueError(f"ground truth 'categories' is a {type(categories).__name__}, not a list")
     listed = _column(categories, "id", "ground-truth category", "int")
