@@ -15,9 +15,9 @@ import pytest
 from ioukit.cli.main import main
 from ioukit.evaluate import coco_evaluate, crowdpose_evaluate, lvis_evaluate, panoptic_evaluate
 from tests.helpers.lvis import make_lvis_results
+from tests.helpers.panoptic import TF_DIR
 
 FCE = "faster_coco_eval/tests"
-TF_DIR = "tensorflow-models/research/deeplab/evaluation/testdata"
 
 
 @pytest.fixture(scope="module")

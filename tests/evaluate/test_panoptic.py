@@ -11,6 +11,8 @@ import pytest
 
 from ioukit.evaluate import PanopticQuality, panoptic_evaluate, panoptic_quality
 from tests.helpers.panoptic import (
+    CLASS_COLORS,
+    DL2_DIR,
     random_image,
     reference_average,
     reference_image,
@@ -18,19 +20,6 @@ from tests.helpers.panoptic import (
 )
 
 PIL = pytest.importorskip("PIL.Image")
-
-TF_DIR = "tensorflow-models/research/deeplab/evaluation/testdata"
-DL2_DIR = "deeplab2/evaluation/testdata"
-PANOPTICAPI_DIR = "panopticapi/sample_data"
-CLASS_COLORS = {
-    (0, 0, 0): 0,
-    (0, 0, 255): 1,
-    (255, 0, 0): 2,
-    (0, 255, 0): 3,
-    (255, 0, 255): 4,
-    (0, 255, 255): 5,
-    (255, 255, 0): 6,
-}
 
 
 # ------------------------------------------------------------ published values (B3)

@@ -11,6 +11,8 @@ import pytest
 
 from ioukit.evaluate import panoptic_evaluate
 from tests.helpers.panoptic import (
+    PANOPTICAPI_DIR,
+    TF_DIR,
     assert_matches_reference,
     chunk,
     random_image,
@@ -19,19 +21,6 @@ from tests.helpers.panoptic import (
 )
 
 PIL = pytest.importorskip("PIL.Image")
-
-TF_DIR = "tensorflow-models/research/deeplab/evaluation/testdata"
-DL2_DIR = "deeplab2/evaluation/testdata"
-PANOPTICAPI_DIR = "panopticapi/sample_data"
-CLASS_COLORS = {
-    (0, 0, 0): 0,
-    (0, 0, 255): 1,
-    (255, 0, 0): 2,
-    (0, 255, 0): 3,
-    (255, 0, 255): 4,
-    (0, 255, 255): 5,
-    (255, 255, 0): 6,
-}
 
 
 # ------------------------------------------------------------ files: real data

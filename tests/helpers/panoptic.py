@@ -15,6 +15,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# ------------------------------------------------------------ shared test data
+
+#: folders of ``../shared/data`` with published panoptic inputs (and their colour maps)
+TF_DIR = "tensorflow-models/research/deeplab/evaluation/testdata"
+DL2_DIR = "deeplab2/evaluation/testdata"
+PANOPTICAPI_DIR = "panopticapi/sample_data"
+#: the RGB colour -> class id map of the tensorflow-models and deeplab2 test PNGs
+CLASS_COLORS = {
+    (0, 0, 0): 0,
+    (0, 0, 255): 1,
+    (255, 0, 0): 2,
+    (0, 255, 0): 3,
+    (255, 0, 255): 4,
+    (0, 255, 255): 5,
+    (255, 255, 0): 6,
+}
+
 # ------------------------------------------------------------ NumPy reference
 
 

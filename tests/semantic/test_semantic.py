@@ -18,6 +18,7 @@ from ioukit.semantic import (
     scores_from_confusion,
 )
 from tests.helpers.fake_torch import FakeTensor
+from tests.helpers.panoptic import CLASS_COLORS
 
 
 def bincount_reference(target, pred, c, ignore=None):
@@ -123,22 +124,11 @@ def test_cityscapes_sample(shared_data):
     assert scores_from_confusion(cm).pixel_accuracy > 0.99
 
 
-DEEPLAB_COLORS = {
-    (0, 0, 0): 0,
-    (0, 0, 255): 1,
-    (255, 0, 0): 2,
-    (0, 255, 0): 3,
-    (255, 0, 255): 4,
-    (0, 255, 255): 5,
-    (255, 255, 0): 6,
-}
-
-
 def test_deeplab_colour_maps(shared_data):
     from ioukit.labelmaps import read_label_map
 
     folder = shared_data / "deeplab2/evaluation/testdata"
-    pred = read_label_map(folder / "team_pred_class.png", colors=DEEPLAB_COLORS)
+    pred = read_label_map(folder / "team_pred_class.png", colors=CLASS_COLORS)
     instances = read_label_map(folder / "team_gt_instance.png", mode="L")
     to_class = {0: 0, 47: 1, 97: 1, 133: 1, 150: 1, 174: 1, 198: 2, 215: 1, 244: 1, 255: 1}
     lut = np.zeros(256, np.uint8)
