@@ -29,6 +29,8 @@ TARGET_MODULES = {
     "sparse_masks": ".t_sparse",
     "boxes": ".t_boxes",
     "semantic": ".t_semantic",
+    "rotated_nms": ".t_shapes",
+    "panoptic_png": ".t_shapes",
 }
 
 # more targets for the workers too: IOUKIT_FUZZ_EXTRA_TARGETS="name=module,..."
