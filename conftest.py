@@ -142,6 +142,15 @@ def pytest_sessionstart(session) -> None:
         reporter.write_line(line)
 
 
+def pytest_configure(config) -> None:
+    # In the test processes small inputs run the compiled kernels, as large ones do, so
+    # that every test exercises them; tests/runtime/test_twins.py and the NumPy twins'
+    # own tests check the twins, and subprocesses (the CLI tests) use the default.
+    from ioukit._core import loader
+
+    loader.DEFAULT_TWIN_MODE = "never"
+
+
 _FIRST = ("tests/fuzz/test_fuzz.py",)  # the longest modules, started first
 
 

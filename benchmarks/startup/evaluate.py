@@ -5,6 +5,9 @@ val2014 sample shipped in ``ioukit/data``:
 
 * ioukit cold: ``python -m ioukit eval GT DT --iou-type T`` with an empty numba cache;
 * ioukit warm: the same command again, with the cache the cold run wrote;
+* each for two engines (``--engine``): ``default``, where this small sample runs
+  through the NumPy twins of the kernels and never imports numba, and ``kernels``
+  (``IOUKIT_TWINS=never``), the compiled kernels a larger data set runs;
 * pycocotools and faster-coco-eval: a fresh interpreter that imports the library,
   reads the same files (gunzip + JSON), and runs evaluate / accumulate / summarize.
 
@@ -52,6 +55,10 @@ PEERS = {
 }
 
 
+ENGINES = {"default": "auto", "kernels": "never"}
+"""``IOUKIT_TWINS`` of each row: ``auto`` runs the sample through the NumPy twins (no
+numba at all); ``never`` forces the compiled kernels, as a larger data set runs."""
+
 Times = tuple[float, float]  # (wall seconds, CPU seconds) of one process
 
 
@@ -97,6 +104,13 @@ def main() -> None:
     parser.add_argument("--cold-repeat", type=int, default=2)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--iou-type", action="append", choices=("bbox", "segm"))
+    parser.add_argument(
+        "--engine",
+        action="append",
+        choices=tuple(ENGINES),
+        help="default: the NumPy twins (as users run it on this sample); kernels: "
+        "IOUKIT_TWINS=never, what a larger data set pays (default: both)",
+    )
     args = parser.parse_args()
     env = dict(os.environ, IOUKIT_PROGRESS="0")
     if args.threads:
@@ -105,19 +119,21 @@ def main() -> None:
     print(f"# (cold: median of {args.cold_repeat}, each with an empty numba cache)")
     rows = []
     for iou_type in args.iou_type or ("bbox", "segm"):
-        cold, warm = ioukit_times(iou_type, args.repeat, args.cold_repeat, env)
         coco = peer_time("pycocotools", iou_type, args.repeat, env)
         faster = peer_time("faster-coco-eval", iou_type, args.repeat, env)
-        rows.append((iou_type, cold, warm, coco, faster))
+        for engine in args.engine or ENGINES:
+            run_env = dict(env, IOUKIT_TWINS=ENGINES[engine])
+            cold, warm = ioukit_times(iou_type, args.repeat, args.cold_repeat, run_env)
+            rows.append((f"{iou_type}, {engine}", cold, warm, coco, faster))
     for index, unit in ((0, "wall seconds"), (1, "CPU seconds (user + system)")):
         print(f"\n{unit}\n")
         print("| command | ioukit cold | ioukit warm | pycocotools | faster-coco-eval "
               "| cold / pycocotools | warm / pycocotools |")  # fmt: skip
         print("|---|---|---|---|---|---|---|")
-        for iou_type, *times in rows:
+        for label, *times in rows:
             cold, warm, coco, faster = (t[index] for t in times)
             print(
-                f"| eval {iou_type} | {cold:.2f} s | {warm:.2f} s | {coco:.2f} s "
+                f"| eval {label} | {cold:.2f} s | {warm:.2f} s | {coco:.2f} s "
                 f"| {faster:.2f} s | {cold / coco:.1f}x | {warm / coco:.2f}x |"
             )
     sys.stdout.flush()

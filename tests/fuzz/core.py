@@ -31,6 +31,7 @@ TARGET_MODULES = {
     "semantic": ".t_semantic",
     "rotated_nms": ".t_shapes",
     "panoptic_png": ".t_shapes",
+    "twins": ".t_twins",
 }
 
 # more targets for the workers too: IOUKIT_FUZZ_EXTRA_TARGETS="name=module,..."

@@ -66,6 +66,7 @@ class Options:
     max_failures: int = 0  # per target; 0 = no limit
     cache_dir: Path | None = None
     threads: int = 2
+    twins: str = "never"  # IOUKIT_TWINS of the workers: the compiled kernels, bounds-checked
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Worker:
             NUMBA_NUM_THREADS=str(options.threads),
             PYTHONFAULTHANDLER="1",
             NUMBA_ENABLE_CUDASIM="1",
+            IOUKIT_TWINS=options.twins,
         )
         self.stderr = tempfile.TemporaryFile()
         limit = int(options.memory_limit_gb * (1 << 30))
@@ -406,6 +408,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-process", action="store_true", help="with --replay: run here, no worker"
     )
+    parser.add_argument(
+        "--twins",
+        choices=("never", "always", "auto"),
+        default="never",
+        help="IOUKIT_TWINS of the workers: never (default) fuzzes the compiled kernels, "
+        "always the NumPy twins of the COCO-path kernels",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     options = Options(
@@ -416,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_limit_gb=args.memory_limit_gb,
         max_failures=args.max_failures,
         cache_dir=args.cache_dir,
+        twins=args.twins,
     )
     if args.replay:
         return replay(args.replay, options, args.in_process)

@@ -100,3 +100,26 @@ def test_cli_note_says_how_much_was_compiling():
         "(the time above includes 2.5 s compiling kernels: first run only)"
     )
     assert watch.summary() == "compiled 1 kernels in 2.5 s (first run only)"
+
+
+def test_watch_opened_before_numba_is_imported_hears_the_compiles():
+    """A small evaluation may never import numba; a larger one imports it part way
+    through a watched run, and the watch must still see its compilations."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from ioukit._core.compile_status import CompileWatch\n"
+        "with CompileWatch() as watch:\n"
+        "    assert 'numba' not in sys.modules\n"
+        "    from ioukit._core import jit\n"
+        "    import numba\n"
+        "    numba.njit(cache=False)(lambda x: x + 1)(1)\n"
+        "print('COMPILES', watch.count)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "COMPILES 1" in proc.stdout

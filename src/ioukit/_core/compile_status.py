@@ -142,6 +142,16 @@ class CompileWatch:
         out.flush()
 
     def __enter__(self) -> CompileWatch:
+        # numba may not be imported yet (small evaluations run NumPy twins and never
+        # import it): listen from the moment ioukit imports it, if it does
+        _waiting.append(self)
+        if "numba" in sys.modules:
+            self._listen()
+        return self
+
+    def _listen(self) -> None:
+        if self._listener is not None:
+            return
         from numba.core import event
 
         watch = self
@@ -155,12 +165,14 @@ class CompileWatch:
 
         self._listener = _Listener()
         event.register("numba:compile", self._listener)
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        from numba.core import event
+        _waiting[:] = [w for w in _waiting if w is not self]  # by identity, not ==
+        if self._listener is not None:
+            from numba.core import event
 
-        event.unregister("numba:compile", self._listener)
+            event.unregister("numba:compile", self._listener)
+            self._listener = None
         if self.announce and self.records:
             if self._drew:
                 self._write("\n")
@@ -171,6 +183,16 @@ class CompileWatch:
         if not self.records:
             return ""
         return f"compiled {self.count} kernels in {self.seconds:.1f} s (first run only)"
+
+
+_waiting: list[CompileWatch] = []
+
+
+def numba_imported() -> None:
+    """Start the active watches listening (``ioukit._core.jit`` calls this when it
+    imports numba, which it does before any kernel compiles)."""
+    for watch in list(_waiting):
+        watch._listen()
 
 
 def cache_is_warm(dispatchers: list[Any]) -> bool:

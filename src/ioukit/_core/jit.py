@@ -29,6 +29,10 @@ from typing import Any
 
 import numba
 
+from . import compile_status
+
+compile_status.numba_imported()  # watches opened before numba was imported listen now
+
 CACHE = os.environ.get("IOUKIT_CACHE", "1").strip().lower() not in {"0", "false", "no", "off"}
 
 _SERIAL_OPTIONS = {"nogil": True, "cache": CACHE, "error_model": "numpy"}

@@ -17,6 +17,7 @@ run on small data compiles only that (about half the compile time).
 from __future__ import annotations
 
 import importlib
+import os
 import types
 from typing import Any
 
@@ -94,3 +95,93 @@ def sized_call(fn: Any, work: int, *args: Any) -> Any:
     from .jit import sized_call as call  # deferred: importing ioukit imports no numba
 
     return call(fn, int(work), SERIAL_WORK, *args)
+
+
+TWIN_WORK = 1 << 18
+""":func:`twin_call` runs the NumPy twin of a kernel below this much work (the same
+measure :func:`sized_call` takes): milliseconds of NumPy, against the ~0.5 s that
+importing numba and loading its cache costs a fresh process."""
+
+_TWIN_MODES = ("auto", "never", "always")
+DEFAULT_TWIN_MODE = "auto"
+"""The mode when ``IOUKIT_TWINS`` is not set (the test suite sets ``"never"`` in its
+own processes, so that every test exercises the compiled kernels)."""
+_twins: dict[tuple[str, str], Any] = {}
+
+
+def twin_mode() -> str:
+    """``IOUKIT_TWINS``: ``"auto"`` (default: NumPy twins for small work),
+    ``"never"`` (always the compiled kernels) or ``"always"`` (twins whatever the size;
+    a twin may still decline an input and leave it to the kernel).
+
+    Examples
+    --------
+    >>> from ioukit._core.loader import twin_mode
+    >>> twin_mode() in ("auto", "never", "always")
+    True
+    """
+    mode = os.environ.get("IOUKIT_TWINS", "").strip().lower() or DEFAULT_TWIN_MODE
+    if mode not in _TWIN_MODES:
+        raise ValueError(f"IOUKIT_TWINS must be one of {', '.join(_TWIN_MODES)}, not {mode!r}")
+    return mode
+
+
+def numpy_twin(module: str, name: str) -> Any:
+    """The NumPy twin of kernel ``module.name`` (``ioukit.kernels.np_*``), or None.
+
+    A twin has the kernel's signature and writes the same outputs, bit for bit,
+    with NumPy alone: calling it imports no numba and compiles nothing. It may
+    decline an input by returning ``NotImplemented`` before writing anything.
+
+    Examples
+    --------
+    >>> from ioukit._core.loader import numpy_twin
+    >>> numpy_twin("cpu_rle", "no_such_kernel") is None
+    True
+    """
+    key = (module, name)
+    if key not in _twins:
+        twin = None
+        if module.startswith("cpu_") and module[4:].isidentifier():
+            try:
+                twin_module = importlib.import_module(f"ioukit.kernels.np_{module[4:]}")
+            except ModuleNotFoundError:
+                twin_module = None
+            twin = getattr(twin_module, name, None)
+        _twins[key] = twin
+    return _twins[key]
+
+
+def twin_call(
+    module: str, name: str, work: int, *args: Any, serial_below: int = SERIAL_WORK
+) -> Any:
+    """Call kernel ``module.name`` on ``args``: its NumPy twin when ``work`` is below
+    :data:`TWIN_WORK` (see :func:`twin_mode`), else (or when the twin declines) the
+    compiled kernel through :func:`sized_call` rules (serial below ``serial_below``).
+
+    A small evaluation in a fresh process so never imports numba: it runs in less
+    time than importing numba takes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ioukit._core.loader import twin_call
+    >>> counts, offsets, sizes = np.array([2, 3, 1]), np.array([0, 3]), np.array([6])
+    >>> areas = np.zeros(1, np.int64)
+    >>> twin_call("cpu_rle", "areas_from_counts", 3, counts, offsets, sizes, areas)
+    >>> areas
+    array([3])
+    """
+    mode = twin_mode()
+    if mode == "always" or (mode == "auto" and work < TWIN_WORK):
+        twin = numpy_twin(module, name)
+        if twin is not None:
+            result = twin(*args)
+            if result is not NotImplemented:
+                return result
+    compiled = getattr(kernel(module), name)
+    if not compiled.targetoptions.get("parallel"):
+        return compiled(*args)  # a serial kernel: no twin to choose
+    from .jit import sized_call as call  # deferred: importing ioukit imports no numba
+
+    return call(compiled, int(work), serial_below, *args)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dispatch
-from .._core.loader import kernel, parallel_call, sized_call
+from .._core.loader import kernel, parallel_call, twin_call
 from .dense import mask_boxes
 from .rleset import RLESet, check_sizes, from_counts_list, parse_rles
 
@@ -83,7 +83,6 @@ def _flat_polygon(poly: Any, where: str) -> np.ndarray:
 
 def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np.ndarray) -> RLESet:
     """Rasterise flat validated polygons (one RLE each) in one parallel call."""
-    kernels = kernel("cpu_rle")
     n = len(polygons)
     heights = np.asarray(heights, np.int64)
     widths = np.asarray(widths, np.int64)
@@ -93,14 +92,15 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     xy = np.concatenate(polygons) if n else np.zeros(0)
     bounds = np.empty(n, dtype=np.int64)
     if n:
-        sized_call(kernels.polygon_bounds, xy.size, xy, poly_offsets, widths, bounds)
+        twin_call("cpu_rle", "polygon_bounds", xy.size, xy, poly_offsets, widths, bounds)
     slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(bounds, out=slots[1:])
     raw = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
     lengths = np.empty(n, dtype=np.int64)
     if n:
-        sized_call(
-            kernels.polygons_to_counts,
+        twin_call(
+            "cpu_rle",
+            "polygons_to_counts",
             xy.size + raw.size,
             xy,
             poly_offsets,
@@ -113,7 +113,8 @@ def polygons_to_rles(polygons: list[np.ndarray], heights: np.ndarray, widths: np
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
-    sized_call(kernels.gather_segments, counts.size, raw, slots[:-1], lengths, offsets, counts)
+    args = (raw, slots[:-1], lengths, offsets, counts)
+    twin_call("cpu_rle", "gather_segments", counts.size, *args)
     return RLESet(heights, widths, counts, offsets)
 
 
@@ -121,7 +122,8 @@ def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
     if len(rles) == 1:
         return rles.counts[rles.offsets[0] : rles.offsets[1]].copy()
     size = np.int64(rles.heights[0]) * np.int64(rles.widths[0])
-    return kernel("cpu_rle").merge_counts(rles.counts, rles.offsets, size, intersect)
+    args = (rles.counts, rles.offsets, size, intersect)
+    return twin_call("cpu_rle", "merge_counts", rles.counts.size, *args)
 
 
 def segmentations_to_rles(

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._core.loader import kernel, parallel_call, sized_call
+from .._core.loader import kernel, parallel_call, twin_call
 from . import dense as _dense
 from .rleset import RLESet
 
@@ -44,11 +44,10 @@ def rle_intervals(rles: RLESet) -> IntervalSets:
     n = len(rles)
     outs = _allocate(n, np.diff(rles.offsets) // 2)
     if n:
-        k = kernel("cpu_masks")
-        work = rles.counts.size
-        sized_call(
-            k.intervals_from_counts,
-            work,
+        twin_call(
+            "cpu_masks",
+            "intervals_from_counts",
+            rles.counts.size,
             *(rles.counts, rles.offsets, rles.heights, rles.sizes(), *outs),
         )
     return _as_sets(outs)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._core.loader import kernel, parallel_call, sized_call
+from .._core.loader import kernel, parallel_call, twin_call
 from .._core.validate import short_repr
 from ..kernels.codes import RLE_DECODE_ERRORS
 
@@ -239,9 +239,8 @@ def _check_plain(plain: dict[int, np.ndarray], heights, widths, name: str, func:
     keys = list(plain)
     subset = from_counts_list(heights[keys], widths[keys], [plain[i] for i in keys])
     status = np.zeros(len(keys), dtype=np.int64)
-    kernel("cpu_rle").check_counts(
-        subset.counts, subset.offsets, heights[keys] * widths[keys], status
-    )
+    args = (subset.counts, subset.offsets, heights[keys] * widths[keys], status)
+    twin_call("cpu_rle", "check_counts", subset.counts.size, *args)
     if status.any():
         k = int(np.argmax(status != 0))
         raise ValueError(_decode_error(keys[k], int(status[k]), 0, name, func, b""))
@@ -269,19 +268,19 @@ def decode_buffer(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode the compressed strings ``buf[starts[i]:ends[i]]``: ``(counts, offsets)``."""
 
-    kernels = kernel("cpu_rle")
     n = starts.shape[0]
     items = items if items is not None else list(range(n))
     room = np.empty(n, dtype=np.int64)
-    sized_call(kernels.count_terminators, buf.size, buf, starts, ends, room)
+    twin_call("cpu_rle", "count_terminators", buf.size, buf, starts, ends, room)
     slots = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(room, out=slots[1:])
     counts = np.empty(max(int(slots[-1]), 1), dtype=np.int64)
     n_counts = np.empty(n, dtype=np.int64)
     status = np.empty(n, dtype=np.int64)
     where = np.empty(n, dtype=np.int64)
-    sized_call(
-        kernels.decode_strings,
+    twin_call(
+        "cpu_rle",
+        "decode_strings",
         buf.size + counts.size,
         *(buf, starts, ends, areas, slots, counts, n_counts, status, where),
     )
@@ -294,7 +293,8 @@ def decode_buffer(
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(n_counts, out=offsets[1:])
     packed = np.empty(int(offsets[-1]), dtype=np.int64)
-    sized_call(kernels.gather_segments, packed.size, counts, slots[:-1], n_counts, offsets, packed)
+    args = (counts, slots[:-1], n_counts, offsets, packed)
+    twin_call("cpu_rle", "gather_segments", packed.size, *args)
     return packed, offsets
 
 
@@ -306,8 +306,9 @@ def subset(rles: RLESet, index: np.ndarray) -> RLESet:
     np.cumsum(lengths, out=offsets[1:])
     counts = np.empty(int(offsets[-1]), dtype=np.int64)
     if index.shape[0]:
-        sized_call(
-            kernel("cpu_rle").gather_segments,
+        twin_call(
+            "cpu_rle",
+            "gather_segments",
             counts.size,
             rles.counts,
             rles.offsets[index],

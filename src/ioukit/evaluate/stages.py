@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._core.loader import twin_call
 from .params import COCOParams, COCOResult, summarize, warn_gt_id_zero
 from .records import Detections, GroundTruth
 
@@ -115,9 +116,6 @@ def merge_stages(parts: list[MatchStage]) -> MatchStage:
 
 def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchStage:
     """Group, sort and match every (image, category) of the data (one worker's share)."""
-    from .._core import jit as _numba
-    from ..kernels import cpu_coco
-
     images = _selection(p.img_ids, truth.image_ids)
     cats = _selection(p.cat_ids, truth.category_ids)
     n_img = max(len(images), 1)
@@ -200,7 +198,7 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
             )
         # None: numba compiles each source of IoU (boxes, masks, given) on its own
         args = (bounds, gt_boxes, dt_boxes, gt_sets, dt_sets, *common)
-        _numba.sized_call(cpu_coco.match_groups, work, SERIAL_MATCH, *args)
+        twin_call("cpu_coco", "match_groups", work, *args, serial_below=SERIAL_MATCH)
     return MatchStage(
         cats=cats,
         n_img=n_img,
@@ -219,9 +217,6 @@ def match_stage(truth: GroundTruth, dets: Detections, p: COCOParams) -> MatchSta
 
 
 def _accumulate(p, cats, n_img, keys, d_key, rank, d_scores, dt_matched, dt_ignored, gt_positive):
-    from .._core import jit as _numba
-    from ..kernels import cpu_coco
-
     n_k = len(cats) if p.use_cats else 1
     shape = (len(p.iou_thrs), len(p.rec_thrs), n_k, len(p.area_rng), len(p.max_dets))
     precision, scores = -np.ones(shape), -np.ones(shape)
@@ -236,10 +231,10 @@ def _accumulate(p, cats, n_img, keys, d_key, rank, d_scores, dt_matched, dt_igno
     starts, stops = cat_dt[:-1].copy(), cat_dt[1:].copy()
     order = score_order(starts, stops, d_scores)
     work = len(d_key) * len(p.area_rng) * len(p.iou_thrs) * len(p.max_dets)
-    _numba.sized_call(
-        cpu_coco.accumulate,
+    twin_call(
+        "cpu_coco",
+        "accumulate",
         work,
-        SERIAL_ACCUMULATE,
         (starts, stops, cat_groups[:-1].copy(), cat_groups[1:].copy()),
         gt_positive,
         order,
@@ -249,6 +244,7 @@ def _accumulate(p, cats, n_img, keys, d_key, rank, d_scores, dt_matched, dt_igno
         np.asarray(p.max_dets, dtype=np.int64),
         np.ascontiguousarray(p.rec_thrs, dtype=np.float64),
         (precision, recall, scores),
+        serial_below=SERIAL_ACCUMULATE,
     )
     return precision, recall, scores
 
