@@ -97,10 +97,43 @@ def sized_call(fn: Any, work: int, *args: Any) -> Any:
     return call(fn, int(work), SERIAL_WORK, *args)
 
 
-TWIN_WORK = 1 << 18
-""":func:`twin_call` runs the NumPy twin of a kernel below this much work (the same
-measure :func:`sized_call` takes): milliseconds of NumPy, against the ~0.5 s that
-importing numba and loading its cache costs a fresh process."""
+TWIN_BUDGET_SECONDS = 0.1
+""":func:`twin_call` runs a kernel's NumPy twin when the twin's estimated time is below
+this: a fresh process that imports numba and loads the cached kernels spends about
+half a second before the first kernel runs (and seconds compiling on a cold cache)."""
+
+TWIN_NS_PER_WORK = {
+    "cpu_rle.count_terminators": 15.0,
+    "cpu_rle.decode_strings": 110.0,
+    "cpu_rle.gather_segments": 15.0,
+    "cpu_rle.check_counts": 40.0,
+    "cpu_rle.areas_from_counts": 40.0,
+    "cpu_rle.merge_counts": 340.0,
+    "cpu_rle.polygon_bounds": 170.0,
+    "cpu_rle.polygons_to_counts": 215.0,
+    "cpu_masks.intervals_from_counts": 100.0,
+    "cpu_coco.match_groups": 270.0,
+    "cpu_coco.accumulate": 630.0,
+}
+"""Nanoseconds per unit of ``work`` of each twin, measured on the embedded sample and on
+``make_coco`` sets of 300 and 1,000 images (the largest of the three; see
+docs/benchmarks.md). A twin without an entry is charged :data:`TWIN_NS_DEFAULT`."""
+
+TWIN_NS_DEFAULT = 250.0
+
+
+def twin_work_limit(module: str, name: str) -> int:
+    """The work below which :func:`twin_call` runs the twin of ``module.name`` (mode ``auto``).
+
+    Examples
+    --------
+    >>> from ioukit._core.loader import twin_work_limit
+    >>> twin_work_limit("cpu_rle", "decode_strings") > 100_000
+    True
+    """
+    ns = TWIN_NS_PER_WORK.get(f"{module}.{name}", TWIN_NS_DEFAULT)
+    return int(TWIN_BUDGET_SECONDS * 1e9 / ns)
+
 
 _TWIN_MODES = ("auto", "never", "always")
 DEFAULT_TWIN_MODE = "auto"
@@ -156,7 +189,7 @@ def twin_call(
     module: str, name: str, work: int, *args: Any, serial_below: int = SERIAL_WORK
 ) -> Any:
     """Call kernel ``module.name`` on ``args``: its NumPy twin when ``work`` is below
-    :data:`TWIN_WORK` (see :func:`twin_mode`), else (or when the twin declines) the
+    :func:`twin_work_limit` (see :func:`twin_mode`), else (or when the twin declines) the
     compiled kernel through :func:`sized_call` rules (serial below ``serial_below``).
 
     A small evaluation in a fresh process so never imports numba: it runs in less
@@ -173,7 +206,7 @@ def twin_call(
     array([3])
     """
     mode = twin_mode()
-    if mode == "always" or (mode == "auto" and work < TWIN_WORK):
+    if mode == "always" or (mode == "auto" and work < twin_work_limit(module, name)):
         twin = numpy_twin(module, name)
         if twin is not None:
             result = twin(*args)

@@ -123,7 +123,8 @@ def _merged(rles: RLESet, intersect: bool) -> np.ndarray:
         return rles.counts[rles.offsets[0] : rles.offsets[1]].copy()
     size = np.int64(rles.heights[0]) * np.int64(rles.widths[0])
     args = (rles.counts, rles.offsets, size, intersect)
-    return twin_call("cpu_rle", "merge_counts", rles.counts.size, *args)
+    work = int(rles.offsets[-1] - rles.offsets[0])  # (the counts may be a shared buffer)
+    return twin_call("cpu_rle", "merge_counts", work, *args)
 
 
 def segmentations_to_rles(
