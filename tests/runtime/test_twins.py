@@ -261,3 +261,28 @@ def test_fresh_small_eval_imports_no_numba(iou_type):
     assert proc.returncode == 0, proc.stderr
     assert "NUMBA-MODULES 0" in proc.stdout, proc.stdout[-2000:]
     assert "compiling kernels" not in proc.stderr
+
+
+def test_a_process_busy_in_twins_moves_to_the_kernels(monkeypatch):
+    def must_not_run(*args):
+        raise AssertionError("the twin ran after the process moved to the kernels")
+
+    monkeypatch.setitem(loader._twins, ("cpu_rle", "areas_from_counts"), must_not_run)
+    monkeypatch.setenv("IOUKIT_TWINS", "auto")
+    monkeypatch.setattr(loader, "_twin_seconds", loader.TWIN_PROCESS_SECONDS)
+    areas = np.zeros(1, np.int64)
+    loader.twin_call("cpu_rle", "areas_from_counts", 3, np.array([2, 3, 1]), np.array([0, 3]),
+                     np.array([6]), areas)  # fmt: skip
+    assert areas[0] == 3
+    monkeypatch.setenv("IOUKIT_TWINS", "always")  # always: the twin, however busy
+    with pytest.raises(AssertionError, match="moved to the kernels"):
+        loader.twin_call("cpu_rle", "areas_from_counts", 3, np.array([2, 3, 1]),
+                         np.array([0, 3]), np.array([6]), areas)  # fmt: skip
+
+
+def test_time_in_twins_is_counted(monkeypatch):
+    monkeypatch.setenv("IOUKIT_TWINS", "auto")
+    monkeypatch.setattr(loader, "_twin_seconds", 0.0)
+    monkeypatch.setitem(loader._twins, ("cpu_rle", "areas_from_counts"), lambda *a: None)
+    loader.twin_call("cpu_rle", "areas_from_counts", 3, None, None, None, None)
+    assert loader._twin_seconds > 0.0

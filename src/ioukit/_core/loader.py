@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 import types
 from typing import Any
 
@@ -121,6 +122,14 @@ docs/benchmarks.md). A twin without an entry is charged :data:`TWIN_NS_DEFAULT`.
 
 TWIN_NS_DEFAULT = 250.0
 
+TWIN_PROCESS_SECONDS = 1.0
+"""Once a process has spent this long in twins (a training loop evaluating every
+epoch, a notebook), ``auto`` moves it to the compiled kernels for good: importing
+numba and loading the kernels then pays for itself, the way a JIT tiers up a hot
+function. The numbers do not change: twins and kernels agree bit for bit."""
+
+_twin_seconds = 0.0  # time this process spent in twins so far
+
 
 def twin_work_limit(module: str, name: str) -> int:
     """The work below which :func:`twin_call` runs the twin of ``module.name`` (mode ``auto``).
@@ -193,7 +202,8 @@ def twin_call(
     compiled kernel through :func:`sized_call` rules (serial below ``serial_below``).
 
     A small evaluation in a fresh process so never imports numba: it runs in less
-    time than importing numba takes.
+    time than importing numba takes. A process that has spent
+    :data:`TWIN_PROCESS_SECONDS` in twins moves to the kernels (mode ``auto``).
 
     Examples
     --------
@@ -205,11 +215,18 @@ def twin_call(
     >>> areas
     array([3])
     """
+    global _twin_seconds
     mode = twin_mode()
-    if mode == "always" or (mode == "auto" and work < twin_work_limit(module, name)):
+    if mode == "always" or (
+        mode == "auto"
+        and _twin_seconds < TWIN_PROCESS_SECONDS
+        and work < twin_work_limit(module, name)
+    ):
         twin = numpy_twin(module, name)
         if twin is not None:
+            start = time.perf_counter()
             result = twin(*args)
+            _twin_seconds += time.perf_counter() - start
             if result is not NotImplemented:
                 return result
     compiled = getattr(kernel(module), name)
