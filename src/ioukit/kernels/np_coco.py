@@ -324,6 +324,11 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
     live_k, live_a = np.nonzero(positives > 0)
     if live_k.size == 0:
         return None
+    if n_seq == 0:  # no detection: recall and precision 0
+        recall[:, live_k, live_a, :] = 0.0
+        precision[:, :, live_k, live_a, :] = 0.0
+        scores[:, :, live_k, live_a, :] = 0.0
+        return None
 
     # true / false positives of every (a, t, m) row along the concatenated sequence
     picked = dt_rank[seq][None, :] < max_dets[:, None]  # (M, L)
@@ -342,20 +347,21 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
             part = pr[..., seg[k] : seg[k] + lens[k]]
             part[...] = np.maximum.accumulate(part[..., ::-1], axis=-1)[..., ::-1]
 
-    # recall of each (a, t, m, k): its true positives over its positives
+    # recall of each live (k, a) cell: its true positives over its positives
     tp_total = np.zeros((n_a, n_t, n_m, n_k), dtype=_I64)
     tp_total[..., lens > 0] = tp_cum[..., (seg + lens - 1)[lens > 0]]
-    pos_f = np.where(positives > 0, positives, 1).astype(np.float64)  # (K, A)
-    rc_total = tp_total / pos_f.T[:, None, None, :]
+    live_pos = positives[live_k, live_a]
+    cell_tp = tp_total[live_a, :, :, live_k]  # (Q, T, M)
+    recall[:, live_k, live_a, :] = (cell_tp / live_pos[:, None, None]).transpose(1, 0, 2)
 
     # recall threshold r is first reached at the c-th true positive
-    c = _first_count(pos_f, positives, rec_thrs)  # (K, A, R)
-    prec_v, score_v = _lookup(c, tp, tp_total, tp_before, picked, seg, lens, pr, seq, dt_score)
-
-    # write the live (k, a) cells
-    precision[:, :, live_k, live_a, :] = prec_v[live_a, :, :, live_k, :].transpose(1, 3, 0, 2)
-    scores[:, :, live_k, live_a, :] = score_v[live_a, :, :, live_k, :].transpose(1, 3, 0, 2)
-    recall[:, live_k, live_a, :] = rc_total[live_a, :, :, live_k].transpose(1, 0, 2)
+    if n_r == 0:
+        return None
+    c = _first_count(live_pos, rec_thrs)  # (Q, R)
+    cells = (live_k, live_a, c, cell_tp)
+    prec_v, score_v = _lookup(cells, tp, tp_before, picked, seg, lens, pr, dt_score[seq])
+    precision[:, :, live_k, live_a, :] = prec_v
+    scores[:, :, live_k, live_a, :] = score_v
     return None
 
 
@@ -370,17 +376,16 @@ def _segment_cumsum(flags: np.ndarray, seg: np.ndarray, lens: np.ndarray):
     return total - np.repeat(before, lens, axis=-1), before
 
 
-def _first_count(pos_f: np.ndarray, positives: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
-    """``searchsorted(arange(P + 1) / P, thr, "left")`` for every (k, a, r): the least
-    true-positive count whose recall (the kernel's ``tp / P``) reaches ``thr``; P + 1
-    when none does (NaN included)."""
-    p = pos_f[:, :, None]
-    cap = positives[:, :, None].astype(np.float64) + 1.0
+def _first_count(positives: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
+    """``searchsorted(arange(P + 1) / P, thr, "left")`` for every cell (P its
+    positives) and threshold: the least true-positive count whose recall (the
+    kernel's ``tp / P``) reaches ``thr``; P + 1 when none does (NaN included)."""
+    p = positives[:, None].astype(np.float64)
+    top = positives[:, None] + 1
     with np.errstate(invalid="ignore", over="ignore"):
-        guess = np.ceil(rec_thrs[None, None, :] * p)
-        guess = np.where(np.isnan(guess), cap, np.clip(guess, 0.0, cap))
+        guess = np.ceil(rec_thrs[None, :] * p)
+        guess = np.where(np.isnan(guess), p + 1.0, np.clip(guess, 0.0, p + 1.0))
         c = guess.astype(_I64)
-        top = positives[:, :, None] + 1
         while True:  # the float guess is off by at most a step or two: fix it exactly
             down = (c > 0) & ((c - 1) / p >= rec_thrs)
             up = (c < top) & ~(c / p >= rec_thrs) & ~down
@@ -389,37 +394,44 @@ def _first_count(pos_f: np.ndarray, positives: np.ndarray, rec_thrs: np.ndarray)
             c = c - down + up
 
 
-def _lookup(c, tp, tp_total, tp_before, picked, seg, lens, pr, seq, dt_score):
-    """Precision and score at the first detection reaching each recall threshold:
-    ``(A, T, M, K, R)`` arrays, 0 where no detection reaches it."""
+def _lookup(cells, tp, tp_before, picked, seg, lens, pr, seq_score):
+    """Precision and score at the first detection reaching each recall threshold, in
+    the output's layout ``(T, R, Q, M)`` for the live cells ``(k, a)``; 0 where no
+    detection reaches it. ``tp_before`` counts each row's true positives before each
+    category's segment, so the c-th true positive of a cell is found in the list of
+    every true position. Each distinct (cell, c) is looked up once."""
+    live_k, live_a, c, cell_tp = cells
     n_a, n_t, n_m, n_seq = tp.shape
-    n_k = lens.shape[0]
-    cc = c.transpose(1, 0, 2)[:, None, None, :, :]  # (A, 1, 1, K, R)
-    # the c-th true positive of row (a, t, m) in category k, among all true positives
+    n_k, n_q = lens.shape[0], live_k.shape[0]
+    key = np.arange(n_q, dtype=_I64)[:, None] * (int(c.max()) + 1) + c
+    uniq, inverse = np.unique(key, return_inverse=True)
+    u_q, u_c = np.divmod(uniq, int(c.max()) + 1)
+    t_i = np.arange(n_t, dtype=_I64)[:, None, None]
+    m_i = np.arange(n_m, dtype=_I64)[None, None, :]
+    row = (live_a[u_q][None, :, None] * n_t + t_i) * n_m + m_i  # (T, U, M)
+    cc = u_c[None, :, None]
     tp_pos = np.flatnonzero(tp)
     row_start = np.zeros(n_a * n_t * n_m, dtype=_I64)
-    np.cumsum(tp_total.reshape(-1, n_k).sum(axis=1)[:-1], out=row_start[1:])
-    # tp_before counts from the start of the row (the cumulative sum ran along it)
-    index = row_start.reshape(n_a, n_t, n_m)[..., None, None] + tp_before[..., None] + cc - 1
-    has_tp = (cc >= 1) & (cc <= tp_total[..., None])
-    flat = tp_pos[np.where(has_tp, index, 0)] if tp_pos.size else np.zeros(index.shape, _I64)
-    w = flat % max(n_seq, 1)
-    # c == 0: the first counted detection of the category (if any is picked)
-    pick_pos = np.flatnonzero(picked)
+    np.cumsum(np.count_nonzero(tp.reshape(-1, n_seq), axis=1)[:-1], out=row_start[1:])
+    before = row_start[row] + tp_before.reshape(-1, n_k)[row, live_k[u_q][None, :, None]]
+    total = cell_tp.transpose(1, 0, 2)[:, u_q, :]  # (T, U, M)
+    has_tp = (cc >= 1) & (cc <= total)
+    tp_w = tp_pos % n_seq
+    w = tp_w[np.where(has_tp, before + cc - 1, 0)] if tp_pos.size else np.zeros(has_tp.shape, _I64)
+    # c == 0: the first counted (picked) detection of the category, if any
     pick_cum, pick_before = _segment_cumsum(picked, seg, lens)
     n_picked = np.zeros((n_m, n_k), dtype=_I64)
     n_picked[:, lens > 0] = pick_cum[:, (seg + lens - 1)[lens > 0]]
+    pick_pos = np.flatnonzero(picked) % n_seq
     m_row = np.zeros(n_m, dtype=_I64)
-    np.cumsum(picked.sum(axis=1)[:-1], out=m_row[1:])
-    m_start = m_row[:, None] + pick_before
-    first_picked = pick_pos[np.minimum(m_start, max(pick_pos.size - 1, 0))] % max(n_seq, 1)
-    first_picked = first_picked if pick_pos.size else np.zeros((n_m, n_k), dtype=_I64)
-    zero_c = (cc == 0) & (n_picked[None, None, :, :, None] > 0)
-    w = np.where(zero_c, first_picked[None, None, :, :, None], w)
+    np.cumsum(np.count_nonzero(picked, axis=1)[:-1], out=m_row[1:])
+    first = np.minimum(m_row[:, None] + pick_before, max(pick_pos.size - 1, 0))
+    first_picked = pick_pos[first] if pick_pos.size else np.zeros((n_m, n_k), dtype=_I64)
+    u_k = live_k[u_q]
+    zero_c = (cc == 0) & (n_picked[:, u_k].T[None] > 0)
+    w = np.where(zero_c, first_picked[:, u_k].T[None], w)
     found = has_tp | zero_c
-    a_i = np.arange(n_a)[:, None, None, None, None]
-    t_i = np.arange(n_t)[None, :, None, None, None]
-    m_i = np.arange(n_m)[None, None, :, None, None]
-    prec = np.where(found, pr[a_i, t_i, m_i, w], 0.0)
-    score = np.where(found, dt_score[seq[w]] if n_seq else 0.0, 0.0)
-    return prec, score
+    prec = np.where(found, pr.reshape(-1)[row * n_seq + w], 0.0)
+    score = np.where(found, seq_score[w], 0.0)
+    at = inverse.reshape(n_q, -1).T  # (R, Q): the distinct lookup of each output cell
+    return prec[:, at, :], score[:, at, :]
