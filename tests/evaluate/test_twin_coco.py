@@ -408,10 +408,25 @@ TWINS = {
 }
 
 
+VARIANTS = {
+    "default": {},
+    "no categories": {"use_cats": False},
+    "odd parameters": {
+        "max_dets": [1, 3, 7],
+        "iou_thrs": [0.3, 0.5, 0.5, 0.99],
+        "rec_thrs": [0.0, 0.25, 1 / 3, 0.5, 1.0],
+        "area_rng": [[0, 1e10], [0, 2000], [1000, 1e5]],
+        "area_rng_lbl": ["all", "a", "b"],
+    },
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
-def test_sample_with_twins_gives_every_kernel_output(monkeypatch, iou_type):
+def test_sample_with_twins_gives_every_kernel_output(monkeypatch, iou_type, variant):
     gt, dt = str(sample_path("gt")), str(sample_path(iou_type))
-    want = coco_evaluate(gt, dt, iou_type)
+    params = VARIANTS[variant]
+    want = coco_evaluate(gt, dt, iou_type, **params)
     original, ran = jit.sized_call, []
 
     def route(kernel, work, serial_below, *args):
@@ -423,7 +438,7 @@ def test_sample_with_twins_gives_every_kernel_output(monkeypatch, iou_type):
         return None
 
     monkeypatch.setattr(jit, "sized_call", route)
-    got = coco_evaluate(gt, dt, iou_type)
+    got = coco_evaluate(gt, dt, iou_type, **params)
     assert sorted(set(ran)) == sorted(
         TWINS if iou_type == "segm" else ["match_groups", "accumulate"]
     )
