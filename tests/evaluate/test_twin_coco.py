@@ -97,8 +97,9 @@ def _random_groups(rng, n_groups, source):
         gt_boxes = rng.integers(0, 6, (g_all, 4)).astype(np.float64)
         dt_boxes = rng.integers(0, 6, (d_all, 4)).astype(np.float64)
     elif source == "masks":
-        gt_sets = _mask_sets(rng, g_all)
-        dt_sets = _mask_sets(rng, d_all)
+        h, w = (5, 4) if rng.random() < 0.5 else (13, 9)
+        gt_sets = _mask_sets(rng, g_all, h, w)
+        dt_sets = _mask_sets(rng, d_all, h, w)
     else:
         ious[:] = rng.choice([0.0, 0.3, 0.5, 0.5, 0.7, 0.95, 1.0], ious.shape[0])
     gt = (gt_area, crowd, id_zero)
@@ -118,9 +119,14 @@ def _random_groups(rng, n_groups, source):
     )
 
 
-def _mask_sets(rng, n, h=5, w=4):
-    """Interval sets (as the front end builds them) of ``n`` random h x w masks."""
+def _mask_sets(rng, n, h, w):
+    """Interval sets (as the front end builds them) of ``n`` random h x w masks:
+    sparse, dense, or a random box (long runs, rows that do not overlap)."""
     masks = rng.random((n, h, w)) < rng.choice([0.1, 0.5, 0.9], (n, 1, 1))
+    for m in masks[rng.random(n) < 0.4]:
+        y, x = rng.integers(0, h, 2), rng.integers(0, w, 2)
+        m[:] = False
+        m[y.min() : y.max() + 1, x.min() : x.max() + 1] = True
     counts = [np.array(rle_counts(m), np.int64) for m in masks]
     return rle_intervals(from_counts_list(np.full(n, h), np.full(n, w), counts))
 
@@ -211,6 +217,38 @@ def test_match_groups_twin_declines_untouched(case):
     before = copy.deepcopy(tuple(args))
     assert np_coco.match_groups(*args) is NotImplemented
     assert _identical(tuple(args), before)
+
+
+def _one_set(starts, ends, count=None, lo=None, hi=None):
+    """One interval set (the tuple of ``rle_intervals``) from its intervals."""
+    n = len(starts) if count is None else count
+    lo = (starts[0] if len(starts) else 0) if lo is None else lo
+    hi = (ends[-1] if len(ends) else 0) if hi is None else hi
+    arrays = (starts, ends, [0], [n], [lo], [hi], [0], [9], [n])
+    return tuple(np.array(x, dtype=np.int64) for x in arrays)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _one_set([0, 4], [5, 8]),  # overlapping intervals
+        _one_set([0, 6, 2], [1, 7, 9]),  # not sorted
+        _one_set([0, 3], [2, 3]),  # an empty interval
+        _one_set([0, 5], [2, 8], lo=1),  # lo is not the first start
+        _one_set([0, 5], [2, 8], hi=9),  # hi is not the last end
+        _one_set([0, 5], [2, 8], count=3),  # more intervals than stored
+        _one_set([0, 5], [2, 8], count=-1, lo=0, hi=8),
+        _one_set([-2, 5], [2, 8]),  # before the image
+    ],
+)
+def test_pair_intersections_refuses_malformed_sets(bad):
+    """A malformed set that a pair reads declines (one the culling skips is never
+    read, by the kernel either)."""
+    good = _one_set([1], [7])
+    pair = np.array([0])
+    assert np_masks.pair_intersections(good, pair, good, pair)[0] == 6
+    assert np_masks.pair_intersections(bad, pair, good, pair) is None
+    assert np_masks.pair_intersections(good, pair, bad, pair) is None
 
 
 def test_match_groups_huge_and_touching_boxes():

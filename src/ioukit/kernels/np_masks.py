@@ -183,40 +183,91 @@ def intervals_from_counts(
     return None
 
 
-def _well_formed(sets) -> bool:
-    """Whether interval sets are what ``intervals_from_counts`` writes: in each set
-    non-empty, sorted, disjoint intervals, ``lo`` / ``hi`` the first start and last
-    end (0, 0 when empty). Then the compiled merge counts the true intersection."""
-    starts, ends, first, count, lo, hi = sets[:6]
-    room = min(starts.shape[0], ends.shape[0])
-    if (count < 0).any() or (first < 0).any() or (first + count > room).any():
-        return False
-    idx = _segment_ranges(first, count)
-    s, e = starts[idx], ends[idx]
-    if (s >= e).any() or (s < 0).any() or (e >= _SAFE).any():
-        return False
-    pos = np.cumsum(count) - count
-    inner = np.ones(idx.shape[0], dtype=bool)
-    inner[pos[count > 0]] = False
-    if (s[1:][inner[1:]] < e[:-1][inner[1:]]).any():
-        return False
-    some = count > 0
-    lo_ok, hi_ok = np.zeros(count.shape[0], dtype=_I64), np.zeros(count.shape[0], dtype=_I64)
-    lo_ok[some] = s[pos[some]]
-    hi_ok[some] = e[pos[some] + count[some] - 1]
-    return bool((lo == lo_ok).all() and (hi == hi_ok).all())
+class _Keyed:
+    """The intervals of some sets of one side, concatenated and keyed
+    ``ordinal * span + position`` so that one ``searchsorted`` serves every set."""
+
+    def __init__(self, sets, used: np.ndarray):
+        starts, ends, first, count = (np.asarray(x) for x in sets[:4])
+        self.count = count[used]
+        room = min(starts.shape[0], ends.shape[0])
+        self.fits = not ((self.count < 0).any() or (first[used] < 0).any())
+        self.fits = self.fits and not (first[used] + self.count > room).any()
+        if not self.fits:
+            self.count = np.zeros_like(self.count)
+        self.idx = _segment_ranges(first[used], self.count)
+        self.start, self.end = starts[self.idx], ends[self.idx]
+        self.ordinal = np.full(count.shape[0], -1, dtype=_I64)
+        self.ordinal[used] = np.arange(used.shape[0], dtype=_I64)
+        self.first = np.zeros(used.shape[0] + 1, dtype=_I64)
+        np.cumsum(self.count, out=self.first[1:])
+        self.cum = np.zeros(self.idx.shape[0] + 1, dtype=_I64)
+
+    def well_formed(self, sets, used: np.ndarray) -> bool:
+        """Whether the used sets are what ``intervals_from_counts`` writes: non-empty,
+        sorted, disjoint intervals, ``lo`` / ``hi`` the first start and last end (0, 0
+        when empty). Then the compiled merge counts the true intersection."""
+        if not self.fits:
+            return False
+        s, e = self.start, self.end
+        if (s >= e).any() or (s < 0).any() or (e >= _SAFE).any():
+            return False
+        inner = np.ones(s.shape[0], dtype=bool)
+        inner[self.first[:-1][self.count > 0]] = False
+        if (s[1:][inner[1:]] < e[:-1][inner[1:]]).any():
+            return False
+        some = self.count > 0
+        lo_ok, hi_ok = np.zeros(used.shape[0], dtype=_I64), np.zeros(used.shape[0], dtype=_I64)
+        lo_ok[some] = s[self.first[:-1][some]]
+        hi_ok[some] = e[self.first[1:][some] - 1]
+        return bool((sets[4][used] == lo_ok).all() and (sets[5][used] == hi_ok).all())
+
+    def keys(self, span: int) -> None:
+        np.cumsum(self.end - self.start, out=self.cum[1:])
+        owner = np.repeat(np.arange(self.count.shape[0], dtype=_I64), self.count)
+        self.key_start = owner * span + self.start
+        self.key_end = owner * span + self.end
+        self.span = span
+
+    def window(self, which: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+        """First interval and count of intervals of set ``which`` that meet ``[lo, hi)``."""
+        o = self.ordinal[which] * self.span
+        i0 = np.searchsorted(self.key_end, o + lo, "right")
+        i1 = np.searchsorted(self.key_start, o + hi, "left")
+        return i0, np.maximum(i1 - i0, 0)
+
+    def below(self, which: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Pixels of set ``which`` (an ordinal) before position ``x``."""
+        i = np.searchsorted(self.key_end, which * self.span + x, "right")
+        last = max(self.start.shape[0] - 1, 0)
+        inside = i < self.first[which + 1]
+        part = np.where(inside, x - self.start[np.minimum(i, last)], 0)
+        return self.cum[i] - self.cum[self.first[which]] + np.maximum(part, 0)
+
+
+def _covered(query: _Keyed, q0, q_count, target: _Keyed, t_which) -> np.ndarray:
+    """For each pair, the pixels of the query intervals ``q0 .. q0 + q_count - 1``
+    that the target set ``t_which`` (an ordinal) covers."""
+    idx = _segment_ranges(q0, q_count)
+    owner = np.repeat(t_which, q_count)
+    inside = target.below(owner, query.end[idx]) - target.below(owner, query.start[idx])
+    total = np.zeros(idx.shape[0] + 1, dtype=_I64)
+    np.cumsum(inside, out=total[1:])
+    bound = np.zeros(q_count.shape[0] + 1, dtype=_I64)
+    np.cumsum(q_count, out=bound[1:])
+    return total[bound[1:]] - total[bound[:-1]]
 
 
 def pair_intersections(a_sets, ia: np.ndarray, b_sets, ib: np.ndarray) -> np.ndarray | None:
     """Pixels shared by set ``ia[p]`` of ``a_sets`` and set ``ib[p]`` of ``b_sets``,
     for every pair ``p``, exactly as ``cpu_masks.interval_intersection`` counts them
     behind the culling test of ``_mask_iou`` (windows that miss, or rows that do not
-    overlap, give 0). None when a set is malformed or the keys could overflow.
+    overlap, give 0). None when a set used is malformed or the keys could overflow.
 
-    Each pair's intersection is the sum, over the intervals ``[s, e)`` of its ``a``
-    set, of ``C(e) - C(s)``, where ``C(x)`` counts the ``b`` set's pixels below
-    ``x``: one ``searchsorted`` over the ``b`` intervals of all sets, keyed by
-    ``set * span + x``.
+    For each pair, the side with fewer intervals inside the pair's window
+    ``[max(lo), min(hi))`` asks the other: the intersection is the sum, over its
+    intervals ``[s, e)``, of ``C(e) - C(s)``, ``C(x)`` the other set's pixels below
+    ``x`` (one ``searchsorted`` over all sets, keyed by ``set * span + x``).
 
     Examples
     --------
@@ -227,51 +278,32 @@ def pair_intersections(a_sets, ia: np.ndarray, b_sets, ib: np.ndarray) -> np.nda
     >>> pair_intersections(a, np.array([0]), b, np.array([0]))
     array([4])
     """
-    sa, ea, fa, na, loa, hia, y0a, y1a = (np.asarray(x) for x in a_sets[:8])
-    sb, eb, fb, nb_, lob, hib, y0b, y1b = (np.asarray(x) for x in b_sets[:8])
-    if not (_well_formed(a_sets) and _well_formed(b_sets)):
-        return None
+    loa, hia, y0a, y1a = (np.asarray(x) for x in a_sets[4:8])
+    lob, hib, y0b, y1b = (np.asarray(x) for x in b_sets[4:8])
     out = np.zeros(ia.shape[0], dtype=_I64)
     lo = np.maximum(loa[ia], lob[ib])
     hi = np.minimum(hia[ia], hib[ib])
     keep = np.flatnonzero((lo < hi) & (y0a[ia] <= y1b[ib]) & (y0b[ib] <= y1a[ia]))
     if keep.size == 0:
         return out
-    ka, kb = ia[keep], ib[keep]
-    # the b sets' intervals, keyed so that one sorted array holds every set
-    b_used = np.unique(kb)
-    b_idx = _segment_ranges(fb[b_used], nb_[b_used])
-    span = int(max(hib.max(initial=0), hia.max(initial=0))) + 1
-    if (b_used.shape[0] + 1) * span >= _SAFE:
+    ka, kb, lo, hi = ia[keep], ib[keep], lo[keep], hi[keep]
+    used_a = np.flatnonzero(np.bincount(ka, minlength=loa.shape[0]))
+    used_b = np.flatnonzero(np.bincount(kb, minlength=lob.shape[0]))
+    side_a, side_b = _Keyed(a_sets, used_a), _Keyed(b_sets, used_b)
+    if not (side_a.well_formed(a_sets, used_a) and side_b.well_formed(b_sets, used_b)):
         return None
-    rank = np.zeros(nb_.shape[0], dtype=_I64)
-    rank[b_used] = np.arange(b_used.shape[0], dtype=_I64)
-    b_start = sb[b_idx]
-    b_len = eb[b_idx] - b_start
-    b_set = np.repeat(rank[b_used], nb_[b_used])
-    b_key_end = b_set * span + eb[b_idx]
-    cum = np.zeros(b_idx.shape[0] + 1, dtype=_I64)
-    np.cumsum(b_len, out=cum[1:])
-    set_first = np.zeros(b_used.shape[0] + 1, dtype=_I64)
-    np.cumsum(nb_[b_used], out=set_first[1:])
-
-    # every interval of each pair's a set, asked against that pair's b set
-    counts = na[ka]
-    a_idx = _segment_ranges(fa[ka], counts)
-    pair = np.repeat(np.arange(keep.shape[0], dtype=_I64), counts)
-    which = rank[kb][pair]
-    g0, g1 = set_first[which], set_first[which + 1]
-
-    def below(x: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(b_key_end, which * span + x, "right")
-        inside = i < g1
-        part = np.where(inside, x - b_start[np.minimum(i, max(b_start.shape[0] - 1, 0))], 0)
-        return cum[i] - cum[g0] + np.maximum(part, 0)
-
-    per_interval = below(ea[a_idx]) - below(sa[a_idx])
-    total = np.zeros(per_interval.shape[0] + 1, dtype=_I64)
-    np.cumsum(per_interval, out=total[1:])
-    bounds = np.zeros(keep.shape[0] + 1, dtype=_I64)
-    np.cumsum(counts, out=bounds[1:])
-    out[keep] = total[bounds[1:]] - total[bounds[:-1]]
+    span = int(max(hia[used_a].max(), hib[used_b].max())) + 1
+    if (max(used_a.shape[0], used_b.shape[0]) + 1) * span >= _SAFE:
+        return None
+    side_a.keys(span)
+    side_b.keys(span)
+    a0, a_count = side_a.window(ka, lo, hi)
+    b0, b_count = side_b.window(kb, lo, hi)
+    ask_a = a_count <= b_count  # the a side has fewer intervals to ask about
+    inter = np.zeros(keep.shape[0], dtype=_I64)
+    p = np.flatnonzero(ask_a)
+    inter[p] = _covered(side_a, a0[p], a_count[p], side_b, side_b.ordinal[kb[p]])
+    p = np.flatnonzero(~ask_a)
+    inter[p] = _covered(side_b, b0[p], b_count[p], side_a, side_a.ordinal[ka[p]])
+    out[keep] = inter
     return out
