@@ -359,9 +359,16 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
         return None
     c = _first_count(live_pos, rec_thrs)  # (Q, R)
     cells = (live_k, live_a, c, cell_tp)
-    prec_v, score_v = _lookup(cells, tp, tp_before, picked, seg, lens, pr, dt_score[seq])
-    precision[:, :, live_k, live_a, :] = prec_v
-    scores[:, :, live_k, live_a, :] = score_v
+    prec_u, score_u, at = _lookup(cells, tp, tp_before, picked, seg, lens, pr, dt_score[seq])
+    # output cell (t, r, k, a, m) of live cell q takes lookup at[r, q] of row (t, m)
+    where = np.zeros((n_r, n_k * n_a), dtype=_I64)
+    where[:, live_k * n_a + live_a] = at
+    source = (where[:, :, None] * n_m + np.arange(n_m)).reshape(n_r, -1)  # (R, K * A * M)
+    live = np.zeros((n_k * n_a, n_m), dtype=bool)
+    live[live_k * n_a + live_a] = True
+    for target, values in ((precision, prec_u), (scores, score_u)):
+        cells = np.take(values.reshape(n_t, -1), source, axis=1).reshape(target.shape)
+        np.copyto(target, cells, where=live.reshape(1, 1, n_k, n_a, n_m))
     return None
 
 
@@ -395,9 +402,9 @@ def _first_count(positives: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
 
 
 def _lookup(cells, tp, tp_before, picked, seg, lens, pr, seq_score):
-    """Precision and score at the first detection reaching each recall threshold, in
-    the output's layout ``(T, R, Q, M)`` for the live cells ``(k, a)``; 0 where no
-    detection reaches it. ``tp_before`` counts each row's true positives before each
+    """Precision and score at the first detection reaching each recall threshold,
+    ``(T, U, M)`` for the distinct (cell, count) ``U`` pairs, 0 where no detection
+    reaches it, and ``at`` (R, Q), the pair of each live cell and threshold. ``tp_before`` counts each row's true positives before each
     category's segment, so the c-th true positive of a cell is found in the list of
     every true position. Each distinct (cell, c) is looked up once."""
     live_k, live_a, c, cell_tp = cells
@@ -434,4 +441,4 @@ def _lookup(cells, tp, tp_before, picked, seg, lens, pr, seq_score):
     prec = np.where(found, pr.reshape(-1)[row * n_seq + w], 0.0)
     score = np.where(found, seq_score[w], 0.0)
     at = inverse.reshape(n_q, -1).T  # (R, Q): the distinct lookup of each output cell
-    return prec[:, at, :], score[:, at, :]
+    return prec, score, at
