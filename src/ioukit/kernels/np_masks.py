@@ -225,7 +225,9 @@ class _Keyed:
     def keys(self, span: int) -> None:
         np.cumsum(self.end - self.start, out=self.cum[1:])
         owner = np.repeat(np.arange(self.count.shape[0], dtype=_I64), self.count)
-        self.key_start = owner * span + self.start
+        self.key_start = np.empty(self.start.shape[0] + 1, dtype=_I64)
+        self.key_start[:-1] = owner * span + self.start
+        self.key_start[-1] = _SAFE  # past every key: nothing to add after the last set
         self.key_end = owner * span + self.end
         self.span = span
 
@@ -233,24 +235,24 @@ class _Keyed:
         """First interval and count of intervals of set ``which`` that meet ``[lo, hi)``."""
         o = self.ordinal[which] * self.span
         i0 = np.searchsorted(self.key_end, o + lo, "right")
-        i1 = np.searchsorted(self.key_start, o + hi, "left")
+        i1 = np.searchsorted(self.key_start[:-1], o + hi, "left")
         return i0, np.maximum(i1 - i0, 0)
 
-    def below(self, which: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Pixels of set ``which`` (an ordinal) before position ``x``."""
-        i = np.searchsorted(self.key_end, which * self.span + x, "right")
-        last = max(self.start.shape[0] - 1, 0)
-        inside = i < self.first[which + 1]
-        part = np.where(inside, x - self.start[np.minimum(i, last)], 0)
-        return self.cum[i] - self.cum[self.first[which]] + np.maximum(part, 0)
+    def below(self, key: np.ndarray) -> np.ndarray:
+        """Pixels of set ``o`` before position ``x``, for ``key = o * span + x``, up to
+        a constant per set: the intervals ending by ``x`` (``cum``) and the part of
+        the next one before ``x`` (none when it belongs to a later set: its key is
+        larger)."""
+        i = np.searchsorted(self.key_end, key, "right")
+        return self.cum[i] + np.maximum(key - self.key_start[i], 0)
 
 
 def _covered(query: _Keyed, q0, q_count, target: _Keyed, t_which) -> np.ndarray:
     """For each pair, the pixels of the query intervals ``q0 .. q0 + q_count - 1``
     that the target set ``t_which`` (an ordinal) covers."""
     idx = _segment_ranges(q0, q_count)
-    owner = np.repeat(t_which, q_count)
-    inside = target.below(owner, query.end[idx]) - target.below(owner, query.start[idx])
+    base = np.repeat(t_which * target.span, q_count)
+    inside = target.below(base + query.end[idx]) - target.below(base + query.start[idx])
     total = np.zeros(idx.shape[0] + 1, dtype=_I64)
     np.cumsum(inside, out=total[1:])
     bound = np.zeros(q_count.shape[0] + 1, dtype=_I64)
