@@ -79,11 +79,10 @@ def _random_groups(rng, n_groups, source):
     crowd = rng.random(g_all) < 0.2
     id_zero = rng.random(g_all) < 0.15
     dt_area = rng.choice([0.0, 5.0, 20.0, 50.0, 200.0, np.nan], d_all)
-    thresholds = np.sort(
-        rng.choice(np.r_[np.linspace(0.5, 0.95, 10), 0.0, 1.0], rng.integers(1, 5))
-    )
+    grid = np.r_[np.linspace(0.5, 0.95, 10), 0.0, 1.0, -0.5, 2.0]
+    thresholds = np.sort(rng.choice(grid, rng.integers(0, 5)))
     area_ranges = np.array([[0.0, 1e10], [0.0, 20.0], [20.0, 50.0], [50.0, 1e10]])
-    area_ranges = area_ranges[: rng.integers(1, 5)]
+    area_ranges = area_ranges[: rng.integers(0, 5)]
     n_a, n_t = area_ranges.shape[0], thresholds.shape[0]
     out = (
         np.zeros((n_a, n_t, d_all), bool),
@@ -286,8 +285,8 @@ def test_match_groups_huge_and_touching_boxes():
 # ----------------------------------------------------------------------------- accumulation
 
 
-def _random_accumulation(rng, n_cats, n_rec):
-    n_a, n_t = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+def _random_accumulation(rng, n_cats, n_rec, dims=None):
+    n_a, n_t = dims or (int(rng.integers(0, 5)), int(rng.integers(0, 4)))
     per_cat = rng.integers(0, 12, n_cats)
     starts = np.zeros(n_cats, np.int64)
     np.cumsum(per_cat[:-1], out=starts[1:])
@@ -305,7 +304,7 @@ def _random_accumulation(rng, n_cats, n_rec):
     rank = rng.integers(0, 12, n_d)
     matched = rng.random((n_a, n_t, n_d)) < 0.5
     ignored = rng.random((n_a, n_t, n_d)) < 0.2
-    max_dets = np.sort(rng.choice([1, 3, 10, 100], int(rng.integers(1, 4)), replace=False))
+    max_dets = np.sort(rng.choice([1, 3, 10, 100], int(rng.integers(0, 4)), replace=False))
     rec = np.linspace(0, 1, n_rec) if n_rec else np.zeros(0)
     shape = (n_t, n_rec, n_cats, n_a, max_dets.shape[0])
     out = (-np.ones(shape), -np.ones((n_t, n_cats, n_a, shape[4])), -np.ones(shape))
@@ -336,13 +335,13 @@ def test_accumulate_twin_is_the_kernel(seed, n_cats, n_rec):
 def test_accumulate_odd_recall_thresholds():
     """NaN (finds nothing, as NumPy's searchsorted), negative, above 1, unsorted,
     and thresholds that are exact recalls (1/3, 2/3)."""
-    args = list(_random_accumulation(np.random.default_rng(3), 4, 7))
+    args = list(_random_accumulation(np.random.default_rng(3), 4, 7, (2, 3)))
     args[7] = np.array([np.nan, -0.5, 1.5, 2 / 3, 1 / 3, 0.0, 1.0])
     assert _differential(cpu_coco.accumulate, np_coco.accumulate, tuple(args))
 
 
 def test_accumulate_no_detection_and_no_positive():
-    args = list(_random_accumulation(np.random.default_rng(5), 3, 11))
+    args = list(_random_accumulation(np.random.default_rng(5), 3, 11, (2, 3)))
     args[0] = (args[0][0], args[0][0].copy(), args[0][2], args[0][3])  # no detections
     assert _differential(cpu_coco.accumulate, np_coco.accumulate, tuple(args))
     args[1] = np.zeros_like(args[1])  # no positives: everything stays -1
@@ -351,7 +350,7 @@ def test_accumulate_no_detection_and_no_positive():
 
 @pytest.mark.parametrize("case", ["order out of range", "negative positives", "bad groups"])
 def test_accumulate_twin_declines_untouched(case):
-    args = list(_random_accumulation(np.random.default_rng(11), 3, 11))
+    args = list(_random_accumulation(np.random.default_rng(11), 3, 11, (2, 3)))
     if case == "order out of range":
         args[2] = args[2].copy()
         args[2][0] = 10**6
@@ -526,3 +525,12 @@ def test_twins_import_no_numba():
         "assert 'numba' not in sys.modules, sorted(m for m in sys.modules if 'numba' in m)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_accumulate_fractional_max_dets():
+    """maxDets compared as given: rank 1 counts under 1.5."""
+    args = list(_random_accumulation(np.random.default_rng(9), 3, 11, (2, 3)))
+    args[6] = np.array([0.5, 1.5, 10.0])
+    shape = args[8][0].shape[:4] + (3,)
+    args[8] = (-np.ones(shape), -np.ones(shape[:1] + shape[2:]), -np.ones(shape))
+    assert _differential(cpu_coco.accumulate, np_coco.accumulate, tuple(args))

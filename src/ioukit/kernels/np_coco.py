@@ -137,7 +137,9 @@ def match_groups(
     if min(ge.shape[0], ds.shape[0], de.shape[0], offsets.shape[0]) < n_grp:
         return NotImplemented
     ge, ds, de, offsets = ge[:n_grp], ds[:n_grp], de[:n_grp], offsets[:n_grp]
-    if not np.isfinite(thresholds).all() or min(gt_crowd.shape[0], gt_id_zero.shape[0]) < n_gt_all:
+    if ious.dtype != np.float64 or not np.isfinite(thresholds).all():
+        return NotImplemented  # a float32 matrix or NaN threshold: the kernel's rounding
+    if min(gt_crowd.shape[0], gt_id_zero.shape[0]) < n_gt_all:
         return NotImplemented
     n_gt, n_dt = ge - gs, de - ds
     sizes = n_gt * n_dt
@@ -290,12 +292,14 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
     dt_matched, dt_ignored = (np.asarray(x) for x in matches)
     precision, recall, scores = out
     order, dt_rank = np.asarray(order, dtype=_I64), np.asarray(dt_rank)
-    max_dets = np.asarray(max_dets, dtype=_I64)
+    max_dets = np.asarray(max_dets)  # compared as given (a float maxDets included)
     rec_thrs = np.asarray(rec_thrs, dtype=np.float64)
-    dt_score = np.asarray(dt_score)
+    dt_score, gt_positive = np.asarray(dt_score), np.asarray(gt_positive)
     n_k = start.shape[0]
     if n_k == 0 or dt_matched.shape[0] == 0:
         return None
+    if dt_matched.ndim != 3 or gt_positive.ndim != 2:
+        return NotImplemented
     n_a, n_t, n_d = dt_matched.shape
     n_m, n_r = max_dets.shape[0], rec_thrs.shape[0]
     if min(stop.shape[0], g_start.shape[0], g_stop.shape[0]) < n_k:
@@ -313,6 +317,8 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
     n_seq = seq.shape[0]
     if n_seq and (seq.min() < 0 or seq.max() >= min(n_d, dt_rank.shape[0], dt_score.shape[0])):
         return NotImplemented
+    if gt_positive.dtype.kind not in "iu" or max_dets.dtype.kind not in "iuf":
+        return NotImplemented
     if (gt_positive < 0).any() or int(gt_positive.max(initial=0)) * max(n_groups, 1) >= 1 << 52:
         return NotImplemented
     if max(n_seq, 1) * n_a * n_t * n_m + n_t * n_r * n_k * n_a * n_m > MAX_ELEMENTS:
@@ -322,7 +328,7 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
     np.cumsum(gt_positive[:n_a], axis=1, out=cum_pos[:, 1:])
     positives = (cum_pos[:, g_stop] - cum_pos[:, g_start]).T  # (K, A)
     live_k, live_a = np.nonzero(positives > 0)
-    if live_k.size == 0:
+    if live_k.size == 0 or n_t * n_m == 0:  # nothing to write
         return None
     if n_seq == 0:  # no detection: recall and precision 0
         recall[:, live_k, live_a, :] = 0.0
