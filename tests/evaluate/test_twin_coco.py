@@ -181,6 +181,7 @@ def test_match_groups_on_one_group_by_hand():
         "nan iou",
         "float32 boxes",
         "nan box",
+        "float32 matrix",
         "malformed set",
     ],
 )
@@ -210,6 +211,8 @@ def test_match_groups_twin_declines_untouched(case):
         args[1] = args[1].astype(np.float32)
     elif case == "nan box":
         args[2][ds[paired], 2] = np.nan
+    elif case == "float32 matrix":  # the kernel would round every IoU to float32
+        args[10] = args[10].astype(np.float32)
     else:
         starts, first, count = args[3][0], args[3][2], args[3][3]
         starts[first[np.flatnonzero(count)[0]]] = -5  # an interval before the image
@@ -348,7 +351,10 @@ def test_accumulate_no_detection_and_no_positive():
     assert _differential(cpu_coco.accumulate, np_coco.accumulate, tuple(args))
 
 
-@pytest.mark.parametrize("case", ["order out of range", "negative positives", "bad groups"])
+@pytest.mark.parametrize(
+    "case",
+    ["order out of range", "negative positives", "bad groups", "float positives", "short output"],
+)
 def test_accumulate_twin_declines_untouched(case):
     args = list(_random_accumulation(np.random.default_rng(11), 3, 11, (2, 3)))
     if case == "order out of range":
@@ -356,6 +362,10 @@ def test_accumulate_twin_declines_untouched(case):
         args[2][0] = 10**6
     elif case == "negative positives":
         args[1] = args[1] - 5
+    elif case == "float positives":
+        args[1] = args[1].astype(np.float64)
+    elif case == "short output":
+        args[8] = (args[8][0][:, :-1], args[8][1], args[8][2][:, :-1])
     else:
         args[0] = (args[0][0], args[0][1], args[0][2] + 100, args[0][3] + 100)
     before = copy.deepcopy(tuple(args))

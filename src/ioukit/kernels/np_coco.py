@@ -273,8 +273,9 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
     reaches it.
 
     Returns None, or ``NotImplemented`` (nothing written) when the bounds or the
-    order point outside the arrays, ``gt_positive`` is negative, or the work passes
-    :data:`MAX_ELEMENTS`.
+    order point outside the arrays, ``gt_positive`` is negative or not integer, the
+    outputs' shapes are not ``(T, R, K, A, M)`` / ``(T, K, A, M)``, or the work
+    passes :data:`MAX_ELEMENTS`.
 
     Examples
     --------
@@ -312,6 +313,9 @@ def accumulate(bounds, gt_positive, order, dt_rank, dt_score, matches, max_dets,
     if (g_stop < g_start).any() or (g_start < 0).any() or (g_stop > n_groups).any():
         return NotImplemented
     if dt_ignored.shape != dt_matched.shape or gt_positive.shape[0] < n_a:
+        return NotImplemented
+    shape = (n_t, n_r, n_k, n_a, n_m)
+    if precision.shape != shape or scores.shape != shape or recall.shape != (n_t, n_k, n_a, n_m):
         return NotImplemented
     seq = order[_ranges(start, lens)]  # every category's detections, concatenated
     n_seq = seq.shape[0]
@@ -410,9 +414,10 @@ def _first_count(positives: np.ndarray, rec_thrs: np.ndarray) -> np.ndarray:
 def _lookup(cells, tp, tp_before, picked, seg, lens, pr, seq_score):
     """Precision and score at the first detection reaching each recall threshold,
     ``(T, U, M)`` for the distinct (cell, count) ``U`` pairs, 0 where no detection
-    reaches it, and ``at`` (R, Q), the pair of each live cell and threshold. ``tp_before`` counts each row's true positives before each
-    category's segment, so the c-th true positive of a cell is found in the list of
-    every true position. Each distinct (cell, c) is looked up once."""
+    reaches it, and ``at`` (R, Q), the pair of each live cell and threshold.
+    ``tp_before`` counts each row's true positives before each category's segment,
+    so the c-th true positive of a cell is found in the list of every true
+    position. Each distinct (cell, c) is looked up once."""
     live_k, live_a, c, cell_tp = cells
     n_a, n_t, n_m, n_seq = tp.shape
     n_k, n_q = lens.shape[0], live_k.shape[0]
