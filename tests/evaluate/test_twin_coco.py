@@ -307,7 +307,8 @@ def _random_accumulation(rng, n_cats, n_rec, dims=None):
     rank = rng.integers(0, 12, n_d)
     matched = rng.random((n_a, n_t, n_d)) < 0.5
     ignored = rng.random((n_a, n_t, n_d)) < 0.2
-    max_dets = np.sort(rng.choice([1, 3, 10, 100], int(rng.integers(0, 4)), replace=False))
+    n_m = int(rng.integers(0 if dims is None else 1, 4))  # fixed dims: some maxDets
+    max_dets = np.sort(rng.choice([1, 3, 10, 100], n_m, replace=False))
     rec = np.linspace(0, 1, n_rec) if n_rec else np.zeros(0)
     shape = (n_t, n_rec, n_cats, n_a, max_dets.shape[0])
     out = (-np.ones(shape), -np.ones((n_t, n_cats, n_a, shape[4])), -np.ones(shape))
@@ -544,3 +545,19 @@ def test_accumulate_fractional_max_dets():
     shape = args[8][0].shape[:4] + (3,)
     args[8] = (-np.ones(shape), -np.ones(shape[:1] + shape[2:]), -np.ones(shape))
     assert _differential(cpu_coco.accumulate, np_coco.accumulate, tuple(args))
+
+
+def test_twins_decline_past_their_memory_bound(monkeypatch):
+    """Past the bound on intermediate arrays every twin declines, writing nothing."""
+    rng = np.random.default_rng(4)
+    match = _random_groups(rng, 6, "masks")
+    acc = _random_accumulation(rng, 3, 11, (2, 3))
+    assert _differential(cpu_coco.match_groups, np_coco.match_groups, match)
+    monkeypatch.setattr(np_masks, "MAX_QUERIES", 0)
+    monkeypatch.setattr(np_coco, "MAX_ELEMENTS", 0)
+    for twin, args in ((np_coco.match_groups, match), (np_coco.accumulate, acc)):
+        before = copy.deepcopy(args)
+        assert twin(*args) is NotImplemented
+        assert _identical(args, before)
+    monkeypatch.setattr(np_coco, "MAX_ELEMENTS", 1 << 22)
+    assert np_coco.match_groups(*copy.deepcopy(match)) is NotImplemented  # the mask queries

@@ -25,7 +25,7 @@ from .np_masks import pair_intersections
 _I64 = np.int64
 _LIMIT = 1.0 - 1e-10  # pycocotools' cap of the matching threshold
 _SPACING = np.spacing(1.0)  # pycocotools' np.spacing(1) in the precision denominator
-MAX_ELEMENTS = 1 << 25  # larger intermediate arrays: decline (the kernel needs none)
+MAX_ELEMENTS = 1 << 22  # larger intermediate arrays (32 MiB of int64 each): decline
 
 
 def _ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 
 _I64 = np.int64
 _SAFE = 1 << 62  # sums and keys stay below this, far from int64 overflow
+MAX_QUERIES = 1 << 22  # more intervals to look up in pair_intersections: decline
 
 
 def _segment_ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -264,7 +265,8 @@ def pair_intersections(a_sets, ia: np.ndarray, b_sets, ib: np.ndarray) -> np.nda
     """Pixels shared by set ``ia[p]`` of ``a_sets`` and set ``ib[p]`` of ``b_sets``,
     for every pair ``p``, exactly as ``cpu_masks.interval_intersection`` counts them
     behind the culling test of ``_mask_iou`` (windows that miss, or rows that do not
-    overlap, give 0). None when a set used is malformed or the keys could overflow.
+    overlap, give 0). None when a set used is malformed, the keys could overflow, or
+    more than :data:`MAX_QUERIES` intervals would be looked up (the memory bound).
 
     For each pair, the side with fewer intervals inside the pair's window
     ``[max(lo), min(hi))`` asks the other: the intersection is the sum, over its
@@ -302,6 +304,8 @@ def pair_intersections(a_sets, ia: np.ndarray, b_sets, ib: np.ndarray) -> np.nda
     a0, a_count = side_a.window(ka, lo, hi)
     b0, b_count = side_b.window(kb, lo, hi)
     ask_a = a_count <= b_count  # the a side has fewer intervals to ask about
+    if int(np.minimum(a_count, b_count).sum()) > MAX_QUERIES:
+        return None  # the memory bound: the compiled merge needs none
     inter = np.zeros(keep.shape[0], dtype=_I64)
     p = np.flatnonzero(ask_a)
     inter[p] = _covered(side_a, a0[p], a_count[p], side_b, side_b.ordinal[kb[p]])
