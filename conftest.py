@@ -143,12 +143,13 @@ def pytest_sessionstart(session) -> None:
 
 
 def pytest_configure(config) -> None:
-    # In the test processes small inputs run the compiled kernels, as large ones do, so
-    # that every test exercises them; tests/runtime/test_twins.py and the NumPy twins'
-    # own tests check the twins, and subprocesses (the CLI tests) use the default.
-    from ioukit._core import loader
+    # In the test processes every input runs the compiled kernels, small ones too, and
+    # wherever a NumPy twin would run (IOUKIT_TWINS=auto) it runs beside the kernel on
+    # copies and must give the same outputs ("shadow"): every test checks both.
+    # Subprocesses (the CLI tests) use the default, auto.
+    from ioukit._core import twins
 
-    loader.DEFAULT_TWIN_MODE = "never"
+    twins.DEFAULT_TWIN_MODE = "shadow"
 
 
 _FIRST = ("tests/fuzz/test_fuzz.py",)  # the longest modules, started first

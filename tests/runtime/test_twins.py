@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pytest
 
-from ioukit._core import loader
+from ioukit._core import loader, twins
 from ioukit.data import sample_path
 from ioukit.evaluate import GtIdZeroWarning, coco_evaluate
 
@@ -147,19 +147,19 @@ def test_crowd_and_id_zero_identical_both_ways(monkeypatch):
 
 def test_twin_mode_setting(monkeypatch):
     monkeypatch.setenv("IOUKIT_TWINS", " Always ")
-    assert loader.twin_mode() == "always"
+    assert twins.twin_mode() == "always"
     monkeypatch.setenv("IOUKIT_TWINS", "")
-    assert loader.twin_mode() == loader.DEFAULT_TWIN_MODE
+    assert twins.twin_mode() == twins.DEFAULT_TWIN_MODE
     monkeypatch.setenv("IOUKIT_TWINS", "sometimes")
-    with pytest.raises(ValueError, match="IOUKIT_TWINS must be one of auto, never, always"):
-        loader.twin_mode()
+    with pytest.raises(ValueError, match="IOUKIT_TWINS must be one of auto, never, always, shadow"):
+        twins.twin_mode()
 
 
 def test_twin_lookup():
-    assert loader.numpy_twin("cpu_rle", "no_such_kernel") is None
-    assert loader.numpy_twin("cpu_no_such_module", "x") is None
-    assert loader.numpy_twin("cuda_boxes", "x") is None  # only CPU kernels have twins
-    assert loader.numpy_twin("cpu_../x", "x") is None
+    assert twins.numpy_twin("cpu_rle", "no_such_kernel") is None
+    assert twins.numpy_twin("cpu_no_such_module", "x") is None
+    assert twins.numpy_twin("cuda_boxes", "x") is None  # only CPU kernels have twins
+    assert twins.numpy_twin("cpu_../x", "x") is None
 
 
 def _public_twins():
@@ -186,7 +186,7 @@ def _public_twins():
                 named = [k for k in kernels if hasattr(loader.kernel(k), fn_name)]
                 if not named:
                     continue  # a helper the twins share, not a twin
-                owners = [k for k in named if loader.numpy_twin(k, fn_name) is fn]
+                owners = [k for k in named if twins.numpy_twin(k, fn_name) is fn]
                 found.append((owners[0] if owners else None, fn_name, fn))
     return found
 
@@ -206,7 +206,7 @@ def test_twins_mirror_kernel_names():
 
 def test_every_twin_has_a_measured_cost():
     for owner, name, _ in _public_twins():
-        assert f"{owner}.{name}" in loader.TWIN_NS_PER_WORK
+        assert f"{owner}.{name}" in twins.TWIN_NS_PER_WORK
 
 
 def test_declining_twin_leaves_it_to_the_kernel(monkeypatch):
@@ -216,11 +216,11 @@ def test_declining_twin_leaves_it_to_the_kernel(monkeypatch):
         calls.append(len(args))
         return NotImplemented
 
-    monkeypatch.setitem(loader._twins, ("cpu_rle", "areas_from_counts"), declines)
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), declines)
     monkeypatch.setenv("IOUKIT_TWINS", "always")
     areas = np.zeros(2, np.int64)
     counts, offsets, sizes = np.array([2, 3, 1, 0, 6]), np.array([0, 3, 5]), np.array([6, 6])
-    loader.twin_call("cpu_rle", "areas_from_counts", 5, counts, offsets, sizes, areas)
+    twins.twin_call("cpu_rle", "areas_from_counts", 5, counts, offsets, sizes, areas)
     assert calls == [4]
     np.testing.assert_array_equal(areas, [3, 6])
 
@@ -229,12 +229,12 @@ def test_large_work_goes_to_the_kernel(monkeypatch):
     def must_not_run(*args):
         raise AssertionError("the twin ran on large work")
 
-    monkeypatch.setitem(loader._twins, ("cpu_rle", "areas_from_counts"), must_not_run)
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), must_not_run)
     monkeypatch.setenv("IOUKIT_TWINS", "auto")
     areas = np.zeros(1, np.int64)
     args = (np.array([2, 3, 1]), np.array([0, 3]), np.array([6]), areas)
-    limit = loader.twin_work_limit("cpu_rle", "areas_from_counts")
-    loader.twin_call("cpu_rle", "areas_from_counts", limit, *args)
+    limit = twins.twin_work_limit("cpu_rle", "areas_from_counts")
+    twins.twin_call("cpu_rle", "areas_from_counts", limit, *args)
     assert areas[0] == 3
 
 
@@ -267,22 +267,54 @@ def test_a_process_busy_in_twins_moves_to_the_kernels(monkeypatch):
     def must_not_run(*args):
         raise AssertionError("the twin ran after the process moved to the kernels")
 
-    monkeypatch.setitem(loader._twins, ("cpu_rle", "areas_from_counts"), must_not_run)
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), must_not_run)
     monkeypatch.setenv("IOUKIT_TWINS", "auto")
-    monkeypatch.setattr(loader, "_twin_seconds", loader.TWIN_PROCESS_SECONDS)
+    monkeypatch.setattr(twins, "_twin_seconds", twins.TWIN_PROCESS_SECONDS)
     areas = np.zeros(1, np.int64)
-    loader.twin_call("cpu_rle", "areas_from_counts", 3, np.array([2, 3, 1]), np.array([0, 3]),
+    twins.twin_call("cpu_rle", "areas_from_counts", 3, np.array([2, 3, 1]), np.array([0, 3]),
                      np.array([6]), areas)  # fmt: skip
     assert areas[0] == 3
     monkeypatch.setenv("IOUKIT_TWINS", "always")  # always: the twin, however busy
     with pytest.raises(AssertionError, match="moved to the kernels"):
-        loader.twin_call("cpu_rle", "areas_from_counts", 3, np.array([2, 3, 1]),
+        twins.twin_call("cpu_rle", "areas_from_counts", 3, np.array([2, 3, 1]),
                          np.array([0, 3]), np.array([6]), areas)  # fmt: skip
 
 
 def test_time_in_twins_is_counted(monkeypatch):
     monkeypatch.setenv("IOUKIT_TWINS", "auto")
-    monkeypatch.setattr(loader, "_twin_seconds", 0.0)
-    monkeypatch.setitem(loader._twins, ("cpu_rle", "areas_from_counts"), lambda *a: None)
-    loader.twin_call("cpu_rle", "areas_from_counts", 3, None, None, None, None)
-    assert loader._twin_seconds > 0.0
+    monkeypatch.setattr(twins, "_twin_seconds", 0.0)
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), lambda *a: None)
+    twins.twin_call("cpu_rle", "areas_from_counts", 3, None, None, None, None)
+    assert twins._twin_seconds > 0.0
+
+
+def test_shadow_mode_catches_a_twin_that_differs(monkeypatch):
+    def off_by_one(counts, offsets, sizes, out):
+        out[:] = 99
+        return None
+
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), off_by_one)
+    monkeypatch.setenv("IOUKIT_TWINS", "shadow")
+    areas = np.zeros(1, np.int64)
+    args = (np.array([2, 3, 1]), np.array([0, 3]), np.array([6]), areas)
+    with pytest.raises(AssertionError, match=r"areas_from_counts differs .*kernel 3, twin 99"):
+        twins.twin_call("cpu_rle", "areas_from_counts", 3, *args)
+
+
+def test_shadow_mode_returns_the_kernels_result_and_accepts_a_declining_twin(monkeypatch):
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), lambda *a: NotImplemented)
+    monkeypatch.setenv("IOUKIT_TWINS", "shadow")
+    areas = np.zeros(1, np.int64)
+    args = (np.array([2, 3, 1]), np.array([0, 3]), np.array([6]), areas)
+    assert twins.twin_call("cpu_rle", "areas_from_counts", 3, *args) is None
+    assert areas[0] == 3
+
+
+def test_difference_reports_nan_shapes_and_values():
+    diff = twins._difference
+    nan = np.array([np.nan, 1.0])
+    assert diff((nan, 2), (nan.copy(), 2), "x") is None
+    assert "shape" in diff(np.zeros(2), np.zeros(3), "x")
+    assert diff(np.array([1, 2]), np.array([1, 3]), "x") == "x[1]: kernel 2, twin 3"
+    assert diff(float("nan"), float("nan"), "x") is None
+    assert diff((1, 2), (1,), "x").startswith("x: tuple")

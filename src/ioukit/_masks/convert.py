@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .._core import dispatch
-from .._core.loader import kernel, parallel_call, twin_call
+from .._core.loader import kernel, parallel_call
+from .._core.twins import twin_call
 from .dense import mask_boxes
 from .rleset import RLESet, check_sizes, from_counts_list, parse_rles
 

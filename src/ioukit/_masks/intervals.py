@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._core.loader import kernel, parallel_call, twin_call
+from .._core.loader import kernel, parallel_call
+from .._core.twins import twin_call
 from . import dense as _dense
 from .rleset import RLESet
 

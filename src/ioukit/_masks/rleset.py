@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .._core.loader import kernel, parallel_call, twin_call
+from .._core.loader import kernel, parallel_call
+from .._core.twins import twin_call
 from .._core.validate import short_repr
 from ..kernels.codes import RLE_DECODE_ERRORS
 

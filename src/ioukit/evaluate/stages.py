@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._core.loader import twin_call
+from .._core.twins import twin_call
 from .params import COCOParams, COCOResult, summarize, warn_gt_id_zero
 from .records import Detections, GroundTruth
 
