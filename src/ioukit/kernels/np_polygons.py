@@ -14,8 +14,8 @@ width per edge), not with the coordinates.
 
 A twin returns ``NotImplemented`` before writing anything (and the caller runs the
 compiled kernel) when the offsets or sizes are out of range, a coordinate is not
-within +-1e15, the crossings would pass :data:`MAX_CROSSINGS` or the room a
-polygon was given.
+within +-1e15, a steep edge is longer than 2**52 grid steps (one of 9e14 pixels),
+or the crossings would pass :data:`MAX_CROSSINGS` or the room a polygon was given.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ MAX_COORDINATE = 1e15
 #: Most column crossings (candidate run boundaries) computed in one call; above it,
 #: the twin declines (memory stays under a few hundred MB).
 MAX_CROSSINGS = 1 << 22
+#: Longest steep edge walked (grid steps): past 2**53 a step ``t`` is not exact in
+#: float64, ``u(t)`` can skip a value, and the kernel's walk (which looks for each
+#: column from where ``u`` enters the image) and pycocotools' plain walk part ways.
+_EXACT_STEPS = 1 << 52
 _MAX_SIDE = 1 << 40
 _MAX_PIXELS = 1 << 60
 
@@ -182,6 +186,8 @@ def _all_crossings(xy, k, at, following, heights, widths):
     owner = np.repeat(np.arange(k.shape[0], dtype=np.int64), k)
     h, w = heights[owner], widths[owner]
     xs, ys, s, steep, nt, flip = _edges(xy, at, following)
+    if (steep & (nt > _EXACT_STEPS)).any():
+        return None
     # steps inside each edge: u runs monotonically from u(0) to u(nt), and each image
     # column c whose centre it passes is one step, between u = 5c + 2 and 5c + 3
     ua = _point(steep, xs, ys, s, np.zeros_like(nt))[0]
