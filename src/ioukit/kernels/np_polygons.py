@@ -146,7 +146,8 @@ def _first_true(test, lo, hi):
 def _steep_steps(xs, s, nt, levels, up):
     """For steep edges (one entry per wanted crossing): the first ``t`` in ``[1, nt]`` with
     ``u(t) >= level`` (``up``) or ``u(t) <= level`` (not ``up``), ``u(t) = (int)(xs + s*t
-    + .5)``. Estimated from the line, then checked and, where missed, bisected."""
+    + .5)``. Estimated from the line, then checked (true at ``t``, false at ``t - 1``)
+    and, where the estimate missed, bisected."""
 
     def test(t, sel=slice(None)):
         u = (xs[sel] + s[sel] * t + 0.5).astype(np.int64)
@@ -156,10 +157,7 @@ def _steep_steps(xs, s, nt, levels, up):
         guess = (levels + np.where(up, -0.5, 0.5) - xs) / s
     t = np.ceil(np.clip(np.nan_to_num(guess, nan=1.0), 1.0, nt.astype(np.float64)))
     t = t.astype(np.int64)
-    for _ in range(2):
-        t = np.where((t > 1) & test(t - 1), t - 1, t)
-        t = np.where((t < nt) & ~test(t), t + 1, t)
-    miss = np.flatnonzero(~(test(t) & ~test(t - 1)))
+    miss = np.flatnonzero(~test(t) | test(t - 1))
     if miss.shape[0]:
         ones = np.ones(miss.shape[0], dtype=np.int64)
         t[miss] = _first_true(lambda m: test(m, miss), ones, nt[miss])
@@ -181,36 +179,52 @@ def _edges(xy, at, following):
     return xs, ys, s, steep, np.where(steep, dy, dx), flip
 
 
+def _column_steps(e, many, c_lo, xs, ys, s, nt, h, steep):
+    """``(pixel, count)`` of the steps inside edges ``e`` (all shallow or all steep):
+    edge ``e[i]`` crosses the centres of columns ``c_lo .. c_lo + many - 1``, each in
+    the step between ``u = 5c + 2`` and ``5c + 3`` (so ``xd = c`` exactly), at the
+    row below ``min(v)`` of the step."""
+    count = many[e]
+    c = np.arange(int(count.sum()), dtype=np.int64)
+    c -= np.repeat(_prefix(count)[:-1] - c_lo[e], count)
+    ys_c, s_c = np.repeat(ys[e], count), np.repeat(s[e], count)
+    if steep:
+        up = s_c > 0
+        levels = np.where(up, 5 * c + 3, 5 * c + 2)
+        t = _steep_steps(np.repeat(xs[e], count), s_c, np.repeat(nt[e], count), levels, up)
+        low = t - 1 + ys_c  # v(t) = t + ys
+    else:  # u(t) = t + xs: the step is t - 1 -> t = 5c + 3 - xs; v(t) is monotone
+        t = 5 * c + np.repeat(3 - xs[e] - (s[e] >= 0), count)  # t or t - 1: the lower v
+        low = (ys_c + s_c * t + 0.5).astype(np.int64)
+    h_c = np.repeat(h[e], count)
+    yd = np.minimum(np.maximum((low.astype(np.float64) + 0.5) / 5.0 - 0.5, 0.0), h_c)
+    return c * h_c + np.ceil(yd).astype(np.int64), count
+
+
 def _all_crossings(xy, k, at, following, heights, widths):
-    """``(polygon, pixel)`` of every column crossing, or None above :data:`MAX_CROSSINGS`."""
+    """``(polygon, pixel)`` of every column crossing, or None above :data:`MAX_CROSSINGS`
+    or for a steep edge too long to walk exactly."""
     owner = np.repeat(np.arange(k.shape[0], dtype=np.int64), k)
     h, w = heights[owner], widths[owner]
     xs, ys, s, steep, nt, flip = _edges(xy, at, following)
     if (steep & (nt > _EXACT_STEPS)).any():
         return None
-    # steps inside each edge: u runs monotonically from u(0) to u(nt), and each image
-    # column c whose centre it passes is one step, between u = 5c + 2 and 5c + 3
-    ua = _point(steep, xs, ys, s, np.zeros_like(nt))[0]
-    ub = _point(steep, xs, ys, s, nt)[0]
-    low, high = np.minimum(ua, ub), np.maximum(ua, ub)
-    c_lo = np.maximum(0, (low + 2) // 5)
-    c_hi = np.minimum(w - 1, (high - 3) // 5)
+    # steps inside each edge: u runs monotonically from u(0) to u(nt), by at most 1 a
+    # step, and each image column c whose centre it passes is one step
+    ua = np.where(steep, (xs + 0.5).astype(np.int64), xs)
+    ub = np.where(steep, (xs + s * nt + 0.5).astype(np.int64), xs + nt)
+    c_lo = np.maximum(0, (np.minimum(ua, ub) + 2) // 5)
+    c_hi = np.minimum(w - 1, (np.maximum(ua, ub) - 3) // 5)
     many = np.maximum(c_hi - c_lo + 1, 0)
     if int(many.sum()) + k.shape[0] > MAX_CROSSINGS:
         return None
-    edge = np.repeat(np.arange(nt.shape[0], dtype=np.int64), many)
-    c = c_lo[edge] + np.arange(edge.shape[0], dtype=np.int64) - np.repeat(_prefix(many)[:-1], many)
-    t = 5 * c + 3 - xs[edge]  # shallow edges: u(t) = t + xs
-    hard = np.flatnonzero(steep[edge])
-    if hard.shape[0]:
-        e = edge[hard]
-        up = s[e] > 0
-        levels = np.where(up, 5 * c[hard] + 3, 5 * c[hard] + 2)
-        t[hard] = _steep_steps(xs[e], s[e], nt[e], levels, up)
-    args = (steep[edge], xs[edge], ys[edge], s[edge])
-    keep, pixel = _crossing(*_point(*args, t - 1), *_point(*args, t), h[edge], w[edge])
-    polygons = [owner[edge][keep]]
-    pixels = [pixel]
+    polygons, pixels = [], []
+    for kind in (False, True):
+        e = np.flatnonzero((steep == kind) & (many > 0))
+        if e.shape[0]:
+            pixel, count = _column_steps(e, many, c_lo, xs, ys, s, nt, h, kind)
+            polygons.append(np.repeat(owner[e], count))
+            pixels.append(pixel)
     # steps between edges: the previous edge's last point to this edge's first
     j = np.flatnonzero(np.r_[False, owner[1:] == owner[:-1]])
     if j.shape[0]:
@@ -220,14 +234,19 @@ def _all_crossings(xy, k, at, following, heights, widths):
         keep, pixel = _crossing(*last, *head, h[j], w[j])
         polygons.append(owner[j][keep])
         pixels.append(pixel)
+    if not polygons:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(polygons), np.concatenate(pixels)
 
 
-def _sorted(polygon: np.ndarray, pixel: np.ndarray, n: int, top: int) -> np.ndarray:
-    """Order sorting by polygon, then pixel."""
-    if n * (top + 1) < (1 << 62):
-        return np.argsort(polygon * (top + 1) + pixel, kind="stable")
-    return np.lexsort((pixel, polygon))
+def _sort(polygon: np.ndarray, pixel: np.ndarray, many: np.ndarray, top: int):
+    """``(polygon, pixel)`` sorted by polygon, then pixel (``<= top``); polygon ``i``
+    has ``many[i]`` entries. The input is made of sorted stretches (timsort)."""
+    order = np.repeat(np.arange(many.shape[0], dtype=np.int64), many)
+    if many.shape[0] * (top + 1) < (1 << 62):
+        key = np.sort(polygon * (top + 1) + pixel, kind="stable")
+        return order, key - order * (top + 1)
+    return order, pixel[np.lexsort((pixel, polygon))]
 
 
 def polygons_to_counts(xy, poly_offsets, heights, widths, out_offsets, counts, lengths):
@@ -282,22 +301,35 @@ def polygons_to_counts(xy, poly_offsets, heights, widths, out_offsets, counts, l
         return NotImplemented  # the kernel would drop crossings past its room
     polygon = np.concatenate((polygon, np.arange(n, dtype=np.int64)))
     pixel = np.concatenate((pixel, pixels))
-    order = _sorted(polygon, pixel, n, int(pixels.max(initial=0)))
-    polygon, pixel = polygon[order], pixel[order]
-    head = np.r_[True, polygon[1:] != polygon[:-1]]
-    a = pixel - np.where(head, 0, np.r_[0, pixel[:-1]])
+    polygon, pixel = _sort(polygon, pixel, many + 1, int(pixels.max()))
+    head = np.zeros(pixel.shape[0], dtype=bool)
+    head[_prefix(many + 1)[:-1]] = True
+    a = pixel.copy()
+    a[1:] -= pixel[:-1]
+    a[head] = pixel[head]
     # the kernel's compaction: a zero (after the first) adds the next value to the
-    # last run written, so a run of zeros of odd length swallows the value after it
-    zero = (a == 0) & ~head
-    index = np.arange(a.shape[0], dtype=np.int64)
-    zeros = index - np.maximum.accumulate(np.where(zero, 0, index))
-    swallowed = np.r_[False, zero[:-1] & (zeros[:-1] % 2 == 1) & ~head[1:]]
-    kept = np.flatnonzero(head | (~zero & ~swallowed))
-    values = np.add.reduceat(a, kept) if kept.shape[0] else a[:0]
-    written = np.bincount(polygon[kept], minlength=n)
+    # last run written, so a stretch of zeros of odd length swallows the value after it
+    zero = np.flatnonzero((a == 0) & ~head)
+    if zero.shape[0]:
+        kept = np.ones(a.shape[0], dtype=bool)
+        kept[zero] = False
+        stretch = np.r_[True, zero[1:] != zero[:-1] + 1]  # a stretch of zeros begins
+        starts = np.flatnonzero(stretch)
+        sizes = np.diff(np.r_[starts, zero.shape[0]])
+        after = zero[np.r_[starts[1:], zero.shape[0]] - 1] + 1
+        after = after[(sizes % 2 == 1) & (after < a.shape[0])]
+        after = after[~head[after]]
+        kept[after] = False
+        values = a[kept]
+        np.add.at(values, np.cumsum(kept)[after] - 1, a[after])
+        polygon = polygon[kept]
+    else:
+        values = a
+    written = np.bincount(polygon, minlength=n)
     if not ((slots[:-1] >= 0).all() and (slots[:-1] + written <= counts.shape[0]).all()):
         return NotImplemented
-    rank = np.arange(kept.shape[0], dtype=np.int64) - np.repeat(_prefix(written)[:-1], written)
-    counts[slots[:-1][polygon[kept]] + rank] = values
+    rank = np.arange(values.shape[0], dtype=np.int64)
+    rank += np.repeat(slots[:-1] - _prefix(written)[:-1], written)
+    counts[rank] = values
     lengths[:n] = written
     return None

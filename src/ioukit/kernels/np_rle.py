@@ -107,13 +107,18 @@ def _runs_status(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, areas: np.n
     """Status 0, 4 (a negative run) or 5 (runs not adding up to ``areas``) of the runs
     ``values[lo[i]:hi[i]]``, as ``cpu_rle._runs_status``: the sums are exact (each run
     split in 31-bit halves), so no overflow can hide a wrong total."""
+    areas = np.asarray(areas, dtype=np.int64)
+    if values.shape[0] == 0 or (
+        values.min() >= 0 and int(values.max()) <= (1 << 62) // values.shape[0]
+    ):  # no run negative, no sum past 2**62: plain sums are exact
+        total = _prefix(values)
+        return np.where(total[hi] - total[lo] == areas, 0, 5)
     negative = _prefix(values < 0)
     runs = np.maximum(values, 0)
     high, low = _prefix(runs >> 31), _prefix(runs & _LOW)
     sum_high, sum_low = high[hi] - high[lo], low[hi] - low[lo]
     sum_high += sum_low >> 31
     sum_low &= _LOW
-    areas = np.asarray(areas, dtype=np.int64)
     exact = (areas >= 0) & (sum_high == areas >> 31) & (sum_low == areas & _LOW)
     return np.where(negative[hi] > negative[lo], 4, np.where(exact, 0, 5))
 
@@ -147,10 +152,72 @@ def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, w
     """
     n = starts.shape[0]
     ranges = _ranges(starts, ends, buf.shape[0])
-    if ranges is None or np.asarray(buf).dtype.kind not in "iu":
+    offsets = np.asarray(offsets, dtype=np.int64)[:n]
+    if ranges is None or np.asarray(buf).dtype.kind not in "iu" or offsets.shape[0] != n:
         return NotImplemented
     index, first = _gather_index(*ranges)
-    code = buf[index].astype(np.int64) - 48
+    data = buf[index]
+    found = _decode_valid(data, first) if data.dtype == np.uint8 else None
+    if found is None:
+        x, m, codes, at = _decode_any(data.astype(np.int64) - 48, first)
+    else:
+        (x, m), codes, at = found, None, None
+    if not _disjoint(offsets, m, counts.shape[0]):
+        return NotImplemented
+    values, base = _undelta(x, m)
+    _scatter(counts, offsets, m, values)
+    lengths[:n] = m
+    runs = _runs_status(values, base[:-1], base[1:], np.asarray(areas)[:n])
+    if codes is None:
+        where[:n] = 0
+        status[:n] = runs
+    else:
+        where[:n] = at
+        status[:n] = np.where(codes != 0, codes, runs)
+    return None
+
+
+_BYTE = np.arange(256, dtype=np.int64) - 48
+_TERMINATES = (_BYTE & 0x20) == 0
+_VALID = (_BYTE >= 0) & (_BYTE <= 63)
+_GROUP = _BYTE & 0x1F
+_NEGATIVE = (_BYTE & 0x10) != 0
+
+
+def _decode_valid(data: np.ndarray, first: np.ndarray):
+    """``(x, m)`` (each count's value before the differences are undone, and the number
+    of counts per string) when every string is valid: only characters 48..111, each
+    ending a count, no count of more than 12 groups; else None."""
+    if not _VALID[data].all():
+        return None
+    terminates = _TERMINATES[data]
+    nonempty = first[1:] > first[:-1]
+    if not terminates[first[1:][nonempty] - 1].all():
+        return None
+    q = np.flatnonzero(terminates)
+    begin = np.empty_like(q)
+    begin[:1] = 0
+    begin[1:] = q[:-1] + 1
+    groups = q - begin + 1
+    if groups.shape[0] and groups.max() > _MAX_GROUPS:
+        return None
+    low = _GROUP[data]
+    x = low[begin]
+    more = np.flatnonzero(groups > 1)
+    g = 1
+    while more.shape[0]:
+        x[more] |= low[begin[more] + g] << (5 * g)
+        g += 1
+        more = more[groups[more] > g]
+    signed = np.flatnonzero(_NEGATIVE[data[q]])
+    x[signed] |= _I64(-1) << (5 * groups[signed])
+    return x, np.diff(np.searchsorted(q, first))
+
+
+def _decode_any(code: np.ndarray, first: np.ndarray):
+    """``(x, m, codes, at)`` for any strings (``code`` = bytes - 48), with the kernel's
+    status code and byte offset of each string's first error (0 if none)."""
+    n = first.shape[0] - 1
     size = code.shape[0]
     owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(first))
     pos = np.arange(size, dtype=np.int64)
@@ -163,8 +230,7 @@ def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, w
     invalid = (code < 0) | (code > 63)
     # the first bad byte of each string: an invalid character, else a 13th group
     bad = np.flatnonzero(invalid | (group >= _MAX_GROUPS))
-    k = np.searchsorted(bad, first[:-1])
-    bad_at = np.append(bad, size)[k]
+    bad_at = np.append(bad, size)[np.searchsorted(bad, first[:-1])]
     failed = bad_at < first[1:]
     stop = np.where(failed, bad_at, first[1:])  # bytes read before the decoder stopped
     ends_count = _prefix(terminator)
@@ -174,35 +240,46 @@ def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, w
     codes = np.where(failed, np.where(np.append(invalid, False)[bad_at], 1, 3), 0)
     codes = np.where(truncated, 2, codes)
     at = np.where(failed, bad_at - first[:-1], np.where(truncated, first[1:] - first[:-1], 0))
-    offsets = np.asarray(offsets, dtype=np.int64)[:n]
-    if offsets.shape[0] != n or not _disjoint(offsets, m, counts.shape[0]):
-        return NotImplemented
     # the value of every count that ends before its string stops
     shift = 5 * np.minimum(group, _MAX_GROUPS - 1)
     bits = _prefix((code & 0x1F) << shift)
     q = np.flatnonzero(terminator & (pos < stop[owner]))
-    start_q = q - group[q]
-    x = bits[q + 1] - bits[start_q]
+    x = bits[q + 1] - bits[q - group[q]]
     signed = (code[q] & 0x10) != 0
     x[signed] |= _I64(-1) << (5 * (group[q][signed] + 1))
-    # run j > 2 is stored as the difference to run j - 2
+    return x, m, codes, at
+
+
+def _undelta(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Undo the differences (count ``j > 2`` of a string is stored as its difference to
+    count ``j - 2``, wrapping as int64): ``(values, base)``, string ``i``'s counts being
+    ``values[base[i]:base[i + 1]]``."""
     base = _prefix(m)
-    j = np.arange(q.shape[0], dtype=np.int64) - np.repeat(base[:-1], m)
-    head = base[:-1][m > 0]
+    heads = base[:-1][m > 0]
     y = x.copy()
-    y[head] = 0
-    parity = np.zeros(q.shape[0] + 2, dtype=np.int64)
+    y[heads] = 0
+    # sums over each parity class of the whole array, minus what precedes the string
+    parity = np.zeros(x.shape[0] + 2, dtype=np.int64)
     parity[2::2] = np.cumsum(y[0::2])
     parity[3::2] = np.cumsum(y[1::2])
-    g = np.arange(q.shape[0], dtype=np.int64)
-    before = g - j - 1 - (j % 2 == 0)  # last index of the same parity before the string
-    values = np.where(j == 0, x, parity[g + 2] - parity[before + 2])
-    counts[np.repeat(offsets, m) + j] = values
-    lengths[:n] = m
-    where[:n] = at
-    runs = _runs_status(values, base[:-1], base[1:], np.asarray(areas)[:n])
-    status[:n] = np.where(codes != 0, codes, runs)
-    return None
+    start = np.repeat(base[:-1], m)
+    j = np.arange(x.shape[0], dtype=np.int64) - start
+    values = parity[2:] - parity[start + (j & 1)]
+    values[heads] = x[heads]
+    return values, base
+
+
+def _scatter(out: np.ndarray, offsets: np.ndarray, m: np.ndarray, values: np.ndarray) -> None:
+    """``out[offsets[i]:][:m[i]] = `` string ``i``'s values (one slice when they are packed)."""
+    shift = offsets - _prefix(m)[:-1]
+    used = m > 0
+    if not used.any():
+        return
+    if (shift[used] == shift[used][0]).all():
+        lo = int(shift[used][0])
+        out[lo : lo + values.shape[0]] = values
+    else:
+        out[np.repeat(shift, m) + np.arange(values.shape[0], dtype=np.int64)] = values
 
 
 def gather_segments(src, src_starts, lengths, dst_offsets, dst):
@@ -287,11 +364,23 @@ def _segments(counts: np.ndarray, offsets: Any) -> tuple[np.ndarray, np.ndarray]
     return runs, offsets - offsets[0]
 
 
+def _fits(runs: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> np.ndarray | None:
+    """Exclusive prefix sums of ``runs`` when no run is negative, no sum passes 2**62
+    and every RLE's runs add up to at most its size (nothing is clipped); else None."""
+    if runs.shape[0] and (runs.min() < 0 or int(runs.max()) > (1 << 62) // runs.shape[0]):
+        return None
+    total = _prefix(runs)
+    return total if (total[first[1:]] - total[first[:-1]] <= sizes).all() else None
+
+
 def _positions(runs: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Where each run ends, clipped as ``cpu_rle._run`` clips: negative runs count as
     0 and no position passes ``max(size, 0)`` (sums exact, in 31-bit halves)."""
     lengths = np.diff(first)
-    limit = np.repeat(np.maximum(np.asarray(sizes, dtype=np.int64), 0), lengths)
+    total = _fits(runs, first, sizes)
+    if total is not None:
+        return total[1:] - np.repeat(total[first[:-1]], lengths)
+    limit = np.repeat(np.maximum(sizes, 0), lengths)
     clipped = np.minimum(np.maximum(runs, 0), limit)
     high, low = np.cumsum(clipped >> 31), np.cumsum(clipped & _LOW)
     high0, low0 = _prefix(clipped >> 31)[first[:-1]], _prefix(clipped & _LOW)[first[:-1]]
@@ -301,6 +390,12 @@ def _positions(runs: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> np.nda
     low &= _LOW
     past = (high > limit >> 31) | ((high == limit >> 31) & (low >= limit & _LOW))
     return np.where(past, limit, (high << 31) | low)
+
+
+def _odd_runs(runs: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Whether each run is an odd (foreground) run of its RLE."""
+    parity = np.repeat(first[:-1] & 1, np.diff(first))
+    return (np.arange(runs.shape[0], dtype=np.int64) & 1) != parity
 
 
 def areas_from_counts(counts, offsets, sizes, out):
@@ -328,14 +423,23 @@ def areas_from_counts(counts, offsets, sizes, out):
     n = first.shape[0] - 1
     if n <= 0:
         return None
-    lengths = np.diff(first)
-    ends = _positions(runs, first, np.asarray(sizes)[:n])
+    sizes = np.asarray(sizes, dtype=np.int64)[:n]
+    lo, hi = first[:-1], first[1:]
+    total = _fits(runs, first, sizes)
+    if total is not None:  # no clipping: the runs at odd places, by the parity of each start
+        odd = runs.copy()
+        odd[0::2] = 0
+        odd = _prefix(odd)
+        out[:n] = np.where(
+            lo % 2 == 0, odd[hi] - odd[lo], (total[hi] - odd[hi]) - (total[lo] - odd[lo])
+        )
+        return None
+    ends = _positions(runs, first, sizes)
     begins = np.empty_like(ends)
     begins[1:] = ends[:-1]
-    begins[first[:-1][lengths > 0]] = 0
-    index = np.arange(runs.shape[0], dtype=np.int64) - np.repeat(first[:-1], lengths)
-    foreground = _prefix(np.where(index % 2 == 1, ends - begins, 0))
-    out[:n] = foreground[first[1:]] - foreground[first[:-1]]
+    begins[lo[lo < hi]] = 0
+    foreground = _prefix(np.where(_odd_runs(runs, first), ends - begins, 0))
+    out[:n] = foreground[hi] - foreground[lo]
     return None
 
 
@@ -368,18 +472,19 @@ def merge_counts(counts, offsets, size, intersect):
     if size <= 0:
         return np.array([size], dtype=np.int64)
     ends = _positions(runs, first, np.full(n, size))
-    lengths = np.diff(first)
     begins = np.empty_like(ends)
     begins[1:] = ends[:-1]
-    begins[first[:-1][lengths > 0]] = 0
-    index = np.arange(runs.shape[0], dtype=np.int64) - np.repeat(first[:-1], lengths)
-    on = (index % 2 == 1) & (ends > begins)
-    # each RLE covers a pixel at most once, so coverage counts the RLEs covering it
-    at = np.concatenate((begins[on], ends[on]))
-    step = np.concatenate((np.ones(on.sum(), np.int64), np.full(on.sum(), -1, np.int64)))
-    where, inverse = np.unique(at, return_inverse=True)
-    cover = np.cumsum(np.bincount(inverse.ravel(), weights=step, minlength=where.shape[0]))
-    inside = cover >= n - 0.5 if intersect else cover > 0.5
-    change = inside != np.concatenate(([False], inside[:-1]))
-    edges = where[change & (where < size)]
+    begins[first[:-1][first[:-1] < first[1:]]] = 0
+    on = _odd_runs(runs, first) & (ends > begins)
+    # events: 2p + 1 where a foreground run begins, 2p where one ends; each RLE covers
+    # a pixel at most once, so the sum of the events up to p counts the RLEs covering p
+    events = np.sort(np.concatenate((begins[on] * 2 + 1, ends[on] * 2)))
+    at = events >> 1
+    cover = np.cumsum((events & 1) * 2 - 1)
+    last = np.ones(at.shape[0], dtype=bool)  # the last event at each position
+    last[:-1] = at[1:] != at[:-1]
+    at, cover = at[last], cover[last]
+    inside = cover >= n if intersect else cover > 0
+    change = inside != np.r_[False, inside[:-1]]
+    edges = at[change & (at < size)]
     return np.diff(np.concatenate(([0], edges, [size]))).astype(np.int64)
