@@ -241,10 +241,10 @@ def _all_crossings(xy, k, at, following, heights, widths):
 
 def _sort(polygon: np.ndarray, pixel: np.ndarray, many: np.ndarray, top: int):
     """``(polygon, pixel)`` sorted by polygon, then pixel (``<= top``); polygon ``i``
-    has ``many[i]`` entries. The input is made of sorted stretches (timsort)."""
+    has ``many[i]`` entries."""
     order = np.repeat(np.arange(many.shape[0], dtype=np.int64), many)
     if many.shape[0] * (top + 1) < (1 << 62):
-        key = np.sort(polygon * (top + 1) + pixel, kind="stable")
+        key = np.sort(polygon * (top + 1) + pixel)
         return order, key - order * (top + 1)
     return order, pixel[np.lexsort((pixel, polygon))]
 

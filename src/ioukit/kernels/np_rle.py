@@ -98,7 +98,8 @@ def count_terminators(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out
     if ranges is None or np.asarray(buf).dtype.kind not in "iu":
         return NotImplemented
     index, first = _gather_index(*ranges)
-    codes = buf[index].astype(np.int64) - 48
+    data = buf[index]
+    codes = data - np.uint8(48) if data.dtype == np.uint8 else data.astype(np.int64) - 48
     out[: first.shape[0] - 1] = np.diff(_prefix((codes & 0x20) == 0)[first])
     return None
 
@@ -177,20 +178,14 @@ def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, w
     return None
 
 
-_BYTE = np.arange(256, dtype=np.int64) - 48
-_TERMINATES = (_BYTE & 0x20) == 0
-_VALID = (_BYTE >= 0) & (_BYTE <= 63)
-_GROUP = _BYTE & 0x1F
-_NEGATIVE = (_BYTE & 0x10) != 0
-
-
 def _decode_valid(data: np.ndarray, first: np.ndarray):
     """``(x, m)`` (each count's value before the differences are undone, and the number
     of counts per string) when every string is valid: only characters 48..111, each
     ending a count, no count of more than 12 groups; else None."""
-    if not _VALID[data].all():
+    code = data - np.uint8(48)  # wraps below 48: every invalid byte is then > 63
+    if code.shape[0] and code.max() > 63:
         return None
-    terminates = _TERMINATES[data]
+    terminates = (code & 0x20) == 0
     nonempty = first[1:] > first[:-1]
     if not terminates[first[1:][nonempty] - 1].all():
         return None
@@ -201,15 +196,15 @@ def _decode_valid(data: np.ndarray, first: np.ndarray):
     groups = q - begin + 1
     if groups.shape[0] and groups.max() > _MAX_GROUPS:
         return None
-    low = _GROUP[data]
-    x = low[begin]
+    low = code & 0x1F
+    x = low[begin].astype(np.int64)
     more = np.flatnonzero(groups > 1)
     g = 1
     while more.shape[0]:
-        x[more] |= low[begin[more] + g] << (5 * g)
+        x[more] |= low[begin[more] + g].astype(np.int64) << (5 * g)
         g += 1
         more = more[groups[more] > g]
-    signed = np.flatnonzero(_NEGATIVE[data[q]])
+    signed = np.flatnonzero(code[q] & 0x10)
     x[signed] |= _I64(-1) << (5 * groups[signed])
     return x, np.diff(np.searchsorted(q, first))
 
