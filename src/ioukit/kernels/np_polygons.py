@@ -20,6 +20,8 @@ or the crossings would pass :data:`MAX_CROSSINGS` or the room a polygon was give
 
 from __future__ import annotations
 
+from types import NotImplementedType
+
 import numpy as np
 
 #: Largest coordinate handled (the front-end's bound, so every grid value is exact).
@@ -69,7 +71,9 @@ def _grid(values: np.ndarray) -> np.ndarray:
     return (5.0 * values + 0.5).astype(np.int64)
 
 
-def polygon_bounds(xy, poly_offsets, widths, out):
+def polygon_bounds(
+    xy: np.ndarray, poly_offsets: np.ndarray, widths: np.ndarray, out: np.ndarray
+) -> NotImplementedType | None:
     """Upper bound on the number of run lengths of each polygon (twin of
     ``cpu_rle.polygon_bounds``).
 
@@ -249,7 +253,15 @@ def _sort(polygon: np.ndarray, pixel: np.ndarray, many: np.ndarray, top: int):
     return order, pixel[np.lexsort((pixel, polygon))]
 
 
-def polygons_to_counts(xy, poly_offsets, heights, widths, out_offsets, counts, lengths):
+def polygons_to_counts(
+    xy: np.ndarray,
+    poly_offsets: np.ndarray,
+    heights: np.ndarray,
+    widths: np.ndarray,
+    out_offsets: np.ndarray,
+    counts: np.ndarray,
+    lengths: np.ndarray,
+) -> NotImplementedType | None:
     """Rasterise polygons into run lengths (twin of ``cpu_rle.polygons_to_counts``).
 
     Polygon ``i`` (``xy[poly_offsets[i]:poly_offsets[i + 1]]``, flat x, y pairs)

@@ -14,6 +14,7 @@ re-exported here, so every twin of ``cpu_rle`` is found in this module.
 
 from __future__ import annotations
 
+from types import NotImplementedType
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,9 @@ def _disjoint(starts: np.ndarray, sizes: np.ndarray, room: int) -> bool:
     return bool((a >= 0).all() and (b <= room).all() and (a[1:] >= b[:-1]).all())
 
 
-def count_terminators(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray):
+def count_terminators(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray
+) -> NotImplementedType | None:
     """Number of counts in each compressed string (twin of ``cpu_rle.count_terminators``).
 
     Parameters
@@ -124,7 +127,17 @@ def _runs_status(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, areas: np.n
     return np.where(negative[hi] > negative[lo], 4, np.where(exact, 0, 5))
 
 
-def decode_strings(buf, starts, ends, areas, offsets, counts, lengths, status, where):
+def decode_strings(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    areas: np.ndarray,
+    offsets: np.ndarray,
+    counts: np.ndarray,
+    lengths: np.ndarray,
+    status: np.ndarray,
+    where: np.ndarray,
+) -> NotImplementedType | None:
     """Decode compressed COCO strings (twin of ``cpu_rle.decode_strings``).
 
     String ``i`` (``buf[starts[i]:ends[i]]``) is decoded into
@@ -277,7 +290,13 @@ def _scatter(out: np.ndarray, offsets: np.ndarray, m: np.ndarray, values: np.nda
         out[np.repeat(shift, m) + np.arange(values.shape[0], dtype=np.int64)] = values
 
 
-def gather_segments(src, src_starts, lengths, dst_offsets, dst):
+def gather_segments(
+    src: np.ndarray,
+    src_starts: np.ndarray,
+    lengths: np.ndarray,
+    dst_offsets: np.ndarray,
+    dst: np.ndarray,
+) -> NotImplementedType | None:
     """Copy ``src[src_starts[i]:][:lengths[i]]`` to ``dst[dst_offsets[i]:]`` for every ``i``
     (twin of ``cpu_rle.gather_segments``).
 
@@ -315,7 +334,9 @@ def gather_segments(src, src_starts, lengths, dst_offsets, dst):
     return None
 
 
-def check_counts(counts, offsets, areas, status):
+def check_counts(
+    counts: np.ndarray, offsets: np.ndarray, areas: np.ndarray, status: np.ndarray
+) -> NotImplementedType | None:
     """Status 0, 4 or 5 (see :data:`DECODE_ERRORS`) of uncompressed counts
     ``counts[offsets[i]:offsets[i + 1]]`` against ``areas[i]`` (twin of
     ``cpu_rle.check_counts``).
@@ -393,7 +414,9 @@ def _odd_runs(runs: np.ndarray, first: np.ndarray) -> np.ndarray:
     return (np.arange(runs.shape[0], dtype=np.int64) & 1) != parity
 
 
-def areas_from_counts(counts, offsets, sizes, out):
+def areas_from_counts(
+    counts: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, out: np.ndarray
+) -> NotImplementedType | None:
     """Foreground pixels of each RLE: the sum of its odd runs, clipped to ``sizes[n]``
     pixels (twin of ``cpu_rle.areas_from_counts``).
 
@@ -438,7 +461,9 @@ def areas_from_counts(counts, offsets, sizes, out):
     return None
 
 
-def merge_counts(counts, offsets, size, intersect):
+def merge_counts(
+    counts: np.ndarray, offsets: np.ndarray, size: int, intersect: bool
+) -> np.ndarray | NotImplementedType:
     """Union (or intersection) of RLEs of ``size`` pixels as canonical run lengths, as
     pycocotools' ``rleMerge`` (twin of ``cpu_rle.merge_counts``).
 
