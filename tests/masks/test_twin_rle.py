@@ -333,6 +333,9 @@ def test_polygon_edge_cases():
         [3.0, -1e14, 3.4, 1e14, 2.6, 0],  # long steep edges
         [-0.3, -0.3, -0.1, 7.2, -0.2, 3],  # negative, rounding toward zero
         [1.0, 1, 6, 1, 6, 4, 7.5],  # an odd coordinate left over
+        [2.0, 2, 8, 2, 8, 8] * 2,  # traced twice: every crossing twice (odd zero stretches)
+        [2.0, 2, 8, 2, 8, 8] * 3,  # three times (even zero stretches)
+        [2.0, 2, 8, 2, 8, 8, 2, 2, 8, 2.2, 8, 8],  # partly twice
     ]
     out, declined = rasterise_both(polygons, [10] * len(polygons), [10] * len(polygons))
     assert not declined
@@ -346,6 +349,17 @@ def test_polygons_decline_inexact_steep_walks():
     polygon = [-3e14, -2.5, 3.3, 0.0, -1e15, -1e15, 1e7 + 0.3, 9e14 + 0.2]
     _, declined = rasterise_both([polygon], [50], [100_000])
     assert declined
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=30), st.data())
+def test_first_true_bisection(firsts, data):
+    # the fallback of the steep-edge search, which the estimate rarely leaves to it
+    firsts = np.array(firsts, np.int64)
+    lo = np.array([data.draw(st.integers(0, int(f))) for f in firsts], np.int64)
+    hi = np.maximum(firsts, lo)
+    found = np_polygons._first_true(lambda t: t >= firsts[: t.shape[0]], lo, hi)
+    np.testing.assert_array_equal(found, np.maximum(firsts, lo))
 
 
 def test_polygons_decline_small_room():

@@ -29,9 +29,10 @@ MAX_COORDINATE = 1e15
 #: Most column crossings (candidate run boundaries) computed in one call; above it,
 #: the twin declines (memory stays under a few hundred MB).
 MAX_CROSSINGS = 1 << 22
-#: Longest steep edge walked (grid steps): past 2**53 a step ``t`` is not exact in
-#: float64, ``u(t)`` can skip a value, and the kernel's walk (which looks for each
-#: column from where ``u`` enters the image) and pycocotools' plain walk part ways.
+#: Longest steep edge walked (grid steps; 2**52 keeps a margin): past 2**53 a step
+#: ``t`` is not exact in float64, ``u(t)`` can skip a value, and the kernel's walk
+#: (which looks for each column from where ``u`` enters the image) and the plain walk
+#: of pycocotools, which this twin follows, part ways.
 _EXACT_STEPS = 1 << 52
 _MAX_SIDE = 1 << 40
 _MAX_PIXELS = 1 << 60
