@@ -220,6 +220,14 @@ def test_areas_from_counts_match(lists, sizes):
 def test_check_and_areas_decline_bad_offsets():
     out = np.full(1, SENTINEL, np.int64)
     counts = np.array([1, 2, 3])
+    two = np.array([0, 1, 3])  # two RLEs, but one area / one output slot
+    assert np_rle.check_counts(counts, two, np.array([6]), np.zeros(2, np.int64)) is (
+        NotImplemented
+    )
+    assert np_rle.areas_from_counts(counts, two, np.array([6, 6]), out) is NotImplemented
+    assert np_rle.polygon_bounds(np.zeros(12), np.array([0, 6, 12]), np.array([4]), out) is (
+        NotImplemented
+    )
     assert np_rle.check_counts(counts, np.array([0, 5]), np.array([6]), out) is NotImplemented
     assert np_rle.areas_from_counts(counts, np.array([2, 1]), np.array([6]), out) is (
         NotImplemented

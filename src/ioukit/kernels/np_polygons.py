@@ -109,6 +109,8 @@ def polygon_bounds(
         return NotImplemented
     k, at, following = found
     n = k.shape[0]
+    if np.shape(widths)[:1] < (n,) or np.shape(out)[:1] < (n,):
+        return NotImplemented
     dx = np.abs(_grid(xy[following]) - _grid(xy[at]))
     limit = np.repeat(np.asarray(widths, dtype=np.int64)[:n], k)
     total = _prefix(np.minimum(limit, dx // 5 + 2) + 1)
@@ -295,7 +297,8 @@ def polygons_to_counts(
     heights = np.asarray(heights, dtype=np.int64)[:n]
     widths = np.asarray(widths, dtype=np.int64)[:n]
     slots = np.asarray(out_offsets, dtype=np.int64)[: n + 1]
-    if heights.shape[0] != n or widths.shape[0] != n or slots.shape[0] != n + 1:
+    short = np.shape(lengths)[:1] < (n,)
+    if short or heights.shape[0] != n or widths.shape[0] != n or slots.shape[0] != n + 1:
         return NotImplemented
     if ((heights < 0) | (widths < 0) | (heights > _MAX_SIDE) | (widths > _MAX_SIDE)).any():
         return NotImplemented

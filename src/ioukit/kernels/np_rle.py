@@ -60,6 +60,11 @@ def _gather_index(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray | slice, n
     return index, first
 
 
+def _short(n: int, *arrays: Any) -> bool:
+    """Whether an array holds fewer than ``n`` items (the kernel would read past it)."""
+    return any(np.shape(a)[:1] < (n,) for a in arrays)
+
+
 def _disjoint(starts: np.ndarray, sizes: np.ndarray, room: int) -> bool:
     """Whether the regions ``[starts[i], starts[i] + sizes[i])`` that are not empty lie in
     ``[0, room)``, in order and without overlap (what every caller passes)."""
@@ -97,7 +102,9 @@ def count_terminators(
     >>> out
     array([2, 3])
     """
-    ranges = _ranges(starts, ends, buf.shape[0])
+    if _short(starts.shape[0], ends, out):
+        return NotImplemented
+    ranges = _ranges(starts, ends[: starts.shape[0]], buf.shape[0])
     if ranges is None or np.asarray(buf).dtype.kind not in "iu":
         return NotImplemented
     index, first = _gather_index(*ranges)
@@ -165,7 +172,9 @@ def decode_strings(
     (array([2, 0, 3]), array([3]), array([0]))
     """
     n = starts.shape[0]
-    ranges = _ranges(starts, ends, buf.shape[0])
+    if _short(n, ends, areas, lengths, status, where):
+        return NotImplemented
+    ranges = _ranges(starts, ends[:n], buf.shape[0])
     offsets = np.asarray(offsets, dtype=np.int64)[:n]
     if ranges is None or np.asarray(buf).dtype.kind not in "iu" or offsets.shape[0] != n:
         return NotImplemented
@@ -360,6 +369,8 @@ def check_counts(
     if ranges is None:
         return NotImplemented
     n = ranges[0].shape[0]
+    if _short(n, areas, status):
+        return NotImplemented
     if n:
         values = np.asarray(counts).astype(np.int64, copy=False)
         status[:n] = _runs_status(values, *ranges, np.asarray(areas)[:n])
@@ -441,6 +452,8 @@ def areas_from_counts(
     n = first.shape[0] - 1
     if n <= 0:
         return None
+    if _short(n, sizes, out):
+        return NotImplemented
     sizes = np.asarray(sizes, dtype=np.int64)[:n]
     lo, hi = first[:-1], first[1:]
     total = _fits(runs, first, sizes)
