@@ -271,10 +271,17 @@ def test_merge_canonical_examples():
     assert merge_both([[1, 2, 3], [6]], 0, False).tolist() == [0]
 
 
-def test_merge_declines_without_rles():
+def test_merge_declines_without_rles_or_signed_counts():
     assert np_rle.merge_counts(np.zeros(0, np.int64), np.zeros(1, np.int64), 4, False) is (
         NotImplemented
     )
+    unsigned = np.array([2**63, 1, 2, 3], np.uint64)  # the kernel never sees it negative
+    assert np_rle.merge_counts(unsigned, np.array([0, 2, 4]), 4, False) is NotImplemented
+    status = np.full(1, SENTINEL, np.int64)
+    assert np_rle.check_counts(unsigned, np.array([0, 4]), np.array([4]), status) is (
+        NotImplemented
+    )
+    assert (status == SENTINEL).all()
 
 
 # ---- polygons -------------------------------------------------------------------
@@ -377,6 +384,8 @@ def test_polygons_decline_small_room():
     xy = np.array([np.nan, 0, 1, 1, 2, 0])
     out = np.full(3, SENTINEL, np.int64)
     assert np_rle.polygon_bounds(xy, np.array([0, 6]), np.array([4]), out) is NotImplemented
+    single = np.array([0, 0, 1, 1, 2, 0], np.float32)  # rounds otherwise than float64
+    assert np_rle.polygon_bounds(single, np.array([0, 6]), np.array([4]), out) is (NotImplemented)
     assert (out == SENTINEL).all()
 
 

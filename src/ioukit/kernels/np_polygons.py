@@ -47,10 +47,11 @@ def _prefix(values: np.ndarray) -> np.ndarray:
 def _vertices(xy: np.ndarray, poly_offsets: np.ndarray):
     """``(k, at, following)`` per vertex: vertices per polygon, the index in ``xy`` of
     each vertex's x and of the next vertex's x (closing the ring); None when the
-    offsets leave ``xy``, decrease, or a coordinate is not within +-1e15."""
+    offsets leave ``xy``, decrease, a coordinate is not within +-1e15, or ``xy`` is not
+    float64."""
     offsets = np.asarray(poly_offsets, dtype=np.int64)
     n = offsets.shape[0] - 1
-    if n < 0 or np.asarray(xy).dtype.kind != "f":
+    if n < 0 or np.asarray(xy).dtype != np.float64:  # (float32 would round differently)
         return None
     if n and not (
         offsets[0] >= 0 and offsets[-1] <= xy.shape[0] and (offsets[1:] >= offsets[:-1]).all()

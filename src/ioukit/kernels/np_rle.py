@@ -366,7 +366,7 @@ def check_counts(
     """
     offsets = np.asarray(offsets, dtype=np.int64)
     ranges = _ranges(offsets[:-1], offsets[1:], counts.shape[0])
-    if ranges is None:
+    if ranges is None or counts.dtype.kind != "i":
         return NotImplemented
     n = ranges[0].shape[0]
     if _short(n, areas, status):
@@ -379,12 +379,17 @@ def check_counts(
 
 def _segments(counts: np.ndarray, offsets: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """The runs of RLEs ``counts[offsets[i]:offsets[i + 1]]`` concatenated (int64) and
-    each RLE's start in them; None unless the offsets are in range and non-decreasing."""
+    each RLE's start in them; None unless the counts are signed integers (as int64
+    they keep their sign) and the offsets are in range and non-decreasing."""
     offsets = np.asarray(offsets, dtype=np.int64)
-    if offsets.shape[0] < 1 or not (
-        (offsets[:1] >= 0).all()
-        and (offsets[-1:] <= counts.shape[0]).all()
-        and (offsets[1:] >= offsets[:-1]).all()
+    if (
+        counts.dtype.kind != "i"
+        or offsets.shape[0] < 1
+        or not (
+            (offsets[:1] >= 0).all()
+            and (offsets[-1:] <= counts.shape[0]).all()
+            and (offsets[1:] >= offsets[:-1]).all()
+        )
     ):
         return None
     runs = np.asarray(counts[offsets[0] : offsets[-1]]).astype(np.int64, copy=False)
