@@ -401,27 +401,40 @@ def test_polygons_against_pycocotools(rng):
     assert not declined
     for p, h, w, counts in zip(polygons, heights, widths, ours, strict=True):
         theirs = mask_utils.frPyObjects([p], h, w)[0]
-        assert np_rle.areas_from_counts is not None
         assert encode(counts.tolist()) == theirs["counts"]
 
 
 def test_sample_data_matches():
     data = json.loads(gzip.decompress((DATA / "instances_val2014_100.json.gz").read_bytes()))
     size = {im["id"]: (im["height"], im["width"]) for im in data["images"]}
-    polygons, heights, widths = [], [], []
-    for ann in data["annotations"]:
+    polygons, heights, widths, owners = [], [], [], []
+    for i, ann in enumerate(data["annotations"]):
         if isinstance(ann["segmentation"], list):
             for p in ann["segmentation"]:
                 polygons.append(p)
                 heights.append(size[ann["image_id"]][0])
                 widths.append(size[ann["image_id"]][1])
-    _, declined = rasterise_both(polygons, heights, widths)
+                owners.append(i)
+    rasters, declined = rasterise_both(polygons, heights, widths)
     assert not declined
+    owners = np.array(owners)
+    for i in np.unique(owners):  # the union (and intersection) of each object's polygons
+        parts = np.flatnonzero(owners == i)
+        if parts.shape[0] > 1:
+            area = heights[parts[0]] * widths[parts[0]]
+            for intersect in (False, True):
+                merge_both([rasters[k].tolist() for k in parts], area, intersect)
     results = gzip.decompress((DATA / "instances_val2014_fakesegm100_results.json.gz").read_bytes())
     segms = [r["segmentation"] for r in json.loads(results)]
     strings = [s["counts"].encode() for s in segms]
-    _, _, status, _ = decode_both(strings, [s["size"][0] * s["size"][1] for s in segms])
+    areas = np.array([s["size"][0] * s["size"][1] for s in segms], np.int64)
+    counts, lengths, status, _ = decode_both(strings, areas)
     assert not status.any()
+    offsets = np.zeros(len(segms) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    counts = counts[: offsets[-1]]
+    both("areas_from_counts", (counts, offsets, areas), [np.zeros(len(segms), np.int64)])
+    both("check_counts", (counts, offsets, areas), [np.zeros(len(segms), np.int64)])
 
 
 def test_twins_import_no_numba():
