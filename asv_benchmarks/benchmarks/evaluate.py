@@ -3,6 +3,7 @@
 
 import gzip
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -16,20 +17,30 @@ def _load(name):
 
 
 class CocoEvaluate:
-    """``coco_evaluate`` end to end: from the gzipped files, and from loaded JSON."""
+    """``coco_evaluate`` end to end: from the gzipped files, and from loaded JSON, on
+    the compiled kernels (``IOUKIT_TWINS=never``) and on their NumPy twins
+    (``always``), which a small evaluation runs by default."""
 
-    params = (["bbox", "segm"],)
-    param_names = ["iou_type"]
+    params = (["bbox", "segm"], ["kernels", "twins"])
+    param_names = ["iou_type", "engine"]
 
-    def setup(self, iou_type):
+    def setup(self, iou_type, engine):
         self.gt_path, self.dt_path = str(sample_path("gt")), str(sample_path(iou_type))
         self.gt, self.dt = _load("gt"), _load(iou_type)
+        self._mode = os.environ.get("IOUKIT_TWINS")
+        os.environ["IOUKIT_TWINS"] = {"kernels": "never", "twins": "always"}[engine]
         coco_evaluate(self.gt_path, self.dt_path, iou_type)  # compile outside the timing
 
-    def time_coco_evaluate_files(self, iou_type):
+    def teardown(self, iou_type, engine):
+        if self._mode is None:
+            os.environ.pop("IOUKIT_TWINS", None)
+        else:
+            os.environ["IOUKIT_TWINS"] = self._mode
+
+    def time_coco_evaluate_files(self, iou_type, engine):
         coco_evaluate(self.gt_path, self.dt_path, iou_type)
 
-    def time_coco_evaluate_loaded(self, iou_type):
+    def time_coco_evaluate_loaded(self, iou_type, engine):
         coco_evaluate(self.gt, self.dt, iou_type)
 
 

@@ -93,7 +93,9 @@ def child(scenario: str, out_path: str) -> None:
 def run_scenario(scenario: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="ioukit-profile-cache-") as cache:
         out = os.path.join(cache, "profile.json")
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, IOUKIT_PROGRESS="0")
+        # the kernels' compile profile: IOUKIT_TWINS=never, or the small eval scenarios
+        # would run the NumPy twins and compile nothing
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, IOUKIT_PROGRESS="0", IOUKIT_TWINS="never")
         start = time.perf_counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(

@@ -318,3 +318,10 @@ def test_difference_reports_nan_shapes_and_values():
     assert diff(np.array([1, 2]), np.array([1, 3]), "x") == "x[1]: kernel 2, twin 3"
     assert diff(float("nan"), float("nan"), "x") is None
     assert diff((1, 2), (1,), "x").startswith("x: tuple")
+
+
+def test_kernels_only_overrides_the_setting(monkeypatch):
+    monkeypatch.setenv("IOUKIT_TWINS", "always")
+    with twins.kernels_only():
+        assert twins.twin_mode() == "never"
+    assert twins.twin_mode() == "always"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .loader import SERIAL_WORK, kernel
+from . import loader
 
 TWIN_BUDGET_SECONDS = 0.1
 """:func:`twin_call` runs a kernel's NumPy twin when the twin's estimated time is below
@@ -74,6 +74,21 @@ against them on the way)."""
 _twins: dict[tuple[str, str], Any] = {}
 
 
+_forced: list[str] = []  # kernels_only() stack
+
+
+class kernels_only:  # noqa: N801 (a context manager used like a function)
+    """``with kernels_only():`` runs the compiled kernels whatever ``IOUKIT_TWINS``
+    says (``ioukit.warmup`` uses it to compile them on tiny inputs; not thread-safe:
+    meant for warm-up)."""
+
+    def __enter__(self) -> None:
+        _forced.append("never")
+
+    def __exit__(self, *exc: object) -> None:
+        _forced.pop()
+
+
 def twin_mode() -> str:
     """``IOUKIT_TWINS``: ``"auto"`` (default: NumPy twins for small work),
     ``"never"`` (always the compiled kernels), ``"always"`` (twins whatever the size;
@@ -87,6 +102,8 @@ def twin_mode() -> str:
     >>> twin_mode() in ("auto", "never", "always", "shadow")
     True
     """
+    if _forced:
+        return _forced[-1]
     mode = os.environ.get("IOUKIT_TWINS", "").strip().lower() or DEFAULT_TWIN_MODE
     if mode not in _TWIN_MODES:
         raise ValueError(f"IOUKIT_TWINS must be one of {', '.join(_TWIN_MODES)}, not {mode!r}")
@@ -120,11 +137,12 @@ def numpy_twin(module: str, name: str) -> Any:
 
 
 def twin_call(
-    module: str, name: str, work: int, *args: Any, serial_below: int = SERIAL_WORK
+    module: str, name: str, work: int, *args: Any, serial_below: int | None = None
 ) -> Any:
     """Call kernel ``module.name`` on ``args``: its NumPy twin when ``work`` is below
     :func:`twin_work_limit` (see :func:`twin_mode`), else (or when the twin declines) the
-    compiled kernel through :func:`sized_call` rules (serial below ``serial_below``).
+    compiled kernel through :func:`~ioukit._core.loader.sized_call` rules (serial below
+    ``serial_below``, default :data:`~ioukit._core.loader.SERIAL_WORK`).
 
     A small evaluation in a fresh process so never imports numba: it runs in less
     time than importing numba takes. A process that has spent
@@ -141,6 +159,8 @@ def twin_call(
     array([3])
     """
     global _twin_seconds
+    if serial_below is None:
+        serial_below = loader.SERIAL_WORK  # read now: tests lower it
     mode = twin_mode()
     if mode == "shadow":
         return _shadow(module, name, work, args, serial_below)
@@ -160,7 +180,7 @@ def twin_call(
 
 
 def _compiled_call(module: str, name: str, work: int, args: tuple, serial_below: int) -> Any:
-    compiled = getattr(kernel(module), name)
+    compiled = getattr(loader.kernel(module), name)
     if not compiled.targetoptions.get("parallel"):
         return compiled(*args)  # a serial kernel: no twin to choose
     from .jit import sized_call as call  # deferred: importing ioukit imports no numba

@@ -280,13 +280,16 @@ def cold_families(families: Iterable[str]) -> list[str]:
 def _warm_family(name: str, dtypes: tuple[str, ...]) -> float:
     """Warm one family twice: on its tiny inputs (the serial twins that small calls
     run, see ``jit.sized_call``) and again with every sized call made parallel (the
-    kernels large inputs run)."""
+    kernels large inputs run). The NumPy twins that serve small inputs (see
+    ``twins.twin_call``) are bypassed: warm-up is for the kernels."""
     from .jit import every_variant
+    from .twins import kernels_only
 
     start = time.perf_counter()
-    FAMILIES[name](dtypes)
-    with every_variant():
+    with kernels_only():
         FAMILIES[name](dtypes)
+        with every_variant():
+            FAMILIES[name](dtypes)
     return time.perf_counter() - start
 
 
