@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from ioukit.data import sample_path
 
@@ -35,7 +36,7 @@ PEER = r"""
 import contextlib, gzip, io, json, sys
 {imports}
 def load(path):
-    with gzip.open(path, "rb") as handle:
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as handle:
         return json.load(handle)
 with contextlib.redirect_stdout(io.StringIO()):
     gt = COCO()
@@ -54,6 +55,9 @@ PEERS = {
     "faster-coco-eval": "from faster_coco_eval import COCO, COCOeval_faster as COCOeval",
 }
 
+
+DATA = {name: sample_path(name) for name in ("gt", "bbox", "segm")}
+"""The files evaluated: the embedded sample, or ``--data DIR`` (a ``make_coco`` set)."""
 
 ENGINES = {"default": "auto", "kernels": "never"}
 """``IOUKIT_TWINS`` of each row: ``auto`` runs the sample through the NumPy twins (no
@@ -76,8 +80,8 @@ def median(runs: list[Times]) -> Times:
 
 
 def ioukit_times(iou_type: str, repeat: int, cold_repeat: int, env: dict) -> tuple[Times, Times]:
-    cmd = [sys.executable, "-m", "ioukit", "eval", str(sample_path("gt"))]
-    cmd += [str(sample_path(iou_type)), "--iou-type", iou_type]
+    cmd = [sys.executable, "-m", "ioukit", "eval", str(DATA["gt"])]
+    cmd += [str(DATA[iou_type]), "--iou-type", iou_type]
     cold: list[Times] = []
     warm: list[Times] = []
     for _ in range(cold_repeat):
@@ -91,7 +95,7 @@ def ioukit_times(iou_type: str, repeat: int, cold_repeat: int, env: dict) -> tup
 
 def peer_time(name: str, iou_type: str, repeat: int, env: dict) -> Times:
     code = PEER.format(imports=PEERS[name])
-    cmd = [sys.executable, "-c", code, str(sample_path("gt")), str(sample_path(iou_type)), iou_type]
+    cmd = [sys.executable, "-c", code, str(DATA["gt"]), str(DATA[iou_type]), iou_type]
     try:
         return median([timed(cmd, env) for _ in range(repeat)])
     except subprocess.CalledProcessError:
@@ -111,11 +115,20 @@ def main() -> None:
         help="default: the NumPy twins (as users run it on this sample); kernels: "
         "IOUKIT_TWINS=never, what a larger data set pays (default: both)",
     )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="a make_coco folder (gt.json, dt_bbox.json, dt_segm.json) instead of the sample",
+    )
     args = parser.parse_args()
+    if args.data:
+        DATA.update(gt=args.data / "gt.json", bbox=args.data / "dt_bbox.json")
+        DATA.update(segm=args.data / "dt_segm.json")
     env = dict(os.environ, IOUKIT_PROGRESS="0")
     if args.threads:
         env["NUMBA_NUM_THREADS"] = str(args.threads)
-    print(f"# whole processes on the embedded 100-image sample, median of {args.repeat}")
+    where = f"files of {args.data}" if args.data else "the embedded 100-image sample"
+    print(f"# whole processes on {where}, median of {args.repeat}")
     print(f"# (cold: median of {args.cold_repeat}, each with an empty numba cache)")
     rows = []
     for iou_type in args.iou_type or ("bbox", "segm"):

@@ -282,6 +282,7 @@ def test_a_process_busy_in_twins_moves_to_the_kernels(monkeypatch):
 
 def test_time_in_twins_is_counted(monkeypatch):
     monkeypatch.setenv("IOUKIT_TWINS", "auto")
+    monkeypatch.setattr(twins, "_kernel_ready", lambda *a: False)
     monkeypatch.setattr(twins, "_twin_seconds", 0.0)
     monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), lambda *a: None)
     twins.twin_call("cpu_rle", "areas_from_counts", 3, None, None, None, None)
@@ -325,3 +326,30 @@ def test_kernels_only_overrides_the_setting(monkeypatch):
     with twins.kernels_only():
         assert twins.twin_mode() == "never"
     assert twins.twin_mode() == "always"
+
+
+def test_auto_takes_a_kernel_that_is_ready(monkeypatch):
+    """With numba imported and the kernel compiled (here, or cached on disk), auto
+    runs the kernel: the twin would only be slower."""
+
+    def must_not_run(*args):
+        raise AssertionError("the twin ran although the kernel was ready")
+
+    monkeypatch.setattr(twins, "_twin_seconds", 0.0)
+    args = (np.array([2, 3, 1]), np.array([0, 3]), np.array([6]))
+    monkeypatch.setenv("IOUKIT_TWINS", "never")  # compiles (or loads) the kernel
+    twins.twin_call("cpu_rle", "areas_from_counts", 3, *args, np.zeros(1, np.int64))
+    monkeypatch.setenv("IOUKIT_TWINS", "auto")
+    assert twins._kernel_ready("cpu_rle", "areas_from_counts", 3, loader.SERIAL_WORK)
+    monkeypatch.setitem(twins._twins, ("cpu_rle", "areas_from_counts"), must_not_run)
+    areas = np.zeros(1, np.int64)
+    twins.twin_call("cpu_rle", "areas_from_counts", 3, *args, areas)
+    assert areas[0] == 3
+
+
+def test_kernel_ready_is_false_without_numba_or_kernel(monkeypatch):
+    import sys
+
+    assert not twins._kernel_ready("cpu_rle", "no_such_kernel", 3, 10)
+    monkeypatch.delitem(sys.modules, "numba")
+    assert not twins._kernel_ready("cpu_rle", "areas_from_counts", 3, 10)

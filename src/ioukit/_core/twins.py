@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import loader
 
-TWIN_BUDGET_SECONDS = 0.1
+TWIN_BUDGET_SECONDS = 0.25
 """:func:`twin_call` runs a kernel's NumPy twin when the twin's estimated time is below
 this: a fresh process that imports numba and loads the cached kernels spends about
 half a second before the first kernel runs (and seconds compiling on a cold cache)."""
@@ -147,8 +148,10 @@ def twin_call(
     ``serial_below``, default :data:`~ioukit._core.loader.SERIAL_WORK`).
 
     A small evaluation in a fresh process so never imports numba: it runs in less
-    time than importing numba takes. A process that has spent
-    :data:`TWIN_PROCESS_SECONDS` in twins moves to the kernels (mode ``auto``).
+    time than importing numba takes. In mode ``auto`` the kernel still runs when it
+    costs nothing to reach (numba imported already, and the kernel compiled in this
+    process or cached on disk), and for good once the process has spent
+    :data:`TWIN_PROCESS_SECONDS` in twins.
 
     Examples
     --------
@@ -170,6 +173,7 @@ def twin_call(
         mode == "auto"
         and _twin_seconds < TWIN_PROCESS_SECONDS
         and work < twin_work_limit(module, name)
+        and not _kernel_ready(module, name, work, serial_below)
     ):
         twin = numpy_twin(module, name)
         if twin is not None:
@@ -179,6 +183,26 @@ def twin_call(
             if result is not NotImplemented:
                 return result
     return _compiled_call(module, name, work, args, serial_below)
+
+
+def _kernel_ready(module: str, name: str, work: int, serial_below: int) -> bool:
+    """Whether the compiled kernel this call would run costs nothing to reach: numba is
+    imported already, and that kernel (or its serial twin, for small work) has run in
+    this process or has an index in numba's on-disk cache."""
+    if "numba" not in sys.modules:
+        return False
+    compiled = getattr(loader.kernel(module), name, None)
+    if compiled is None:
+        return False
+    if compiled.targetoptions.get("parallel") and work < serial_below:
+        from .jit import serial_twin  # (creates the dispatcher; compiles nothing)
+
+        compiled = serial_twin(compiled)
+    if compiled.signatures:
+        return True
+    from .compile_status import cache_is_warm
+
+    return cache_is_warm([compiled])
 
 
 def _compiled_call(module: str, name: str, work: int, args: tuple, serial_below: int) -> Any:
