@@ -328,7 +328,7 @@ def test_small_files_never_compile_the_json_kernels(tmp_path):
 
 
 def test_fast_readers_start_later_in_a_process_without_numba(monkeypatch):
-    """A fresh process reads files up to 8 MiB with json alone (cheaper than importing
+    """A fresh process reads files up to 16 MiB with json alone (cheaper than importing
     numba); once numba is imported, the fast readers take files from 1 MiB on."""
     import sys
 
@@ -337,4 +337,4 @@ def test_fast_readers_start_later_in_a_process_without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", sys.modules.get("numba", object()))
     assert readers._fast_from() == readers.FAST_JSON_BYTES_NUMBA == 1 << 20
     monkeypatch.delitem(sys.modules, "numba")
-    assert readers._fast_from() == readers.FAST_JSON_BYTES == 8 << 20
+    assert readers._fast_from() == readers.FAST_JSON_BYTES == 16 << 20

@@ -28,13 +28,13 @@ from .results_reader import read_results_file
 
 _ORJSON_DEPTH = 512  # deeper files go to json.loads, whose recursion limit is a clean error
 
-FAST_JSON_BYTES = 8 << 20
+FAST_JSON_BYTES = 16 << 20
 """Files from this size on go through the fast readers: orjson (when installed,
 behind the compiled nesting-depth guard) and, for plain ``.json`` results, the
 compiled results scanner. Smaller files take the standard ``json`` module alone:
 0.03 s for 1.5 MB of results and 0.2 s for 5-10 MB (0.1-0.17 s more than the fast
 readers, warm), against the half second importing numba takes a fresh process and
-the seconds those kernels take to compile on a first run. In a process that has
+the 10 s those kernels take to compile on a first run. In a process that has
 imported numba already, :data:`FAST_JSON_BYTES_NUMBA` applies instead. Both paths
 accept and refuse the same files with the same messages."""
 
