@@ -188,42 +188,19 @@ def match_groups(
     taken = np.zeros((n_a, n_t, n_gt_all), dtype=bool)
     id_zero = gt_id_zero.astype(bool)
     for rank in range(int(n_dt.max(initial=0))):
-        _match_rank(
-            rank,
-            gs,
-            n_gt,
-            ds,
-            n_dt,
-            offsets,
-            ious,
-            best,
-            crowd,
-            id_zero,
-            gt_ignored,
-            dt_outside,
-            taken,
-            out,
-        )
+        groups = (gs, n_gt, ds, n_dt, offsets)
+        flags = (crowd, id_zero, gt_ignored, dt_outside)
+        _match_rank(rank, groups, ious, best, flags, taken, out)
     return None
 
 
-def _match_rank(
-    rank,
-    gs,
-    n_gt,
-    ds,
-    n_dt,
-    offsets,
-    ious,
-    best,
-    crowd,
-    id_zero,
-    gt_ignored,
-    dt_outside,
-    taken,
-    out,
-):
-    """Match the detection of this rank in every group that has one (and ground truth)."""
+def _match_rank(rank, groups, ious, best, flags, taken, out):
+    """Match the detection of this rank in every group that has one (and ground truth).
+
+    ``groups`` is ``(gs, n_gt, ds, n_dt, offsets)``, ``flags`` is ``(crowd, id_zero,
+    gt_ignored, dt_outside)``; ``taken`` (A, T, G) is updated in place."""
+    gs, n_gt, ds, n_dt, offsets = groups
+    crowd, id_zero, gt_ignored, dt_outside = flags
     dt_matched, dt_ignored, _, gt_best_iou = out
     act = np.flatnonzero((n_dt > rank) & (n_gt > 0))
     if act.size == 0:
