@@ -4,6 +4,7 @@ one real ``python -m ioukit`` per command (demo, semseg, panoptic, warmup here).
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import shutil
 import sys
@@ -117,6 +118,32 @@ def test_warmup_command_subprocess():
     proc = run_ioukit_subprocess("warmup", "--family", "boxes", "--jobs", "1")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("warmed up boxes in "), proc.stdout
+
+
+def test_in_process_runner_gives_what_a_subprocess_gives(tmp_path, monkeypatch):
+    """tests/helpers/cli.py: the exit code and output of ``python -m ioukit`` (relative
+    paths resolve in ``cwd``), and this process's folder, environment and twin mode are
+    back afterwards."""
+    from ioukit._core import loader
+
+    (tmp_path / "gt.json").write_text("[{")
+    (tmp_path / "dt.json").write_text("[]")
+    monkeypatch.setenv("IOUKIT_PROGRESS", "unchanged")
+    folder, mode = os.getcwd(), loader.DEFAULT_TWIN_MODE
+    cases = [
+        (("eval", "gt.json", "dt.json"), 1, "ioukit: error: ground truth file 'gt.json' is not"),
+        (("eval", "gt.json"), 2, "the following arguments are required: DT.json"),
+        (("--version",), 0, ""),
+    ]
+    for args, code, message in cases:
+        here = run_ioukit(*args, cwd=tmp_path)
+        there = run_ioukit_subprocess(*args, cwd=tmp_path, timeout=300)
+        assert here.returncode == there.returncode == code, (args, here, there)
+        assert here.stdout == there.stdout and here.stderr == there.stderr, (here, there)
+        assert message in here.stderr
+    assert here.stdout.startswith("ioukit ")
+    assert os.getcwd() == folder and loader.DEFAULT_TWIN_MODE == mode
+    assert os.environ["IOUKIT_PROGRESS"] == "unchanged"
 
 
 @pytest.mark.parametrize(
