@@ -1,12 +1,14 @@
 """Run the ``ioukit`` command in this process, as a subprocess would see it.
 
 A fresh ``python -m ioukit`` pays numba's import and cache loading (about a second of
-CPU) on every call; the command-line tests call it hundreds of times. ``run_ioukit``
+CPU) on every call, and the command-line tests make about a hundred calls. ``run_ioukit``
 calls :func:`ioukit.cli.main.main` instead and hands back what ``subprocess.run(...,
-capture_output=True, text=True)`` would: the exit code, stdout and stderr as text.
-Tests about the process itself (a closed pipe, signals, the ``python -m ioukit`` entry
-point, a progress bar on a real stderr, the demo) keep a real subprocess, and so does
-at least one test per command.
+capture_output=True, text=True)`` would: the exit code, stdout and stderr as text, with
+the working folder, the environment, the twin mode and the warning filters of a fresh
+interpreter for the call. Exceptions other than ``SystemExit`` propagate (a failing
+test shows the traceback). Tests about the process itself (a closed pipe, signals, a
+parser that could overflow the C stack, the demo) use ``run_ioukit_subprocess``, and
+so does one test per command.
 """
 
 from __future__ import annotations
