@@ -84,6 +84,11 @@ if not os.environ.get("IOUKIT_FUZZ_CACHE"):
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 if os.environ["NUMBA_ENABLE_CUDASIM"] == "1":
     os.environ.setdefault("IOUKIT_CUDA_THREADS", "4,4")
+# The parallel kernels' OpenMP threads sleep between kernels instead of spinning: the
+# two xdist workers (and the subprocesses of the tests) each run a pool as wide as the
+# machine, and the spinning threads of one took the cores of the other (twice the CPU
+# time on the kernel-heavy files). Set before numba loads its OpenMP layer.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 # Fills the cache with the cold families of ioukit.warmup, one spawned process per

@@ -18,6 +18,7 @@ import ioukit
 from ioukit.evaluate import coco_evaluate
 from ioukit.semantic import confusion_matrix
 from tests.helpers.boxes import random_boxes
+from tests.helpers.cli import run_ioukit
 from tests.helpers.masks import ellipse_masks
 from tests.helpers.rotated import random_rotated
 
@@ -367,25 +368,9 @@ def test_cli_scheduler(cluster_client, shared_data, tmp_path):
     out = tmp_path / "r.json"
     gt = shared_data / "faster_coco_eval/tests/dataset/cocoapi/instances_val2014_100.json"
     dt = shared_data / "cocoapi/results/instances_val2014_fakebbox100_results.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ioukit",
-            "eval",
-            str(gt),
-            str(dt),
-            "--scheduler",
-            address,
-            "--json",
-            str(out),
-            "--per-class",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    # the command in this process (tests/helpers/cli.py); the cluster's workers are
+    # processes of their own
+    proc = run_ioukit("eval", gt, dt, "--scheduler", address, "--json", out, "--per-class", "0")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["stats"]["AP"] == pytest.approx(
         0.5045806987249628, abs=1e-12

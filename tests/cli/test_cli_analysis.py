@@ -1,19 +1,19 @@
 """``ioukit analyze pr|f1|confusion|errors`` on the embedded sample, run as a user would
-(subprocess); the numbers against pycocotools and the in-process analysis functions."""
+(in process, ``tests/helpers/cli.py``; one real subprocess); the numbers against
+pycocotools and the in-process analysis functions."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from ioukit.data import sample_path
 from ioukit.evaluate import analysis
+from tests.helpers.cli import run_ioukit, run_ioukit_subprocess
 
 GT = str(sample_path("gt"))
 DT = str(sample_path("bbox"))
@@ -21,20 +21,9 @@ SEGM = str(sample_path("segm"))
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def ioukit(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, IOUKIT_PROGRESS="0")
-    return subprocess.run(
-        [sys.executable, "-m", "ioukit", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
-
-
-def run_json(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+def run_json(tmp_path, *args: str, run=run_ioukit) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path / "out.json"
-    proc = ioukit("analyze", *args, "--json", str(out))
+    proc = run("analyze", *args, "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return proc, json.loads(out.read_text())
@@ -104,8 +93,16 @@ def test_f1_matches_the_api_at_a_custom_threshold(tmp_path):
 
 
 def test_confusion_matches_the_api_with_both_thresholds(tmp_path):
-    proc, data = run_json(
-        tmp_path, "confusion", GT, DT, "--iou-threshold", "0.6", "--score-threshold", "0.05"
+    proc, data = run_json(  # the one real ``python -m ioukit analyze`` of the suite
+        tmp_path,
+        "confusion",
+        GT,
+        DT,
+        "--iou-threshold",
+        "0.6",
+        "--score-threshold",
+        "0.05",
+        run=run_ioukit_subprocess,
     )
     cm = analysis.confusion_matrix(GT, DT, iou_threshold=0.6, score_threshold=0.05)
     assert data["matrix"] == cm.matrix.tolist()
@@ -149,7 +146,7 @@ def test_segm_errors(tmp_path):
 @pytest.mark.parametrize("kind", ["pr", "f1", "confusion", "errors"])
 def test_plots(tmp_path, kind):
     out = tmp_path / f"{kind}.png"
-    proc = ioukit("analyze", kind, GT, DT, "--plot", str(out), "--per-class", "0")
+    proc = run_ioukit("analyze", kind, GT, DT, "--plot", str(out), "--per-class", "0")
     assert proc.returncode == 0, proc.stderr
     assert "warning" not in proc.stderr  # (a cold numba cache says it compiles)
     assert out.read_bytes()[:8] == PNG
@@ -172,7 +169,7 @@ def test_small_data_shows_the_matrix_and_empty_results_work(tmp_path):
     (tmp_path / "dt.json").write_text(json.dumps(dt))
     (tmp_path / "empty.json").write_text("[]")
     g, d = str(tmp_path / "gt.json"), str(tmp_path / "dt.json")
-    proc = ioukit("analyze", "confusion", g, d)
+    proc = run_ioukit("analyze", "confusion", g, d)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     i = lines.index(next(x for x in lines if "true \\ predicted" in x))
@@ -186,7 +183,7 @@ def test_small_data_shows_the_matrix_and_empty_results_work(tmp_path):
         args = ["analyze", kind, g, str(tmp_path / "empty.json"), "--json", str(tmp_path / "e")]
         if _has_matplotlib():
             args += ["--plot", str(tmp_path / "e.png")]
-        proc = ioukit(*args)
+        proc = run_ioukit(*args)
         assert proc.returncode == 0, proc.stderr
         assert "warning" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         json.loads((tmp_path / "e").read_text())
@@ -219,22 +216,22 @@ def test_small_data_shows_the_matrix_and_empty_results_work(tmp_path):
     ],
 )
 def test_usage_errors_are_one_line(args, message):
-    one_line(ioukit("analyze", *args), 2, message)
+    one_line(run_ioukit("analyze", *args), 2, message)
 
 
 def test_file_and_output_mistakes_are_one_line(tmp_path):
-    one_line(ioukit("analyze", "pr", GT, str(tmp_path / "nope.json")), 1, "no such file")
-    one_line(ioukit("analyze", "f1", GT, str(tmp_path)), 1, "is a folder, not a file")
+    one_line(run_ioukit("analyze", "pr", GT, str(tmp_path / "nope.json")), 1, "no such file")
+    one_line(run_ioukit("analyze", "f1", GT, str(tmp_path)), 1, "is a folder, not a file")
     bad = tmp_path / "bad.json.gz"
     bad.write_bytes(gzip.compress(b"[]")[:-6])
-    one_line(ioukit("analyze", "errors", GT, str(bad)), 1, "is not a readable gzip file")
+    one_line(run_ioukit("analyze", "errors", GT, str(bad)), 1, "is not a readable gzip file")
     (tmp_path / "odd.json").write_text('[{"image_id": 999999, "category_id": 1}]')
-    one_line(ioukit("analyze", "confusion", GT, str(tmp_path / "odd.json")), 1, "detections")
+    one_line(run_ioukit("analyze", "confusion", GT, str(tmp_path / "odd.json")), 1, "detections")
     # output paths are refused before any work
     missing = str(tmp_path / "no" / "out.json")
-    proc = ioukit("analyze", "errors", GT, DT, "--json", missing)
+    proc = run_ioukit("analyze", "errors", GT, DT, "--json", missing)
     one_line(proc, 1, f"--json {missing}: cannot write there: no folder")
     assert proc.stdout == ""
-    proc = ioukit("analyze", "pr", GT, DT, "--plot", str(tmp_path))
+    proc = run_ioukit("analyze", "pr", GT, DT, "--plot", str(tmp_path))
     one_line(proc, 1, "--plot")
     assert proc.stdout == ""

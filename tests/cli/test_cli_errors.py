@@ -1,4 +1,5 @@
-"""Every command-line mistake is one line on stderr and a non-zero exit (subprocess)."""
+"""Every command-line mistake is one line on stderr and a non-zero exit: in process
+(``tests/helpers/cli.py``), in a subprocess where the process itself is tested."""
 
 from __future__ import annotations
 
@@ -17,21 +18,10 @@ import numpy as np
 import pytest
 
 from ioukit.data import sample_path
+from tests.helpers.cli import run_ioukit, run_ioukit_subprocess
 
 GT = str(sample_path("gt"))
 DT = str(sample_path("bbox"))
-
-
-def ioukit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, IOUKIT_PROGRESS="0")
-    return subprocess.run(
-        [sys.executable, "-m", "ioukit", *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-        cwd=cwd,
-    )
 
 
 def one_line(proc: subprocess.CompletedProcess, code: int, message: str) -> None:
@@ -99,7 +89,9 @@ def test_eval_file_mistakes(tmp_path):
         ([str(tmp_path), DT], f"ground truth {tmp_path} is a folder, not a file"),
     ]
     for args, message in cases:
-        one_line(ioukit("eval", *args, "--per-class", "0"), 1, message)
+        # the file nested 100,000 deep tests a guard against a C-stack overflow: own process
+        run = run_ioukit_subprocess if str(deep) in args else run_ioukit
+        one_line(run("eval", *args, "--per-class", "0"), 1, message)
 
 
 def test_deeply_nested_ground_truth(tmp_path):
@@ -107,7 +99,7 @@ def test_deeply_nested_ground_truth(tmp_path):
     (CVE-2024-27454), which the JSON loader must avoid."""
     deep = tmp_path / "deep.json"
     deep.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
-    proc = ioukit("eval", str(deep), DT)
+    proc = run_ioukit_subprocess("eval", str(deep), DT)  # may overflow the C stack
     try:
         import orjson
 
@@ -122,14 +114,14 @@ def test_deeply_nested_ground_truth(tmp_path):
 
 def test_output_paths_are_checked_before_the_work(tmp_path):
     one_line(
-        ioukit("eval", GT, DT, "--json", str(tmp_path / "no" / "r.json")),
+        run_ioukit("eval", GT, DT, "--json", str(tmp_path / "no" / "r.json")),
         1,
         f"--json {tmp_path / 'no' / 'r.json'}: cannot write there: no folder",
     )
-    one_line(ioukit("eval", GT, DT, "--json", str(tmp_path)), 1, "it is a folder, not a file")
+    one_line(run_ioukit("eval", GT, DT, "--json", str(tmp_path)), 1, "it is a folder, not a file")
     pytest.importorskip("matplotlib")
     one_line(
-        ioukit("eval", GT, DT, "--plot", str(tmp_path / "no" / "p.png")),
+        run_ioukit("eval", GT, DT, "--plot", str(tmp_path / "no" / "p.png")),
         1,
         "--plot",
     )
@@ -148,7 +140,7 @@ def test_output_paths_are_checked_before_the_work(tmp_path):
     ],
 )
 def test_eval_usage_errors_are_one_line(args, message):
-    one_line(ioukit("eval", GT, DT, *args), 2, message)
+    one_line(run_ioukit("eval", GT, DT, *args), 2, message)
 
 
 def test_semseg_mistakes(folders, tmp_path):
@@ -173,9 +165,11 @@ def test_semseg_mistakes(folders, tmp_path):
         (["--num-classes", "3", "--json", str(tmp_path)], 1, "--json"),
     ]
     for args, code, message in cases:
-        one_line(ioukit("semseg", str(gt), str(pred), *args), code, message)
+        one_line(run_ioukit("semseg", str(gt), str(pred), *args), code, message)
     one_line(
-        ioukit("semseg", str(gt / "a.png"), str(pred), "--num-classes", "3"), 1, "is not a folder"
+        run_ioukit("semseg", str(gt / "a.png"), str(pred), "--num-classes", "3"),
+        1,
+        "is not a folder",
     )
 
 
@@ -200,7 +194,7 @@ def test_semseg_hostile_images(tmp_path):
         ("truncated", good[:30], "is not a readable image"),
     ]:
         gt, pred = _pair(tmp_path, name, data)
-        one_line(ioukit("semseg", str(gt), str(pred), "--num-classes", "3"), 1, message)
+        one_line(run_ioukit("semseg", str(gt), str(pred), "--num-classes", "3"), 1, message)
 
 
 def test_semseg_colour_images_need_colors(tmp_path):
@@ -215,20 +209,20 @@ def test_semseg_colour_images_need_colors(tmp_path):
     Image.fromarray(rgb).save(gt / "a.png")
     Image.fromarray(rgb).save(pred / "a.png")
     one_line(
-        ioukit("semseg", str(gt), str(pred), "--num-classes", "2"),
+        run_ioukit("semseg", str(gt), str(pred), "--num-classes", "2"),
         1,
         "give its colour table with --colors FILE",
     )
     table = tmp_path / "colors.txt"
     table.write_text("0 0 0\n255,0,0\n")
-    proc = ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table))
+    proc = run_ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table))
     assert proc.returncode == 0 and "mIoU 1.0000" in proc.stdout, proc.stderr
     table.write_text("0 0 0\n300 0 0\n")
-    proc = ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table))
+    proc = run_ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table))
     one_line(proc, 1, f"--colors {table} line 2: expected 'R G B'")
     table.write_bytes(b"\xff\xfe\x00")
     one_line(
-        ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table)),
+        run_ioukit("semseg", str(gt), str(pred), "--num-classes", "2", "--colors", str(table)),
         1,
         "is not UTF-8 text",
     )

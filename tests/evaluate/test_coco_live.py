@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,17 +15,24 @@ from ioukit.evaluate import coco_evaluate
 pytest.importorskip("pycocotools")
 
 
+_MADE: dict[int, Path] = {}  # seed -> folder: each set is written once per process
+
+
 @pytest.fixture(scope="module", params=[0, 1, 2])
 def synthetic(request, shared_data, tmp_path_factory):
     tool = shared_data.parent / "tools" / "make_coco.py"
     if not tool.exists():
         pytest.skip("make_coco.py not found")
-    out = tmp_path_factory.mktemp(f"coco{request.param}")
-    subprocess.run(
-        [sys.executable, str(tool), str(out), "--images", "60", "--seed", str(request.param)],
-        check=True,
-        capture_output=True,
-    )
+    seed = request.param
+    if seed not in _MADE:
+        out = tmp_path_factory.mktemp(f"coco{seed}")
+        subprocess.run(
+            [sys.executable, str(tool), str(out), "--images", "60", "--seed", str(seed)],
+            check=True,
+            capture_output=True,
+        )
+        _MADE[seed] = out
+    out = _MADE[seed]
     data = {
         name: json.loads((out / f"{name}.json").read_text())
         for name in ("gt", "dt_bbox", "dt_segm")
@@ -45,6 +53,12 @@ def test_synthetic_sets_match_pycocotools(synthetic, iou_type):
     np.testing.assert_array_equal(ours.recall, recall)
 
 
+# The tests below check one rule each (no categories, ids from 0, boxes from masks)
+# against pycocotools: one seed each (a different one) instead of all three, whose
+# general agreement test_synthetic_sets_match_pycocotools checks.
+
+
+@pytest.mark.parametrize("synthetic", [0], indirect=True)
 def test_synthetic_without_categories(synthetic):
     from tests.helpers.coco import pycocotools_eval
 
@@ -64,6 +78,7 @@ def test_files_through_the_compiled_reader(synthetic, iou_type):
     np.testing.assert_array_equal(from_files.precision, from_dicts.precision)
 
 
+@pytest.mark.parametrize("synthetic", [1], indirect=True)
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
 def test_ground_truth_id_zero_as_pycocotools(synthetic, iou_type):
     """Ids from 0: pycocotools never counts the match to id 0; neither does the
@@ -121,6 +136,7 @@ def test_ground_truth_id_zero_single_object():
     assert coco_evaluate(gt, dt, "bbox", match_gt_id_zero=True).stats[0] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("synthetic", [2], indirect=True)
 def test_bbox_evaluation_of_mask_only_results(synthetic, tmp_path):
     """Results with a segmentation and no bbox: pycocotools' loadRes derives the box
     (toBbox) and takes the mask's area; so do the dict path and the compiled reader."""
