@@ -124,12 +124,12 @@ def test_in_process_runner_gives_what_a_subprocess_gives(tmp_path, monkeypatch):
     """tests/helpers/cli.py: the exit code and output of ``python -m ioukit`` (relative
     paths resolve in ``cwd``), and this process's folder, environment and twin mode are
     back afterwards."""
-    from ioukit._core import loader
+    from ioukit._core import twins
 
     (tmp_path / "gt.json").write_text("[{")
     (tmp_path / "dt.json").write_text("[]")
     monkeypatch.setenv("IOUKIT_PROGRESS", "unchanged")
-    folder, mode = os.getcwd(), loader.DEFAULT_TWIN_MODE
+    folder, mode = os.getcwd(), twins.DEFAULT_TWIN_MODE
     cases = [
         (("eval", "gt.json", "dt.json"), 1, "ioukit: error: ground truth file 'gt.json' is not"),
         (("eval", "gt.json"), 2, "the following arguments are required: DT.json"),
@@ -142,7 +142,7 @@ def test_in_process_runner_gives_what_a_subprocess_gives(tmp_path, monkeypatch):
         assert here.stdout == there.stdout and here.stderr == there.stderr, (here, there)
         assert message in here.stderr
     assert here.stdout.startswith("ioukit ")
-    assert os.getcwd() == folder and loader.DEFAULT_TWIN_MODE == mode
+    assert os.getcwd() == folder and twins.DEFAULT_TWIN_MODE == mode
     assert os.environ["IOUKIT_PROGRESS"] == "unchanged"
 
 

@@ -22,12 +22,14 @@ import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from ioukit._core import loader
+from ioukit._core import twins
 from ioukit.cli.main import main
 
-# The library's default twin mode, which a ``python -m ioukit`` subprocess gets (the
-# root conftest.py sets ``"never"`` for the test processes).
-SUBPROCESS_TWIN_MODE = "auto"
+# The twin mode of an in-process run: the test processes' "shadow" (the root
+# conftest.py), which runs the kernels and checks every NumPy twin that a
+# ``python -m ioukit`` subprocess ("auto") would run against them; the real
+# subprocess tests run "auto" itself.
+IN_PROCESS_TWIN_MODE = "shadow"
 
 
 def _stream() -> io.TextIOWrapper:
@@ -67,7 +69,7 @@ def _fresh_process_state(cwd: str | Path | None) -> Iterator[None]:
     new interpreter (pytest's filters would show warnings a user never sees), for the
     call only."""
     folder = os.getcwd()
-    mode = loader.DEFAULT_TWIN_MODE
+    mode = twins.DEFAULT_TWIN_MODE
     with warnings.catch_warnings():
         warnings.resetwarnings()
         for action, category in (
@@ -81,10 +83,10 @@ def _fresh_process_state(cwd: str | Path | None) -> Iterator[None]:
         try:
             if cwd is not None:
                 os.chdir(cwd)
-            loader.DEFAULT_TWIN_MODE = SUBPROCESS_TWIN_MODE
+            twins.DEFAULT_TWIN_MODE = IN_PROCESS_TWIN_MODE
             yield
         finally:
-            loader.DEFAULT_TWIN_MODE = mode
+            twins.DEFAULT_TWIN_MODE = mode
             os.chdir(folder)
 
 
