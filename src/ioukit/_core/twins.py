@@ -130,9 +130,12 @@ def numpy_twin(module: str, name: str) -> Any:
     if key not in _twins:
         twin = None
         if module.startswith("cpu_") and module[4:].isidentifier():
+            wanted = f"ioukit.kernels.np_{module[4:]}"
             try:
-                twin_module = importlib.import_module(f"ioukit.kernels.np_{module[4:]}")
-            except ModuleNotFoundError:
+                twin_module = importlib.import_module(wanted)
+            except ModuleNotFoundError as err:
+                if err.name != wanted:
+                    raise  # the twin module exists but fails to import: a bug, say so
                 twin_module = None
             twin = getattr(twin_module, name, None)
         _twins[key] = twin
