@@ -61,6 +61,16 @@ def _differential(kernel, twin, args) -> bool:
 # ----------------------------------------------------------------------------- matching
 
 
+def _match_outputs(n_a, n_t, n_dt, n_groups, n_gt):
+    """Zeroed ``(dt_matched, dt_ignored, gt_positive, gt_best_iou)`` of ``match_groups``."""
+    return (
+        np.zeros((n_a, n_t, n_dt), bool),
+        np.zeros((n_a, n_t, n_dt), bool),
+        np.zeros((n_a, n_groups), np.int64),
+        np.zeros((n_a, n_t, n_gt)),
+    )
+
+
 def _random_groups(rng, n_groups, source):
     """Arguments of ``match_groups`` for random groups: IoU from ``source``
     ("boxes", "masks" or "given")."""
@@ -84,12 +94,7 @@ def _random_groups(rng, n_groups, source):
     area_ranges = np.array([[0.0, 1e10], [0.0, 20.0], [20.0, 50.0], [50.0, 1e10]])
     area_ranges = area_ranges[: rng.integers(0, 5)]
     n_a, n_t = area_ranges.shape[0], thresholds.shape[0]
-    out = (
-        np.zeros((n_a, n_t, d_all), bool),
-        np.zeros((n_a, n_t, d_all), bool),
-        np.zeros((n_a, n_groups), np.int64),
-        np.zeros((n_a, n_t, g_all)),
-    )
+    out = _match_outputs(n_a, n_t, d_all, n_groups, g_all)
     ious = np.full(max(int(offsets[-1]), 1), -7.0)
     gt_boxes = dt_boxes = gt_sets = dt_sets = None
     if source == "boxes":  # small integer boxes: many ties, touching and empty boxes
@@ -148,12 +153,7 @@ def test_match_groups_on_one_group_by_hand():
     gt_boxes = np.array([[0.0, 0, 10, 10], [0, 0, 20, 20]])
     dt_boxes = np.array([[0.0, 0, 20, 20], [0, 0, 19, 19]])
     gt = (np.array([100.0, 400.0]), np.array([False, True]), np.array([False, False]))
-    out = (
-        np.zeros((1, 2, 2), bool),
-        np.zeros((1, 2, 2), bool),
-        np.zeros((1, 1), np.int64),
-        np.zeros((1, 2, 2)),
-    )
+    out = _match_outputs(1, 2, 2, 1, 2)
     args = (
         bounds,
         gt_boxes,
@@ -260,12 +260,7 @@ def test_match_groups_huge_and_touching_boxes():
     gt_boxes = np.array([[0.0, 0, 10, 10], [10, 0, 10, 10], [5, 5, 0, 0]])
     dt_boxes = np.array([[0.0, 0, 10, 10], [1e300, 1e300, 1e300, 1e300], [5, 5, 0, 0]])
     gt = (np.array([100.0, 100, 0]), np.zeros(3, bool), np.zeros(3, bool))
-    out = (
-        np.zeros((1, 1, 3), bool),
-        np.zeros((1, 1, 3), bool),
-        np.zeros((1, 1), np.int64),
-        np.zeros((1, 1, 3)),
-    )
+    out = _match_outputs(1, 1, 3, 1, 3)
     args = (
         bounds,
         gt_boxes,
@@ -502,32 +497,6 @@ def test_sample_with_twins_gives_every_kernel_output(monkeypatch, iou_type, vari
         "category_ids",
     ):
         assert _identical(getattr(got, name), getattr(want, name)), name
-
-
-def test_sample_twins_agree_with_pycocotools(monkeypatch):
-    pytest.importorskip("pycocotools")
-    import gzip
-    import json
-
-    from tests.helpers.coco import pycocotools_eval
-
-    gt_path, dt_path = sample_path("gt"), sample_path("bbox")
-    gt = json.loads(gzip.open(gt_path).read())
-    dt = json.loads(gzip.open(dt_path).read())
-    stats, precision, recall = pycocotools_eval(gt, dt, "bbox")
-    original = jit.sized_call
-
-    def route(kernel, work, serial_below, *args):
-        twin = TWINS.get(kernel.__name__)
-        if twin is None or twin(*args) is NotImplemented:
-            return original(kernel, work, serial_below, *args)
-        return None
-
-    monkeypatch.setattr(jit, "sized_call", route)
-    got = coco_evaluate(str(gt_path), str(dt_path), "bbox")
-    np.testing.assert_allclose(got.stats, stats, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(got.precision, precision)
-    np.testing.assert_array_equal(got.recall, recall)
 
 
 def test_twins_import_no_numba():

@@ -1,10 +1,11 @@
 """NumPy twins of the COCO-path kernels, end to end: the routing, the numbers, and a
 fresh small evaluation that never imports numba.
 
-The twins' own differential tests (each twin against its compiled kernel) live in
-``tests/masks/test_twin_rle.py`` and ``tests/evaluate/test_twin_coco.py``. Here the
-whole evaluation runs both ways (``IOUKIT_TWINS=always`` and ``never``) and every
-output array must be identical.
+The twins' own differential tests (each twin against its compiled kernel, and the
+sample with every twin forced in) live in ``tests/masks/test_twin_rle.py`` and
+``tests/evaluate/test_twin_coco.py``. Here whole evaluations run through the real
+routing both ways (``IOUKIT_TWINS=always`` and ``never``) and every output array
+must be identical.
 """
 
 from __future__ import annotations
@@ -37,12 +38,6 @@ def _both_ways(monkeypatch, *args, **kwargs):
 def _assert_same(twins, kernels):
     for name in _FIELDS:
         np.testing.assert_array_equal(getattr(twins, name), getattr(kernels, name), err_msg=name)
-
-
-@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
-def test_sample_identical_both_ways(monkeypatch, iou_type):
-    twins, kernels = _both_ways(monkeypatch, sample_path("gt"), sample_path(iou_type), iou_type)
-    _assert_same(twins, kernels)
 
 
 @pytest.mark.parametrize("iou_type", ["bbox", "segm"])
